@@ -1,0 +1,1 @@
+//! kubectl-identical YAML rendering. (In progress.)
