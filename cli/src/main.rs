@@ -1,1 +1,54 @@
-fn main() {}
+//! `etcdsnap`: read Kubernetes objects out of etcd snapshots, offline.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod get;
+mod ls;
+mod output;
+mod status;
+
+/// Offline forensics for etcd snapshots of Kubernetes clusters.
+#[derive(Debug, Parser)]
+#[command(name = "etcdsnap", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Hash, revision, key count and size, as `etcdutl snapshot status` reports them, and more.
+    Status(status::Args),
+    /// List keys that exist at the latest (or a given) revision, one per line, sorted.
+    Ls(ls::Args),
+    /// Print the stored value of one key, or its history.
+    Get(get::Args),
+}
+
+/// Problems with the input (as opposed to usage errors, which clap reports with exit code 2).
+const EXIT_BAD_INPUT: u8 = 1;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Status(args) => status::run(args),
+        Command::Ls(args) => ls::run(args),
+        Command::Get(args) => get::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        // `etcdsnap ls … | head` closes the pipe early; that is not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "etcdsnap: {e:#}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+}

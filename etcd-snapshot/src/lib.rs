@@ -1,1 +1,25 @@
-//! Read etcd snapshots.
+//! Read etcd snapshots without etcd: zero-copy, read-only, fault tolerant.
+//!
+//! ```no_run
+//! use etcd_snapshot::Snapshot;
+//! let snapshot = Snapshot::open("snapshot.db")?;
+//! let store = snapshot.store()?;
+//! for record in store.live(b"/registry/deployments/", None)?.items {
+//!     println!("{} rev {}", String::from_utf8_lossy(record.kv.key), record.kv.mod_revision);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Layers: [`Snapshot`] maps a file; [`bbolt`] walks its pages; [`mvcc`] gives etcd's
+//! revision semantics; [`DbStatus`] matches `etcdutl snapshot status`.
+
+pub mod bbolt;
+mod error;
+pub mod mvcc;
+mod source;
+mod status;
+
+pub use error::{Error, FormatError, MetaError, MvccError};
+pub use mvcc::{KeyHistory, Record, Revision, RevisionKey, Scan, Store};
+pub use source::{Snapshot, SourceKind, TrailerCheck};
+pub use status::{BucketStatus, DbStatus};

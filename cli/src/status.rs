@@ -1,0 +1,137 @@
+//! `etcdsnap status`: `etcdutl snapshot status` and more.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use etcd_snapshot::{DbStatus, SourceKind, TrailerCheck};
+use serde_json::{json, Value};
+
+use crate::output::{report_scan_errors, SnapshotArg};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    snapshot: SnapshotArg,
+    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+    format: Format,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let snapshot = args.snapshot.open()?;
+    let db = snapshot.db()?;
+    let status = DbStatus::compute(&db).map_err(|e| anyhow::anyhow!("{}: {e}", snapshot.path().display()))?;
+    let store = snapshot.store()?;
+    let live = store.live(b"", None)?;
+    let trailer = match snapshot.verify_trailer() {
+        TrailerCheck::Absent => "absent".to_string(),
+        TrailerCheck::Valid => "valid".to_string(),
+        TrailerCheck::Mismatch { .. } => "MISMATCH".to_string(),
+    };
+    let meta = db.meta();
+    // The first four fields are etcdutl's, with its names and values; the rest are ours.
+    let report = json!({
+        "hash": status.hash,
+        "revision": status.revision,
+        "totalKey": status.total_key,
+        "totalSize": status.total_size,
+        "file": snapshot.path().display().to_string(),
+        "format": match snapshot.kind() { SourceKind::SnapshotWithTrailer => "snapshot", SourceKind::RawDb => "db" },
+        "trailer": trailer,
+        "pageSize": db.page_size(),
+        "metaTxid": meta.active.txid,
+        "metaPage": meta.slot as u8,
+        "metaFallback": meta.fallback.map(|e| e.to_string()),
+        "currentRevision": store.current_revision(),
+        "compactRevision": store.compact_revision(),
+        "liveKeys": live.items.len(),
+        "consistentIndex": store.meta().consistent_index,
+        "term": store.meta().term,
+        "storageVersion": store.meta().storage_version,
+        "buckets": status.buckets.iter().map(|b| json!({
+            "name": String::from_utf8_lossy(&b.name),
+            "entries": b.entries,
+            "inline": b.inline,
+        })).collect::<Vec<_>>(),
+    });
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string(&report)?),
+        Format::Table => print_table(&report),
+    }
+    if trailer == "MISMATCH" {
+        eprintln!(
+            "etcdsnap: {}: SHA-256 trailer does not match the image (modified or truncated file)",
+            snapshot.path().display()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(report_scan_errors(&snapshot, &live.errors))
+}
+
+fn print_table(report: &Value) {
+    let Value::Object(map) = report else { return };
+    let rows: Vec<(String, String)> = map
+        .iter()
+        .filter(|(k, _)| *k != "buckets")
+        .map(|(k, v)| {
+            let shown = match (k.as_str(), v) {
+                ("hash", Value::Number(n)) => format!("{:x}", n.as_u64().unwrap_or(0)),
+                ("totalSize", Value::Number(n)) => {
+                    format!("{} ({})", humanize_bytes(n.as_u64().unwrap_or(0)), n)
+                }
+                (_, Value::String(s)) => s.clone(),
+                (_, Value::Null) => "-".into(),
+                (_, other) => other.to_string(),
+            };
+            (k.clone(), shown)
+        })
+        .collect();
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (k, v) in rows {
+        println!("{k:<width$}  {v}");
+    }
+    if let Some(Value::Array(buckets)) = map.get("buckets") {
+        println!("buckets:");
+        for b in buckets {
+            println!(
+                "  {:<16} {:>10} entries{}",
+                b["name"].as_str().unwrap_or(""),
+                b["entries"],
+                if b["inline"] == Value::Bool(true) { " (inline)" } else { "" }
+            );
+        }
+    }
+}
+
+/// SI units as etcdutl prints totalSize (go-humanize `Bytes`).
+fn humanize_bytes(n: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    if n < 10 {
+        return format!("{n} B");
+    }
+    let exp = ((n as f64).ln() / 1000f64.ln()).floor() as usize;
+    let exp = exp.min(UNITS.len() - 1);
+    let value = n as f64 / 1000f64.powi(exp as i32);
+    if value < 10.0 {
+        format!("{value:.1} {}", UNITS[exp])
+    } else {
+        format!("{value:.0} {}", UNITS[exp])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::humanize_bytes;
+
+    #[test]
+    fn humanize_matches_go_humanize() {
+        assert_eq!(humanize_bytes(5), "5 B");
+        assert_eq!(humanize_bytes(81920), "82 kB");
+        assert_eq!(humanize_bytes(2789376), "2.8 MB");
+    }
+}

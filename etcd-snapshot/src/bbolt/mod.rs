@@ -1,0 +1,23 @@
+//! Zero-copy views over a bbolt file: meta pages, branch and leaf pages, buckets and
+//! ordered walks. Everything borrows from the file's bytes; nothing is copied or written.
+//!
+//! Only what a forensic reader needs is implemented: the freelist is ignored (etcd runs
+//! bbolt with `NoFreelistSync`, so it is usually absent) and trees are walked from the root.
+
+mod bucket;
+mod db;
+mod meta;
+mod page;
+mod walk;
+
+pub use bucket::{Bucket, BucketRoot};
+pub use db::Db;
+pub use meta::{Meta, MetaChoice, MetaSlot};
+pub use page::{BranchElement, LeafElement, Page, PageKind};
+pub use walk::{Entries, LeafEntry};
+
+/// A bbolt page id: page `n` starts at byte `n * page_size`.
+pub type PageId = u64;
+
+/// `flags` bit of a leaf element whose value is a nested bucket.
+pub const BUCKET_LEAF_FLAG: u32 = 0x01;

@@ -1,0 +1,130 @@
+//! Ordered, fault-tolerant walk of a bucket's B+tree.
+
+use crate::error::FormatError;
+
+use super::bucket::{Bucket, BucketRoot};
+use super::page::{Page, PageKind};
+use super::{Db, PageId};
+
+/// One key/value entry with where it was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeafEntry<'a> {
+    pub key: &'a [u8],
+    pub value: &'a [u8],
+    pub flags: u32,
+    /// The leaf page holding the element (for an inline bucket: the page holding the bucket).
+    pub page: PageId,
+    pub index: usize,
+}
+
+impl LeafEntry<'_> {
+    pub fn is_bucket(&self) -> bool {
+        self.flags & super::BUCKET_LEAF_FLAG != 0
+    }
+}
+
+/// Pages already visited by one walk, so that a cycle or a shared subtree in a damaged file
+/// is reported instead of looping or repeating entries. One bit per addressable page.
+struct VisitedPages {
+    bits: Vec<u64>,
+}
+
+impl VisitedPages {
+    fn new(page_limit: u64) -> Self {
+        VisitedPages { bits: vec![0; page_limit.div_ceil(64) as usize] }
+    }
+
+    /// Marks `id`; false if it was already marked. Callers only pass ids below the limit.
+    fn insert(&mut self, id: PageId) -> bool {
+        let (word, bit) = ((id / 64) as usize, id % 64);
+        let Some(w) = self.bits.get_mut(word) else {
+            return true;
+        };
+        let fresh = *w & (1 << bit) == 0;
+        *w |= 1 << bit;
+        fresh
+    }
+}
+
+struct Frame<'a> {
+    page: Page<'a>,
+    next: usize,
+}
+
+/// Iterator over a bucket's entries in key order. Errors are yielded in place of the
+/// unreadable part, and the walk continues with what is still reachable.
+pub struct Entries<'a> {
+    db: Db<'a>,
+    stack: Vec<Frame<'a>>,
+    visited: Option<VisitedPages>,
+    pending_root: Option<BucketRoot<'a>>,
+}
+
+impl<'a> Entries<'a> {
+    pub(crate) fn new(db: Db<'a>, root: BucketRoot<'a>) -> Entries<'a> {
+        Entries { db, stack: Vec::new(), visited: None, pending_root: Some(root) }
+    }
+
+    fn push_page(&mut self, id: PageId) -> Result<(), FormatError> {
+        let visited = self.visited.get_or_insert_with(|| VisitedPages::new(self.db.page_limit()));
+        if id < self.db.page_limit() && !visited.insert(id) {
+            return Err(FormatError::PageRevisited { page: id });
+        }
+        let page = self.db.tree_page(id)?;
+        self.stack.push(Frame { page, next: 0 });
+        Ok(())
+    }
+
+    fn start(&mut self, root: BucketRoot<'a>) -> Result<(), FormatError> {
+        match root {
+            BucketRoot::Page(id) => self.push_page(id),
+            BucketRoot::Inline { at, image } => {
+                let page = Bucket::inline_page(at, image)?;
+                self.stack.push(Frame { page, next: 0 });
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Result<LeafEntry<'a>, FormatError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(root) = self.pending_root.take() {
+            if let Err(e) = self.start(root) {
+                return Some(Err(e));
+            }
+        }
+        loop {
+            let frame = self.stack.last_mut()?;
+            let index = frame.next;
+            if index >= usize::from(frame.page.count) {
+                self.stack.pop();
+                continue;
+            }
+            frame.next += 1;
+            let page = frame.page;
+            match page.kind {
+                PageKind::Leaf => {
+                    return Some(page.leaf_element(index).map(|e| LeafEntry {
+                        key: e.key,
+                        value: e.value,
+                        flags: e.flags,
+                        page: page.id,
+                        index,
+                    }));
+                }
+                _ => {
+                    let child = match page.branch_element(index) {
+                        Ok(e) => e.child,
+                        Err(e) => return Some(Err(e)),
+                    };
+                    if let Err(e) = self.push_page(child) {
+                        return Some(Err(e));
+                    }
+                }
+            }
+        }
+    }
+}

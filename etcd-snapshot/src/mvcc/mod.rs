@@ -1,0 +1,12 @@
+//! etcd's multi-version key space on top of bbolt: the `key` bucket holds one entry per
+//! revision, keyed by [`RevisionKey`], whose value is a [`KeyValue`] record.
+
+mod meta;
+mod record;
+mod revision;
+mod store;
+
+pub use meta::StoreMeta;
+pub use record::{KeyValue, KeyValueRef, Record};
+pub use revision::{Revision, RevisionKey};
+pub use store::{KeyHistory, LiveKey, Records, Scan, Store};

@@ -1,0 +1,260 @@
+//! Views of the MVCC key space with etcd's semantics: state at a revision, history of a
+//! key, deleted keys. Scans split the `key` bucket into subtrees and run them on rayon.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use crate::bbolt::{Bucket, BucketRoot, Db, Entries, LeafEntry};
+use crate::error::{hex_prefix, MvccError};
+
+use super::{KeyValueRef, Record, Revision, RevisionKey, StoreMeta};
+
+/// The etcd store inside a bbolt image.
+#[derive(Debug, Clone)]
+pub struct Store<'a> {
+    db: Db<'a>,
+    keys: Bucket<'a>,
+    meta: StoreMeta,
+    last_revision: Option<Revision>,
+}
+
+/// The newest entry of one user key at the revision asked for, and its newest put.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyHistory<'a> {
+    /// The user key.
+    pub key: &'a [u8],
+    /// The newest entry: a put (the key exists) or a tombstone (it was deleted).
+    pub last: Record<'a>,
+    /// The newest put, if one is retained (the content a deleted key had before deletion).
+    pub last_put: Option<Record<'a>>,
+}
+
+impl<'a> KeyHistory<'a> {
+    pub fn is_deleted(&self) -> bool {
+        self.last.is_tombstone()
+    }
+}
+
+/// A key that exists at the revision asked for, with its record.
+pub type LiveKey<'a> = Record<'a>;
+
+/// Results of a scan plus the errors met on the way: damaged parts are reported, and
+/// everything still readable is returned.
+#[derive(Debug, Clone)]
+pub struct Scan<T> {
+    pub items: Vec<T>,
+    pub errors: Vec<MvccError>,
+}
+
+impl<T> Default for Scan<T> {
+    fn default() -> Self {
+        Scan { items: Vec::new(), errors: Vec::new() }
+    }
+}
+
+/// How many subtrees to cut the `key` bucket into per worker thread: more than one each so
+/// that uneven subtrees still balance.
+const PARTS_PER_THREAD: usize = 4;
+
+impl<'a> Store<'a> {
+    /// Find the `key` and `meta` buckets and the latest revision.
+    pub fn open(db: Db<'a>) -> Result<Store<'a>, MvccError> {
+        let keys = db.bucket(b"key")?.ok_or(MvccError::NoKeyBucket)?;
+        let meta = match db.bucket(b"meta")? {
+            Some(bucket) => StoreMeta::read(&bucket)?,
+            None => StoreMeta::default(),
+        };
+        let last_revision = match keys.last_entry()? {
+            Some(entry) => Some(parse_revision_key(&entry)?.revision),
+            None => None,
+        };
+        Ok(Store { db, keys, meta, last_revision })
+    }
+
+    pub fn db(&self) -> Db<'a> {
+        self.db
+    }
+
+    pub fn meta(&self) -> &StoreMeta {
+        &self.meta
+    }
+
+    /// The `key` bucket itself.
+    pub fn key_bucket(&self) -> Bucket<'a> {
+        self.keys
+    }
+
+    /// The main revision of the last entry in the `key` bucket (what `snapshot status` calls
+    /// the revision), 0 if empty.
+    pub fn last_entry_revision(&self) -> i64 {
+        self.last_revision.map_or(0, |r| r.main)
+    }
+
+    /// etcd's current revision on load (`store.restore`): the newest of the last entry and
+    /// the compaction revisions, which can be newer when compaction removed trailing tombstones.
+    pub fn current_revision(&self) -> i64 {
+        self.last_entry_revision().max(self.meta.compact_revision())
+    }
+
+    /// See [`StoreMeta::compact_revision`].
+    pub fn compact_revision(&self) -> i64 {
+        self.meta.compact_revision()
+    }
+
+    /// Every record in revision order, on one thread.
+    pub fn records(&self) -> Records<'a> {
+        Records { entries: self.keys.entries() }
+    }
+
+    /// The records cut into disjoint runs in revision order, for parallel scans: run `i`
+    /// holds only revisions older than run `i + 1`.
+    pub fn record_runs(&self, min_runs: usize) -> Vec<Records<'a>> {
+        self.keys
+            .partition(min_runs)
+            .into_iter()
+            .map(|root: BucketRoot<'a>| Records { entries: Entries::new(self.db, root) })
+            .collect()
+    }
+
+    fn check_revision(&self, at: Option<i64>) -> Result<i64, MvccError> {
+        let current = self.current_revision();
+        let Some(at) = at else { return Ok(current) };
+        if at > current {
+            return Err(MvccError::FutureRevision { requested: at, current });
+        }
+        let compacted = self.compact_revision();
+        if at < compacted {
+            return Err(MvccError::Compacted { requested: at, compacted });
+        }
+        Ok(at)
+    }
+
+    /// The newest entry ≤ `at` (default: the current revision) of every user key starting
+    /// with `prefix`, sorted by key, with etcd's semantics: a key whose newest entry is a
+    /// tombstone does not exist at `at`. `at` below the compaction revision is an error, as
+    /// in etcd (`ErrCompacted`). Scans in parallel on the current rayon pool.
+    pub fn key_histories(&self, prefix: &[u8], at: Option<i64>) -> Result<Scan<KeyHistory<'a>>, MvccError> {
+        let at = self.check_revision(at)?;
+        let per_run = self.par_runs(|run, errors| {
+            let mut newest = KeyMap::new();
+            for record in run.filter_map(|r| r.map_err(|e| errors.push(e)).ok()) {
+                // Runs are in revision order, so entries past `at` end this run early.
+                if record.revision_key.revision.main > at {
+                    break;
+                }
+                if !record.kv.key.starts_with(prefix) {
+                    continue;
+                }
+                let slot = newest.entry(record.kv.key).or_insert(KeyHistory {
+                    key: record.kv.key,
+                    last: record,
+                    last_put: None,
+                });
+                slot.last = record;
+                if !record.is_tombstone() {
+                    slot.last_put = Some(record);
+                }
+            }
+            newest
+        });
+        // Merge oldest run first so that newer runs overwrite.
+        let mut merged = KeyMap::new();
+        let mut errors = Vec::new();
+        for (newest, errs) in per_run {
+            errors.extend(errs);
+            for (key, newer) in newest {
+                merged
+                    .entry(key)
+                    .and_modify(|older| {
+                        older.last = newer.last;
+                        older.last_put = newer.last_put.or(older.last_put);
+                    })
+                    .or_insert(newer);
+            }
+        }
+        let mut items: Vec<KeyHistory<'a>> = merged.into_values().collect();
+        items.par_sort_unstable_by(|a, b| a.key.cmp(b.key));
+        Ok(Scan { items, errors })
+    }
+
+    /// Run `scan` over disjoint runs of the `key` bucket on the rayon pool. Results come back
+    /// in revision order, each with the errors its run met (pushed by `scan` itself).
+    pub fn par_runs<T, F>(&self, scan: F) -> Vec<(T, Vec<MvccError>)>
+    where
+        T: Send,
+        F: Fn(Records<'a>, &mut Vec<MvccError>) -> T + Sync + Send,
+    {
+        self.record_runs(rayon::current_num_threads() * PARTS_PER_THREAD)
+            .into_par_iter()
+            .map(|run| {
+                let mut errors = Vec::new();
+                let out = scan(run, &mut errors);
+                (out, errors)
+            })
+            .collect()
+    }
+
+    /// Keys that exist at `at` (default: current revision), sorted, with their records.
+    pub fn live(&self, prefix: &[u8], at: Option<i64>) -> Result<Scan<LiveKey<'a>>, MvccError> {
+        let scan = self.key_histories(prefix, at)?;
+        let items = scan.items.into_iter().filter(|h| !h.is_deleted()).map(|h| h.last).collect();
+        Ok(Scan { items, errors: scan.errors })
+    }
+
+    /// Keys whose newest entry ≤ `at` is a tombstone: deleted objects, with their last
+    /// retained content in `last_put` when compaction has not removed it.
+    pub fn deleted(&self, prefix: &[u8], at: Option<i64>) -> Result<Scan<KeyHistory<'a>>, MvccError> {
+        let scan = self.key_histories(prefix, at)?;
+        let items = scan.items.into_iter().filter(|h| h.is_deleted()).collect();
+        Ok(Scan { items, errors: scan.errors })
+    }
+
+    /// Every retained entry of one user key in revision order, tombstones included.
+    pub fn history(&self, key: &[u8]) -> Scan<Record<'a>> {
+        let per_run = self.par_runs(|run, errors| {
+            run.filter_map(|r| r.map_err(|e| errors.push(e)).ok()).filter(|r| r.kv.key == key).collect::<Vec<_>>()
+        });
+        let mut scan = Scan::default();
+        for (found, errors) in per_run {
+            scan.items.extend(found);
+            scan.errors.extend(errors);
+        }
+        scan
+    }
+}
+
+type KeyMap<'a> = HashMap<&'a [u8], KeyHistory<'a>>;
+
+fn parse_revision_key(entry: &LeafEntry<'_>) -> Result<RevisionKey, MvccError> {
+    RevisionKey::parse(entry.key)
+        .ok_or_else(|| MvccError::BadRevisionKey { page: entry.page, key_hex: hex_prefix(entry.key, 32) })
+}
+
+/// Records of the `key` bucket (or one run of it) in revision order. A damaged entry yields
+/// an error and the iteration continues.
+pub struct Records<'a> {
+    entries: Entries<'a>,
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<Record<'a>, MvccError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let entry = match self.entries.next()? {
+            Ok(entry) => entry,
+            Err(e) => return Some(Err(e.into())),
+        };
+        Some(decode_record(&entry))
+    }
+}
+
+fn decode_record<'a>(entry: &LeafEntry<'a>) -> Result<Record<'a>, MvccError> {
+    let revision_key = parse_revision_key(entry)?;
+    let kv = KeyValueRef::decode(entry.value).map_err(|e| MvccError::BadKeyValue {
+        page: entry.page,
+        revision: revision_key.revision,
+        reason: e.to_string(),
+    })?;
+    Ok(Record { revision_key, kv })
+}
