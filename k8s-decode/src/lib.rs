@@ -1,6 +1,37 @@
 //! Decode Kubernetes objects stored in etcd (protobuf `k8s\0` envelope, JSON, CBOR)
 //! into the JSON/YAML the API server and `kubectl get -o yaml` would show.
 //!
-//! Work in progress: see issue 3.
+//! ```no_run
+//! use k8s_decode::{Decoder, DecodeOptions, KubeVersion};
+//! let value: &[u8] = b"k8s\0...";
+//! let dec = Decoder::new("1.30".parse::<KubeVersion>().unwrap());
+//! let d = dec.decode(value, &DecodeOptions { mod_revision: Some(42), ..Default::default() })?;
+//! println!("{} {}: {}", d.api_version, d.kind, d.object);
+//! # Ok::<(), k8s_decode::DecodeError>(())
+//! ```
+//!
+//! Layout: [`decode`](Decoder) (envelopes), `schema` (generated tables, see
+//! `schema/k8s-api.schema` and [`schema::gen`]), `render` (schema-guided
+//! protobuf → JSON), `special` (the hand-written custom-JSON types), `cbor`,
+//! `wire`.
+//!
+//! Output values are `serde_json::Value`s with Go's key order. Go's byte-level
+//! escaping of `<`, `>`, `&`, U+2028, U+2029 in strings (`\u003c` …) is not a
+//! property of the value; a writer that must be byte-identical to the API
+//! server has to apply it when serialising.
 
+mod base64;
+pub mod cbor;
+mod decode;
+mod error;
+mod render;
+pub mod schema;
+mod special;
+mod version;
+mod wire;
 pub mod yaml;
+
+pub use decode::{DecodeOptions, Decoded, Decoder, Encoding};
+pub use error::{DecodeError, Warning, WarningKind};
+pub use render::{MAX_DEPTH, UNKNOWN_FIELDS_KEY};
+pub use version::{KubeVersion, ParseVersionError};

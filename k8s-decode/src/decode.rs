@@ -1,0 +1,300 @@
+//! Value envelopes (FORMATS.md §4.4–4.5) and the public decoding entry points.
+
+use serde_json::{Map, Value};
+
+use crate::error::{DecodeError, Warning, WarningKind};
+use crate::render::{Renderer, TopTypeMeta, UNKNOWN_FIELDS_KEY};
+use crate::schema::Schema;
+use crate::version::KubeVersion;
+use crate::wire::{Fields, WireValue};
+
+/// How the stored value was encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// `k8s\0` + runtime.Unknown protobuf envelope.
+    Protobuf,
+    /// JSON text.
+    Json,
+    /// CBOR with the self-describe tag.
+    Cbor,
+}
+
+/// Per-value options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecodeOptions<'a> {
+    /// The etcd key of the value (informational; used in warnings' context by callers).
+    pub key: Option<&'a [u8]>,
+    /// The etcd `mod_revision`; when set, `metadata.resourceVersion` is set to it
+    /// (as the API server does on read).
+    pub mod_revision: Option<i64>,
+    /// Protobuf message to use when the envelope names no type (e.g. a
+    /// WatchEvent: `k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent`).
+    pub message: Option<&'a str>,
+}
+
+/// A decoded object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The object as the API server renders it (key order = JSON key order).
+    pub object: Value,
+    pub encoding: Encoding,
+    /// apiVersion as stored (envelope or JSON field), `""` if none.
+    pub api_version: String,
+    /// kind as stored, `""` if none.
+    pub kind: String,
+    /// Proto message used to decode a protobuf value (`None` for JSON/CBOR or an unknown kind).
+    pub message: Option<&'static str>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Decodes stored values for one Kubernetes release. Cheap to create and `Copy`:
+/// the schema is shared and parsed once per process.
+#[derive(Debug, Clone, Copy)]
+pub struct Decoder {
+    schema: &'static Schema,
+    release: usize,
+    version: KubeVersion,
+}
+
+const ENC_PREFIX: &[u8] = b"k8s:enc:";
+const PROTO_PREFIX: &[u8] = b"k8s\0";
+
+impl Decoder {
+    /// A decoder applying the rules of `version` (fields and omission rules of
+    /// that release; data from other releases is still decoded).
+    pub fn new(version: KubeVersion) -> Self {
+        let schema = Schema::get();
+        Decoder { schema, release: schema.release_index(version), version }
+    }
+
+    pub fn version(&self) -> KubeVersion {
+        self.version
+    }
+
+    /// The schema release label actually used (`"30"`, `"HEAD"`, …).
+    pub fn release_label(&self) -> &'static str {
+        self.schema.releases[self.release]
+    }
+
+    /// Decode one stored etcd value.
+    pub fn decode(&self, value: &[u8], opts: &DecodeOptions<'_>) -> Result<Decoded, DecodeError> {
+        if value.is_empty() {
+            return Err(DecodeError::Empty);
+        }
+        let mut d = if value.starts_with(ENC_PREFIX) {
+            return Err(encrypted_error(value));
+        } else if value.starts_with(PROTO_PREFIX) {
+            self.decode_protobuf(value, opts)?
+        } else if value.starts_with(&crate::cbor::SELF_DESCRIBE) {
+            let object = crate::cbor::to_json(value)
+                .map_err(|e| DecodeError::Cbor { offset: e.offset, reason: e.reason.to_string() })?;
+            typed_from_object(object, Encoding::Cbor)?
+        } else if value.trim_ascii_start().first() == Some(&b'{') {
+            let object: Value = serde_json::from_slice(value).map_err(|e| DecodeError::Json {
+                line: e.line(),
+                column: e.column(),
+                reason: e.to_string(),
+            })?;
+            typed_from_object(object, Encoding::Json)?
+        } else {
+            return Err(DecodeError::UnrecognizedFormat { prefix: escape_prefix(value, 32) });
+        };
+        if let Some(rev) = opts.mod_revision {
+            set_resource_version(&mut d.object, rev);
+        }
+        Ok(d)
+    }
+
+    /// Decode a bare protobuf message (no envelope) as the named message type
+    /// (`k8s.io.api.core.v1.Pod`). No kind/apiVersion is added.
+    pub fn decode_as(&self, message: &str, raw: &[u8]) -> Result<Decoded, DecodeError> {
+        let id = self.schema.message_id(message).ok_or_else(|| DecodeError::UnknownMessage(message.to_string()))?;
+        let mut r = Renderer::new(self.schema, self.release, raw);
+        let object = r.message(id, raw, 0)?;
+        Ok(Decoded {
+            object,
+            encoding: Encoding::Protobuf,
+            api_version: String::new(),
+            kind: String::new(),
+            message: Some(self.schema.message_name(id)),
+            warnings: r.warnings,
+        })
+    }
+
+    fn decode_protobuf(&self, value: &[u8], opts: &DecodeOptions<'_>) -> Result<Decoded, DecodeError> {
+        let body = &value[PROTO_PREFIX.len()..];
+        let env_err = |e: crate::wire::WireError, base: usize| DecodeError::Wire {
+            offset: PROTO_PREFIX.len() + base + e.offset,
+            path: "<envelope>".into(),
+            reason: e.reason.to_string(),
+        };
+        let mut warnings = Vec::new();
+        let mut env_warn = |detail: String| {
+            warnings.push(Warning {
+                path: String::new(),
+                message_type: Some("k8s.io.apimachinery.pkg.runtime.Unknown".into()),
+                field: None,
+                kind: WarningKind::Envelope,
+                detail,
+            })
+        };
+        let (mut api_version, mut kind) = (String::new(), String::new());
+        let mut raw: &[u8] = &[];
+        let mut content_encoding = String::new();
+        let mut content_type = String::new();
+        for f in Fields::new(body) {
+            let f = f.map_err(|e| env_err(e, 0))?;
+            match (f.number, f.value) {
+                (1, WireValue::Bytes(tm)) => {
+                    let base = tm.as_ptr() as usize - body.as_ptr() as usize;
+                    for g in Fields::new(tm) {
+                        let g = g.map_err(|e| env_err(e, base))?;
+                        match (g.number, g.value) {
+                            (1, WireValue::Bytes(b)) => api_version = String::from_utf8_lossy(b).into_owned(),
+                            (2, WireValue::Bytes(b)) => kind = String::from_utf8_lossy(b).into_owned(),
+                            (n, _) => env_warn(format!("unknown typeMeta field {n} ignored")),
+                        }
+                    }
+                }
+                (2, WireValue::Bytes(b)) => raw = b,
+                (3, WireValue::Bytes(b)) => content_encoding = String::from_utf8_lossy(b).into_owned(),
+                (4, WireValue::Bytes(b)) => content_type = String::from_utf8_lossy(b).into_owned(),
+                (n, _) => env_warn(format!("unknown envelope field {n} ignored")),
+            }
+        }
+        if !content_encoding.is_empty() {
+            return Err(DecodeError::ContentEncoding(content_encoding));
+        }
+        if !content_type.is_empty() && content_type != "application/vnd.kubernetes.protobuf" {
+            env_warn(format!("envelope contentType {content_type:?}; decoding raw as protobuf anyway"));
+        }
+        let mut message = self.schema.message_for_gvk(&api_version, &kind);
+        if let Some(name) = opts.message {
+            if message.is_none() || (api_version.is_empty() && kind.is_empty()) {
+                message =
+                    Some(self.schema.message_id(name).ok_or_else(|| DecodeError::UnknownMessage(name.to_string()))?);
+            }
+        }
+        let mut r = Renderer::new(self.schema, self.release, value);
+        r.warnings = warnings;
+        let top = TopTypeMeta { api_version: &api_version, kind: &kind };
+        let object = match message {
+            Some(id) => {
+                let mut out = Map::new();
+                r.message_into(id, raw, 0, &mut out, Some(top))?;
+                Value::Object(out)
+            }
+            None => self.unknown_kind(&mut r, raw, top)?,
+        };
+        Ok(Decoded {
+            object,
+            encoding: Encoding::Protobuf,
+            message: message.map(|id| self.schema.message_name(id)),
+            api_version,
+            kind,
+            warnings: r.warnings,
+        })
+    }
+
+    /// Unknown (apiVersion, kind): field 1 as ObjectMeta, the rest as a generic wire tree.
+    fn unknown_kind<'a>(
+        &self,
+        r: &mut Renderer<'a>,
+        raw: &'a [u8],
+        top: TopTypeMeta<'_>,
+    ) -> Result<Value, DecodeError> {
+        r.warnings.push(Warning {
+            path: String::new(),
+            message_type: None,
+            field: None,
+            kind: WarningKind::UnknownKind,
+            detail: format!(
+                "apiVersion {:?} kind {:?} is not in the schema; metadata decoded as ObjectMeta, other fields kept under {UNKNOWN_FIELDS_KEY}",
+                top.api_version, top.kind
+            ),
+        });
+        let mut out = Map::new();
+        if !top.kind.is_empty() {
+            out.insert("kind".into(), Value::String(top.kind.into()));
+        }
+        if !top.api_version.is_empty() {
+            out.insert("apiVersion".into(), Value::String(top.api_version.into()));
+        }
+        let mut rest = Vec::new();
+        for f in Fields::new(raw) {
+            let f = f.map_err(|e| r.wire_err(raw, e))?;
+            match (f.number, f.value) {
+                (1, WireValue::Bytes(b)) if !out.contains_key("metadata") => {
+                    r.path.push(crate::render::Seg::Key("metadata"));
+                    let m = r.message(self.schema.well_known.object_meta, b, 1);
+                    r.path.pop();
+                    out.insert("metadata".into(), m?);
+                }
+                _ => rest.push(f),
+            }
+        }
+        if !rest.is_empty() {
+            let tree = r.generic_fields(&rest, 1)?;
+            out.insert(UNKNOWN_FIELDS_KEY.into(), tree);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+fn typed_from_object(object: Value, encoding: Encoding) -> Result<Decoded, DecodeError> {
+    let Value::Object(m) = &object else {
+        return Err(DecodeError::NotAnObject);
+    };
+    let s = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    Ok(Decoded { api_version: s("apiVersion"), kind: s("kind"), object, encoding, message: None, warnings: Vec::new() })
+}
+
+/// Set `metadata.resourceVersion`, keeping ObjectMeta's key order (or the
+/// alphabetical order of unstructured objects whose keys are sorted).
+fn set_resource_version(object: &mut Value, rev: i64) {
+    let Some(Value::Object(meta)) = object.get_mut("metadata") else {
+        return;
+    };
+    let v = Value::String(rev.to_string());
+    if let Some(slot) = meta.get_mut("resourceVersion") {
+        *slot = v;
+        return;
+    }
+    let keys: Vec<&String> = meta.keys().collect();
+    let sorted = keys.windows(2).all(|w| w[0] <= w[1]);
+    let idx = if sorted {
+        keys.iter().position(|k| k.as_str() > "resourceVersion").unwrap_or(keys.len())
+    } else {
+        // ObjectMeta declares name, generateName, namespace, selfLink, uid, then resourceVersion.
+        const BEFORE: [&str; 5] = ["name", "generateName", "namespace", "selfLink", "uid"];
+        keys.iter().rposition(|k| BEFORE.contains(&k.as_str())).map_or(0, |i| i + 1)
+    };
+    meta.shift_insert(idx, "resourceVersion".to_string(), v);
+}
+
+/// `k8s:enc:<provider>:<version>:<name>:…` (FORMATS.md §5.1).
+fn encrypted_error(value: &[u8]) -> DecodeError {
+    let rest = &value[ENC_PREFIX.len()..];
+    let mut parts = rest.splitn(4, |&b| b == b':');
+    let mut next = || escape_prefix(parts.next().unwrap_or_default(), 64);
+    let provider = next();
+    let version = next();
+    let key_name = next();
+    DecodeError::Encrypted { provider, version, key_name }
+}
+
+/// Printable ASCII kept, everything else as `\xNN`; at most `max` bytes, `…` if cut.
+pub(crate) fn escape_prefix(b: &[u8], max: usize) -> String {
+    let mut s = String::new();
+    for &c in b.iter().take(max) {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(c as char),
+            _ => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    if b.len() > max {
+        s.push('…');
+    }
+    s
+}

@@ -1,0 +1,475 @@
+//! Schema-guided protobuf → JSON rendering, straight from the wire bytes.
+//!
+//! The output is a `serde_json::Value` (with `preserve_order`, so key order is
+//! exactly Go's declaration order). Go's byte-level string escaping (`<`, `>`,
+//! `&`, U+2028, U+2029 as `\u003c` …) is a serialisation detail and is not
+//! represented in the value: a byte-identical writer must apply it.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::error::{DecodeError, Warning, WarningKind};
+use crate::schema::{Elem, Field, MsgView, Omit, Schema, Shape, Zero};
+use crate::special::Special;
+use crate::wire::{Fields, WireError, WireField, WireType, WireValue};
+
+/// Key under which fields unknown to the schema are kept, as a generic wire tree.
+pub const UNKNOWN_FIELDS_KEY: &str = "etcdsnap.io/unknownFields";
+
+/// Maximum message nesting depth (hostile input must not overflow the stack).
+pub const MAX_DEPTH: u32 = 100;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Seg<'a> {
+    Key(&'static str),
+    Index(usize),
+    MapKey(&'a [u8]),
+}
+
+pub(crate) struct Renderer<'a> {
+    pub schema: &'static Schema,
+    views: &'static [MsgView],
+    release_bit: u64,
+    /// Start of the buffer all offsets are reported against.
+    root: &'a [u8],
+    pub path: Vec<Seg<'a>>,
+    pub warnings: Vec<Warning>,
+}
+
+/// kind/apiVersion from the envelope, rendered where the top-level message
+/// declares its (numberless, inline) TypeMeta.
+#[derive(Clone, Copy)]
+pub(crate) struct TopTypeMeta<'s> {
+    pub api_version: &'s str,
+    pub kind: &'s str,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(schema: &'static Schema, release: usize, root: &'a [u8]) -> Self {
+        Renderer {
+            schema,
+            views: schema.views(release),
+            release_bit: 1u64 << release,
+            root,
+            path: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn path_string(&self) -> String {
+        let mut s = String::new();
+        for seg in &self.path {
+            match seg {
+                Seg::Key(k) => {
+                    if !s.is_empty() {
+                        s.push('.');
+                    }
+                    s.push_str(k);
+                }
+                Seg::Index(i) => s.push_str(&format!("[{i}]")),
+                Seg::MapKey(k) => {
+                    s.push_str(&format!("[{:?}]", String::from_utf8_lossy(k)));
+                }
+            }
+        }
+        s
+    }
+
+    fn offset_of(&self, part: &[u8]) -> usize {
+        (part.as_ptr() as usize).wrapping_sub(self.root.as_ptr() as usize)
+    }
+
+    pub fn wire_err(&self, buf: &[u8], e: WireError) -> DecodeError {
+        DecodeError::Wire {
+            offset: self.offset_of(buf) + e.offset,
+            path: self.path_string(),
+            reason: e.reason.to_string(),
+        }
+    }
+
+    pub fn warn(&mut self, msg: Option<u32>, field: Option<u32>, kind: WarningKind, detail: String) {
+        self.warnings.push(Warning {
+            path: self.path_string(),
+            message_type: msg.map(|m| self.schema.message_name(m).to_string()),
+            field,
+            kind,
+            detail,
+        });
+    }
+
+    pub fn check_depth(&self, depth: u32) -> Result<(), DecodeError> {
+        if depth > MAX_DEPTH {
+            return Err(DecodeError::TooDeep { limit: MAX_DEPTH, path: self.path_string() });
+        }
+        Ok(())
+    }
+
+    /// Render one message value (special types included).
+    pub fn message(&mut self, msg: u32, buf: &'a [u8], depth: u32) -> Result<Value, DecodeError> {
+        self.check_depth(depth)?;
+        let special = self.schema.messages[msg as usize].special;
+        if special != Special::None {
+            return self.special(msg, special, buf, depth);
+        }
+        let mut out = Map::new();
+        self.message_into(msg, buf, depth, &mut out, None)?;
+        Ok(Value::Object(out))
+    }
+
+    /// Render the fields of a message into `out` (used directly for inline
+    /// embedding). `top` supplies kind/apiVersion for the top-level object.
+    pub fn message_into(
+        &mut self,
+        msg: u32,
+        buf: &'a [u8],
+        depth: u32,
+        out: &mut Map<String, Value>,
+        top: Option<TopTypeMeta<'_>>,
+    ) -> Result<(), DecodeError> {
+        self.check_depth(depth)?;
+        let schema = self.schema;
+        let view = &self.views[msg as usize];
+        let mut entries: Vec<(usize, WireField<'a>)> = Vec::new();
+        let mut unknown: Vec<WireField<'a>> = Vec::new();
+        for f in Fields::new(buf) {
+            let f = f.map_err(|e| self.wire_err(buf, e))?;
+            match view.position(f.number) {
+                Some(pos) => {
+                    let field = &schema.fields[view.order[pos] as usize];
+                    if wire_ok(field, f.value.wire_type()) {
+                        entries.push((pos, f));
+                    } else {
+                        self.warn(
+                            Some(msg),
+                            Some(f.number),
+                            WarningKind::WireTypeMismatch,
+                            format!(
+                                "field {:?} has wire type {}, expected another; kept under {UNKNOWN_FIELDS_KEY}",
+                                field.json,
+                                f.value.wire_type().name()
+                            ),
+                        );
+                        unknown.push(f);
+                    }
+                }
+                None => {
+                    self.warn(
+                        Some(msg),
+                        Some(f.number),
+                        WarningKind::UnknownField,
+                        format!(
+                            "unknown field number {} ({}) kept under {UNKNOWN_FIELDS_KEY}",
+                            f.number,
+                            f.value.wire_type().name()
+                        ),
+                    );
+                    unknown.push(f)
+                }
+            }
+        }
+        entries.sort_by_key(|e| e.0);
+        let mut k = 0;
+        for (pos, &fi) in view.order.iter().enumerate() {
+            let field = &schema.fields[fi as usize];
+            let start = k;
+            while k < entries.len() && entries[k].0 == pos {
+                k += 1;
+            }
+            if let (Some(t), 0, true) = (top, field.num, field.inline) {
+                if field.elem == Elem::Message(schema.well_known.type_meta) {
+                    if !t.kind.is_empty() {
+                        out.insert("kind".into(), Value::String(t.kind.into()));
+                    }
+                    if !t.api_version.is_empty() {
+                        out.insert("apiVersion".into(), Value::String(t.api_version.into()));
+                    }
+                    continue;
+                }
+            }
+            if start == k {
+                if field.mask & self.release_bit != 0 {
+                    self.absent(field, depth, out)?;
+                }
+            } else {
+                self.path.push(Seg::Key(field.json));
+                let r = self.present(msg, field, &entries[start..k], depth, out);
+                self.path.pop();
+                r?;
+            }
+        }
+        if !unknown.is_empty() {
+            let tree = self.generic_fields(&unknown, depth + 1)?;
+            out.insert(UNKNOWN_FIELDS_KEY.to_string(), tree);
+        }
+        Ok(())
+    }
+
+    /// A field absent on the wire, valid in the chosen release.
+    fn absent(&mut self, field: &Field, depth: u32, out: &mut Map<String, Value>) -> Result<(), DecodeError> {
+        match field.omit {
+            Omit::Never => {
+                let v = match field.zero {
+                    Zero::Null => Value::Null,
+                    Zero::EmptyString => Value::String(String::new()),
+                    Zero::Number => Value::from(0),
+                    Zero::False => Value::Bool(false),
+                    Zero::Struct => match field.elem {
+                        Elem::Message(t) => {
+                            self.path.push(Seg::Key(field.json));
+                            let r = self.message(t, &[], depth + 1);
+                            self.path.pop();
+                            r?
+                        }
+                        _ => Value::Null,
+                    },
+                };
+                out.insert(field.json.to_string(), v);
+            }
+            Omit::Inline => {
+                if let Elem::Message(t) = field.elem {
+                    self.message_into(t, &[], depth + 1, out, None)?;
+                }
+            }
+            Omit::Nil | Omit::Empty | Omit::Zero | Omit::IsZero | Omit::Skip => {}
+        }
+        Ok(())
+    }
+
+    fn present(
+        &mut self,
+        msg: u32,
+        field: &Field,
+        vals: &[(usize, WireField<'a>)],
+        depth: u32,
+        out: &mut Map<String, Value>,
+    ) -> Result<(), DecodeError> {
+        let last = vals[vals.len() - 1].1;
+        match field.omit {
+            Omit::Skip => {
+                self.warn(
+                    Some(msg),
+                    Some(field.num),
+                    WarningKind::InvalidValue,
+                    "field that encoding/json never writes is present on the wire; not shown".into(),
+                );
+                return Ok(());
+            }
+            Omit::Inline => {
+                if let (Elem::Message(t), WireValue::Bytes(b)) = (field.elem, last.value) {
+                    self.message_into(t, b, depth + 1, out, None)?;
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        let value = match field.shape {
+            Shape::Map => {
+                let mut m: BTreeMap<String, Value> = BTreeMap::new();
+                for (_, f) in vals {
+                    let WireValue::Bytes(entry) = f.value else { continue };
+                    let (k, v) = self.map_entry(field, entry, depth)?;
+                    m.insert(k, v);
+                }
+                if m.is_empty() && field.omit == Omit::Empty {
+                    return Ok(());
+                }
+                Value::Object(m.into_iter().collect())
+            }
+            Shape::Repeated => {
+                let mut arr = Vec::new();
+                for (_, f) in vals {
+                    match (field.elem, f.value) {
+                        (Elem::Int32 | Elem::Int64 | Elem::Bool | Elem::Double, WireValue::Bytes(b)) => {
+                            self.packed(field.elem, b, &mut arr)?
+                        }
+                        _ => {
+                            self.path.push(Seg::Index(arr.len()));
+                            let r = self.elem(field.elem, f.value, depth);
+                            self.path.pop();
+                            arr.push(r?);
+                        }
+                    }
+                }
+                if arr.is_empty() && field.omit == Omit::Empty {
+                    return Ok(());
+                }
+                Value::Array(arr)
+            }
+            Shape::Single => {
+                let v = self.elem(field.elem, last.value, depth)?;
+                let omit = match field.omit {
+                    Omit::Zero => is_zero_scalar(&v),
+                    Omit::Empty => matches!(last.value, WireValue::Bytes(b) if b.is_empty()),
+                    Omit::IsZero => v.is_null(),
+                    _ => false,
+                };
+                if omit {
+                    return Ok(());
+                }
+                v
+            }
+        };
+        out.insert(field.json.to_string(), value);
+        Ok(())
+    }
+
+    fn map_entry(&mut self, field: &Field, entry: &'a [u8], depth: u32) -> Result<(String, Value), DecodeError> {
+        let mut key: &[u8] = &[];
+        let mut val: Option<WireValue<'a>> = None;
+        for f in Fields::new(entry) {
+            let f = f.map_err(|e| self.wire_err(entry, e))?;
+            match (f.number, f.value) {
+                (1, WireValue::Bytes(b)) => key = b,
+                (2, v) => val = Some(v),
+                _ => {}
+            }
+        }
+        let k = String::from_utf8_lossy(key).into_owned();
+        self.path.push(Seg::MapKey(key));
+        let v = match val {
+            Some(v) => self.elem(field.elem, v, depth),
+            // Entry without a value: Go decodes the zero value of the element
+            // (`map<string,bytes>` → empty slice → `""`).
+            None => match field.elem {
+                Elem::String | Elem::Bytes => Ok(Value::String(String::new())),
+                Elem::Int32 | Elem::Int64 | Elem::Double => Ok(Value::from(0)),
+                Elem::Bool => Ok(Value::Bool(false)),
+                Elem::Message(t) => self.message(t, &[], depth + 1),
+            },
+        };
+        self.path.pop();
+        Ok((k, v?))
+    }
+
+    fn packed(&mut self, elem: Elem, b: &'a [u8], arr: &mut Vec<Value>) -> Result<(), DecodeError> {
+        let mut pos = 0;
+        while pos < b.len() {
+            let v = match elem {
+                Elem::Double => {
+                    let Some(chunk) = b.get(pos..pos + 8) else {
+                        return Err(self.wire_err(b, WireError { offset: pos, reason: "truncated packed double" }));
+                    };
+                    pos += 8;
+                    self.double(u64::from_le_bytes(chunk.try_into().expect("8 bytes")))
+                }
+                _ => {
+                    let v = crate::wire::read_varint(b, &mut pos).map_err(|e| self.wire_err(b, e))?;
+                    varint_value(elem, v)
+                }
+            };
+            arr.push(v);
+        }
+        Ok(())
+    }
+
+    /// Render one element value.
+    pub fn elem(&mut self, elem: Elem, v: WireValue<'a>, depth: u32) -> Result<Value, DecodeError> {
+        Ok(match (elem, v) {
+            (Elem::String, WireValue::Bytes(b)) => Value::String(String::from_utf8_lossy(b).into_owned()),
+            (Elem::Bytes, WireValue::Bytes(b)) => Value::String(crate::base64::encode(b)),
+            (Elem::Message(t), WireValue::Bytes(b)) => self.message(t, b, depth + 1)?,
+            (Elem::Double, WireValue::Fixed64(x)) => self.double(x),
+            (Elem::Int32 | Elem::Int64 | Elem::Bool, WireValue::Varint(x)) => varint_value(elem, x),
+            // wire_ok() filters everything else out before we get here.
+            _ => Value::Null,
+        })
+    }
+
+    fn double(&mut self, bits: u64) -> Value {
+        let f = f64::from_bits(bits);
+        match float_value(f) {
+            Some(v) => v,
+            None => {
+                self.warn(None, None, WarningKind::InvalidValue, format!("non-finite float {f}"));
+                Value::Null
+            }
+        }
+    }
+
+    /// Generic wire tree for fields the schema does not describe.
+    pub fn generic_fields(&mut self, fields: &[WireField<'a>], depth: u32) -> Result<Value, DecodeError> {
+        self.check_depth(depth)?;
+        let mut m: BTreeMap<u32, Vec<Value>> = BTreeMap::new();
+        for f in fields {
+            let v = self.generic_value(f.value, depth)?;
+            m.entry(f.number).or_default().push(v);
+        }
+        Ok(Value::Object(
+            m.into_iter()
+                .map(|(n, mut vs)| {
+                    let v = if vs.len() == 1 { vs.pop().expect("one") } else { Value::Array(vs) };
+                    (n.to_string(), v)
+                })
+                .collect(),
+        ))
+    }
+
+    /// Generic rendering of one wire value: varint/fixed → number; bytes →
+    /// nested field tree if they parse as a message and are not plain text,
+    /// else a string if UTF-8, else `{"base64": "…"}`.
+    pub fn generic_value(&mut self, v: WireValue<'a>, depth: u32) -> Result<Value, DecodeError> {
+        Ok(match v {
+            WireValue::Varint(x) | WireValue::Fixed64(x) => Value::from(x),
+            WireValue::Fixed32(x) => Value::from(x),
+            WireValue::Bytes(b) => {
+                let text = std::str::from_utf8(b)
+                    .ok()
+                    .filter(|s| !s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')));
+                if let Some(s) = text {
+                    Value::String(s.to_string())
+                } else if depth < MAX_DEPTH && crate::wire::looks_like_message(b) {
+                    let fs: Vec<WireField<'a>> = Fields::new(b).filter_map(Result::ok).collect();
+                    self.generic_fields(&fs, depth + 1)?
+                } else {
+                    let mut m = Map::new();
+                    m.insert("base64".into(), Value::String(crate::base64::encode(b)));
+                    Value::Object(m)
+                }
+            }
+        })
+    }
+}
+
+/// Is the wire type acceptable for the field?
+fn wire_ok(field: &Field, wt: WireType) -> bool {
+    match (field.shape, field.elem) {
+        (Shape::Map, _) => wt == WireType::Bytes,
+        (_, Elem::String | Elem::Bytes | Elem::Message(_)) => wt == WireType::Bytes,
+        (Shape::Repeated, Elem::Double) => matches!(wt, WireType::Fixed64 | WireType::Bytes),
+        (Shape::Single, Elem::Double) => wt == WireType::Fixed64,
+        (Shape::Repeated, _) => matches!(wt, WireType::Varint | WireType::Bytes),
+        (Shape::Single, _) => wt == WireType::Varint,
+    }
+}
+
+fn varint_value(elem: Elem, v: u64) -> Value {
+    match elem {
+        // gogo: int32(v), i.e. truncation of the (sign-extended) varint.
+        Elem::Int32 => Value::from(i64::from(v as u32 as i32)),
+        Elem::Bool => Value::Bool(v != 0),
+        _ => Value::from(v as i64),
+    }
+}
+
+/// JSON number for a float64 the way Go prints it: integral values without a
+/// fraction. `None` for NaN/±Inf, which encoding/json refuses.
+pub(crate) fn float_value(f: f64) -> Option<Value> {
+    if !f.is_finite() {
+        return None;
+    }
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        return Some(Value::from(f as i64));
+    }
+    serde_json::Number::from_f64(f).map(Value::Number)
+}
+
+fn is_zero_scalar(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::Null => true,
+        _ => false,
+    }
+}

@@ -1,0 +1,199 @@
+//! Conformance against Kubernetes' own API serialization fixtures: every `.pb`
+//! under `shared/fixtures/k8s-api-testdata/*/*/` must decode to exactly its
+//! `.json` twin (deep equality and key order), rendered with the folder's
+//! release (`vX.Y.0` → X.Y, `HEAD` → newest; `*.after_roundtrip.*` files are
+//! output of the next release's code and are rendered as X.(Y+1)).
+
+use std::path::{Path, PathBuf};
+
+use k8s_decode::{DecodeOptions, Decoder, KubeVersion, UNKNOWN_FIELDS_KEY};
+use serde_json::Value;
+
+fn shared() -> Option<PathBuf> {
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared"));
+    if p.join("fixtures/k8s-api-testdata").is_dir() {
+        return Some(p);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("shared fixtures not found at {} (required when CI is set)", p.display());
+    }
+    eprintln!("skipped: shared fixtures not found at {}", p.display());
+    None
+}
+
+fn folder_version(name: &str) -> KubeVersion {
+    if name == "HEAD" {
+        KubeVersion::HEAD
+    } else {
+        name.parse().unwrap_or_else(|e| panic!("folder {name}: {e}"))
+    }
+}
+
+/// Expected JSON for a `.pb`: `<stem>.json` (for `X.after_roundtrip.pb`,
+/// `X.after_roundtrip.json` if present, else `X.json`).
+fn expected_json(pb: &Path) -> Option<PathBuf> {
+    let stem = pb.file_name()?.to_str()?.strip_suffix(".pb")?;
+    let direct = pb.with_file_name(format!("{stem}.json"));
+    if direct.exists() {
+        return Some(direct);
+    }
+    let base = stem.strip_suffix(".after_roundtrip")?;
+    let p = pb.with_file_name(format!("{base}.json"));
+    p.exists().then_some(p)
+}
+
+/// First differing path between two values (for the report).
+fn first_diff(a: &Value, b: &Value, path: String) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let xk: Vec<_> = x.keys().collect();
+            let yk: Vec<_> = y.keys().collect();
+            for (k, v) in x {
+                match y.get(k) {
+                    None => return Some(format!("{path}.{k}: unexpected key (got {})", short(v))),
+                    Some(w) => {
+                        if let Some(d) = first_diff(v, w, format!("{path}.{k}")) {
+                            return Some(d);
+                        }
+                    }
+                }
+            }
+            for k in y.keys() {
+                if !x.contains_key(k) {
+                    return Some(format!("{path}.{k}: missing (want {})", short(&y[k])));
+                }
+            }
+            if xk != yk {
+                return Some(format!("{path}: key order {xk:?} != {yk:?}"));
+            }
+            None
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            if x.len() != y.len() {
+                return Some(format!("{path}: array length {} != {}", x.len(), y.len()));
+            }
+            x.iter().zip(y).enumerate().find_map(|(i, (v, w))| first_diff(v, w, format!("{path}[{i}]")))
+        }
+        _ => (compact(a) != compact(b)).then(|| format!("{path}: got {} want {}", short(a), short(b))),
+    }
+}
+
+/// Compact serialisation: equal strings mean equal values AND equal key order.
+fn compact(v: &Value) -> String {
+    serde_json::to_string(v).expect("serialisable")
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 120 {
+        format!("{}…", &s[..s.char_indices().nth(120).map_or(s.len(), |c| c.0)])
+    } else {
+        s
+    }
+}
+
+#[derive(Default)]
+struct Row {
+    fixtures: usize,
+    exact: usize,
+    unknown: usize,
+    failed: usize,
+}
+
+#[test]
+fn k8s_api_testdata() {
+    let Some(shared) = shared() else { return };
+    let root = shared.join("fixtures/k8s-api-testdata");
+    let mut folders: Vec<PathBuf> = Vec::new();
+    for repo in std::fs::read_dir(&root).unwrap() {
+        let repo = repo.unwrap().path();
+        for f in std::fs::read_dir(&repo).unwrap() {
+            let f = f.unwrap().path();
+            if f.is_dir() {
+                folders.push(f);
+            }
+        }
+    }
+    folders.sort();
+    let verbose = std::env::var_os("CONFORMANCE_VERBOSE").is_some();
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    for folder in &folders {
+        let name = folder.file_name().unwrap().to_str().unwrap().to_string();
+        let label = format!("{}/{}", folder.parent().unwrap().file_name().unwrap().to_str().unwrap(), name);
+        let dec = Decoder::new(folder_version(&name));
+        // `*.after_roundtrip.*` is what newer code produced after reading the
+        // old fixture (fixtures/README.md): upstream adds the `vX.Y.0` folder
+        // during the X.(Y+1) development cycle, so render those as X.(Y+1).
+        let next = Decoder::new(match folder_version(&name).minor() {
+            Some(m) => KubeVersion::minor_release(m + 1),
+            None => KubeVersion::HEAD,
+        });
+        let mut pbs: Vec<PathBuf> = std::fs::read_dir(folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "pb"))
+            .collect();
+        pbs.sort();
+        let mut row = Row::default();
+        for pb in &pbs {
+            let file = pb.file_name().unwrap().to_str().unwrap();
+            let Some(json_path) = expected_json(pb) else {
+                continue;
+            };
+            row.fixtures += 1;
+            let value = std::fs::read(pb).unwrap();
+            let opts = DecodeOptions {
+                message: file.contains(".WatchEvent.").then_some("k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent"),
+                ..Default::default()
+            };
+            let expected: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+            let d = if file.contains(".after_roundtrip.") { &next } else { &dec };
+            let got = match d.decode(&value, &opts) {
+                Ok(d) => d,
+                Err(e) => {
+                    row.failed += 1;
+                    failures.push(format!("{label}/{file}: error: {e}"));
+                    continue;
+                }
+            };
+            let has_unknown = got.object.to_string().contains(UNKNOWN_FIELDS_KEY);
+            if compact(&got.object) == compact(&expected) {
+                row.exact += 1;
+                if verbose && !got.warnings.is_empty() {
+                    for w in &got.warnings {
+                        eprintln!("{label}/{file}: warning: {w}");
+                    }
+                }
+            } else if has_unknown {
+                row.unknown += 1;
+                failures.push(format!(
+                    "{label}/{file}: unknown fields: {}",
+                    got.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>().join("; ")
+                ));
+            } else {
+                row.failed += 1;
+                let d = first_diff(&got.object, &expected, String::new()).unwrap_or_default();
+                failures.push(format!("{label}/{file}: {d}"));
+            }
+        }
+        rows.push((label, row));
+    }
+    println!();
+    println!("| folder | fixtures | exact JSON | with unknown fields | failed |");
+    println!("|---|---|---|---|---|");
+    let mut total = Row::default();
+    for (label, r) in &rows {
+        println!("| {label} | {} | {} | {} | {} |", r.fixtures, r.exact, r.unknown, r.failed);
+        total.fixtures += r.fixtures;
+        total.exact += r.exact;
+        total.unknown += r.unknown;
+        total.failed += r.failed;
+    }
+    println!("| total | {} | {} | {} | {} |", total.fixtures, total.exact, total.unknown, total.failed);
+    for f in &failures {
+        println!("FAIL {f}");
+    }
+    assert!(total.fixtures > 0, "no fixtures found");
+    assert!(failures.is_empty(), "{} fixtures do not match (see table above)", failures.len());
+}
