@@ -100,7 +100,7 @@ impl Decoder {
             return Err(DecodeError::UnrecognizedFormat { prefix: escape_prefix(value, 32) });
         };
         if let Some(rev) = opts.mod_revision {
-            set_resource_version(&mut d.object, rev);
+            set_resource_version(&mut d.object, rev, d.encoding);
         }
         Ok(d)
     }
@@ -142,8 +142,22 @@ impl Decoder {
         let mut raw: &[u8] = &[];
         let mut content_encoding = String::new();
         let mut content_type = String::new();
+        let mut seen_raw = false;
         for f in Fields::new(body) {
-            let f = f.map_err(|e| env_err(e, 0))?;
+            let f = match f {
+                Ok(f) => f,
+                // Trailing garbage after the object (e.g. a newline appended
+                // by a tool that exported the value): keep what was read.
+                Err(e) if seen_raw => {
+                    env_warn(format!(
+                        "envelope: {} at byte {}; the rest of the value is ignored",
+                        e.reason,
+                        PROTO_PREFIX.len() + e.offset
+                    ));
+                    break;
+                }
+                Err(e) => return Err(env_err(e, 0)),
+            };
             match (f.number, f.value) {
                 (1, WireValue::Bytes(tm)) => {
                     let base = tm.as_ptr() as usize - body.as_ptr() as usize;
@@ -156,7 +170,10 @@ impl Decoder {
                         }
                     }
                 }
-                (2, WireValue::Bytes(b)) => raw = b,
+                (2, WireValue::Bytes(b)) => {
+                    raw = b;
+                    seen_raw = true;
+                }
                 (3, WireValue::Bytes(b)) => content_encoding = String::from_utf8_lossy(b).into_owned(),
                 (4, WireValue::Bytes(b)) => content_type = String::from_utf8_lossy(b).into_owned(),
                 (n, _) => env_warn(format!("unknown envelope field {n} ignored")),
@@ -249,9 +266,10 @@ fn typed_from_object(object: Value, encoding: Encoding) -> Result<Decoded, Decod
     Ok(Decoded { api_version: s("apiVersion"), kind: s("kind"), object, encoding, message: None, warnings: Vec::new() })
 }
 
-/// Set `metadata.resourceVersion`, keeping ObjectMeta's key order (or the
-/// alphabetical order of unstructured objects whose keys are sorted).
-fn set_resource_version(object: &mut Value, rev: i64) {
+/// Set `metadata.resourceVersion`, keeping ObjectMeta's key order (or, for
+/// JSON/CBOR objects whose metadata keys are sorted, i.e. unstructured ones,
+/// the alphabetical order).
+fn set_resource_version(object: &mut Value, rev: i64, encoding: Encoding) {
     let Some(Value::Object(meta)) = object.get_mut("metadata") else {
         return;
     };
@@ -261,7 +279,7 @@ fn set_resource_version(object: &mut Value, rev: i64) {
         return;
     }
     let keys: Vec<&String> = meta.keys().collect();
-    let sorted = keys.windows(2).all(|w| w[0] <= w[1]);
+    let sorted = encoding != Encoding::Protobuf && keys.windows(2).all(|w| w[0] <= w[1]);
     let idx = if sorted {
         keys.iter().position(|k| k.as_str() > "resourceVersion").unwrap_or(keys.len())
     } else {

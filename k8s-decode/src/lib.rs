@@ -17,8 +17,7 @@
 //!
 //! Output values are `serde_json::Value`s with Go's key order. Go's byte-level
 //! escaping of `<`, `>`, `&`, U+2028, U+2029 in strings (`\u003c` …) is not a
-//! property of the value; a writer that must be byte-identical to the API
-//! server has to apply it when serialising.
+//! property of the value; use [`to_go_json`] for byte-identical output.
 
 mod base64;
 pub mod cbor;
@@ -35,3 +34,27 @@ pub use decode::{DecodeOptions, Decoded, Decoder, Encoding};
 pub use error::{DecodeError, Warning, WarningKind};
 pub use render::{MAX_DEPTH, UNKNOWN_FIELDS_KEY};
 pub use version::{KubeVersion, ParseVersionError};
+
+/// Serialise a value exactly as the API server's JSON encoder writes it
+/// (compact, Go's HTML-safe escaping of `<`, `>`, `&`, U+2028, U+2029), without
+/// the trailing newline `json.Encoder.Encode` adds.
+pub fn to_go_json(v: &serde_json::Value) -> String {
+    let s = serde_json::to_string(v).expect("a serde_json::Value always serialises");
+    // These characters are never structural in JSON, so they only occur
+    // inside strings, where Go escapes them.
+    if !s.contains(['<', '>', '&', '\u{2028}', '\u{2029}']) {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
