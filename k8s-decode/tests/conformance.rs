@@ -1,7 +1,8 @@
 //! Conformance against Kubernetes' own API serialization fixtures: every `.pb`
 //! under `shared/fixtures/k8s-api-testdata/*/*/` must decode to exactly its
 //! `.json` twin (deep equality and key order), rendered with the folder's
-//! release (`vX.Y.0` → X.Y, `HEAD` → newest; `*.after_roundtrip.*` files are
+//! release, and the `.yaml` twin must equal `yaml::to_yaml_string` of the
+//! result (`vX.Y.0` → X.Y, `HEAD` → newest; `*.after_roundtrip.*` files are
 //! output of the next release's code and are rendered as X.(Y+1)).
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,18 @@ fn expected_json(pb: &Path) -> Option<PathBuf> {
     }
     let base = stem.strip_suffix(".after_roundtrip")?;
     let p = pb.with_file_name(format!("{base}.json"));
+    p.exists().then_some(p)
+}
+
+/// Expected YAML, found like [`expected_json`].
+fn expected_yaml(pb: &Path) -> Option<PathBuf> {
+    let stem = pb.file_name()?.to_str()?.strip_suffix(".pb")?;
+    let direct = pb.with_file_name(format!("{stem}.yaml"));
+    if direct.exists() {
+        return Some(direct);
+    }
+    let base = stem.strip_suffix(".after_roundtrip")?;
+    let p = pb.with_file_name(format!("{base}.yaml"));
     p.exists().then_some(p)
 }
 
@@ -96,6 +109,8 @@ fn short(v: &Value) -> String {
 struct Row {
     fixtures: usize,
     exact: usize,
+    yaml: usize,
+    yaml_exact: usize,
     unknown: usize,
     failed: usize,
 }
@@ -158,6 +173,23 @@ fn k8s_api_testdata() {
                 }
             };
             let has_unknown = got.object.to_string().contains(UNKNOWN_FIELDS_KEY);
+            if let Some(yp) = expected_yaml(pb) {
+                row.yaml += 1;
+                let want = std::fs::read_to_string(&yp).unwrap();
+                match k8s_decode::yaml::to_yaml_string(&got.object) {
+                    Ok(y) if y == want => row.yaml_exact += 1,
+                    Ok(y) => {
+                        let line = y.lines().zip(want.lines()).position(|(a, b)| a != b).unwrap_or(0);
+                        failures.push(format!(
+                            "{label}/{file}: YAML differs at line {}: got {:?} want {:?}",
+                            line + 1,
+                            y.lines().nth(line),
+                            want.lines().nth(line)
+                        ));
+                    }
+                    Err(e) => failures.push(format!("{label}/{file}: YAML error: {e}")),
+                }
+            }
             if compact(&got.object) == compact(&expected) {
                 row.exact += 1;
                 if verbose && !got.warnings.is_empty() {
@@ -180,17 +212,25 @@ fn k8s_api_testdata() {
         rows.push((label, row));
     }
     println!();
-    println!("| folder | fixtures | exact JSON | with unknown fields | failed |");
-    println!("|---|---|---|---|---|");
+    println!("| folder | fixtures | exact JSON | with unknown fields | failed | YAML twins | exact YAML |");
+    println!("|---|---|---|---|---|---|---|");
     let mut total = Row::default();
     for (label, r) in &rows {
-        println!("| {label} | {} | {} | {} | {} |", r.fixtures, r.exact, r.unknown, r.failed);
+        println!(
+            "| {label} | {} | {} | {} | {} | {} | {} |",
+            r.fixtures, r.exact, r.unknown, r.failed, r.yaml, r.yaml_exact
+        );
+        total.yaml += r.yaml;
+        total.yaml_exact += r.yaml_exact;
         total.fixtures += r.fixtures;
         total.exact += r.exact;
         total.unknown += r.unknown;
         total.failed += r.failed;
     }
-    println!("| total | {} | {} | {} | {} |", total.fixtures, total.exact, total.unknown, total.failed);
+    println!(
+        "| total | {} | {} | {} | {} | {} | {} |",
+        total.fixtures, total.exact, total.unknown, total.failed, total.yaml, total.yaml_exact
+    );
     for f in &failures {
         println!("FAIL {f}");
     }
