@@ -35,6 +35,10 @@ pub(crate) struct Renderer<'a> {
     root: &'a [u8],
     pub path: Vec<Seg<'a>>,
     pub warnings: Vec<Warning>,
+    /// Field occurrences of the messages being rendered, used as a stack:
+    /// each nested message works above its parent's region and truncates
+    /// back, so no per-message allocation is needed.
+    scratch: Vec<(usize, WireField<'a>)>,
 }
 
 /// kind/apiVersion from the envelope, rendered where the top-level message
@@ -54,6 +58,7 @@ impl<'a> Renderer<'a> {
             root,
             path: Vec::new(),
             warnings: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -112,7 +117,7 @@ impl<'a> Renderer<'a> {
         if special != Special::None {
             return self.special(msg, special, buf, depth);
         }
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(self.views[msg as usize].order.len());
         self.message_into(msg, buf, depth, &mut out, None)?;
         Ok(Value::Object(out))
     }
@@ -130,15 +135,21 @@ impl<'a> Renderer<'a> {
         self.check_depth(depth)?;
         let schema = self.schema;
         let view = &self.views[msg as usize];
-        let mut entries: Vec<(usize, WireField<'a>)> = Vec::new();
+        let base = self.scratch.len();
         let mut unknown: Vec<WireField<'a>> = Vec::new();
         for f in Fields::new(buf) {
-            let f = f.map_err(|e| self.wire_err(buf, e))?;
+            let f = match f {
+                Ok(f) => f,
+                Err(e) => {
+                    self.scratch.truncate(base);
+                    return Err(self.wire_err(buf, e));
+                }
+            };
             match view.position(f.number) {
                 Some(pos) => {
                     let field = &schema.fields[view.order[pos] as usize];
                     if wire_ok(field, f.value.wire_type()) {
-                        entries.push((pos, f));
+                        self.scratch.push((pos, f));
                     } else {
                         self.warn(
                             Some(msg),
@@ -168,12 +179,37 @@ impl<'a> Renderer<'a> {
                 }
             }
         }
-        entries.sort_by_key(|e| e.0);
-        let mut k = 0;
+        let end = self.scratch.len();
+        self.scratch[base..end].sort_by_key(|e| e.0);
+        let r = self.render_fields(msg, view, base, end, depth, out, top);
+        self.scratch.truncate(base);
+        r?;
+        if !unknown.is_empty() {
+            let tree = self.generic_fields(&unknown, depth + 1)?;
+            out.insert(UNKNOWN_FIELDS_KEY.to_string(), tree);
+        }
+        Ok(())
+    }
+
+    /// Write the fields of one message in JSON key order; its field
+    /// occurrences are `self.scratch[base..end]`, sorted by position.
+    #[allow(clippy::too_many_arguments)]
+    fn render_fields(
+        &mut self,
+        msg: u32,
+        view: &MsgView,
+        base: usize,
+        end: usize,
+        depth: u32,
+        out: &mut Map<String, Value>,
+        top: Option<TopTypeMeta<'_>>,
+    ) -> Result<(), DecodeError> {
+        let schema = self.schema;
+        let mut k = base;
         for (pos, &fi) in view.order.iter().enumerate() {
             let field = &schema.fields[fi as usize];
             let start = k;
-            while k < entries.len() && entries[k].0 == pos {
+            while k < end && self.scratch[k].0 == pos {
                 k += 1;
             }
             if let (Some(t), 0, true) = (top, field.num, field.inline) {
@@ -193,14 +229,10 @@ impl<'a> Renderer<'a> {
                 }
             } else {
                 self.path.push(Seg::Key(field.json));
-                let r = self.present(msg, field, &entries[start..k], depth, out);
+                let r = self.present(msg, field, start..k, depth, out);
                 self.path.pop();
                 r?;
             }
-        }
-        if !unknown.is_empty() {
-            let tree = self.generic_fields(&unknown, depth + 1)?;
-            out.insert(UNKNOWN_FIELDS_KEY.to_string(), tree);
         }
         Ok(())
     }
@@ -240,11 +272,11 @@ impl<'a> Renderer<'a> {
         &mut self,
         msg: u32,
         field: &Field,
-        vals: &[(usize, WireField<'a>)],
+        vals: std::ops::Range<usize>,
         depth: u32,
         out: &mut Map<String, Value>,
     ) -> Result<(), DecodeError> {
-        let last = vals[vals.len() - 1].1;
+        let last = self.scratch[vals.end - 1].1;
         match field.omit {
             Omit::Skip => {
                 self.warn(
@@ -266,8 +298,8 @@ impl<'a> Renderer<'a> {
         let value = match field.shape {
             Shape::Map => {
                 let mut m: BTreeMap<String, Value> = BTreeMap::new();
-                for (_, f) in vals {
-                    let WireValue::Bytes(entry) = f.value else { continue };
+                for i in vals {
+                    let WireValue::Bytes(entry) = self.scratch[i].1.value else { continue };
                     let (k, v) = self.map_entry(field, entry, depth)?;
                     m.insert(k, v);
                 }
@@ -277,8 +309,9 @@ impl<'a> Renderer<'a> {
                 Value::Object(m.into_iter().collect())
             }
             Shape::Repeated => {
-                let mut arr = Vec::new();
-                for (_, f) in vals {
+                let mut arr = Vec::with_capacity(vals.len());
+                for i in vals {
+                    let f = self.scratch[i].1;
                     match (field.elem, f.value) {
                         (Elem::Int32 | Elem::Int64 | Elem::Bool | Elem::Double, WireValue::Bytes(b)) => {
                             self.packed(field.elem, b, &mut arr)?

@@ -313,20 +313,44 @@ fn format_time(secs: i64, nanos: i32, micro: bool) -> TimeText {
     let sod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
     let (hh, mm, ss) = (sod / 3600, sod % 3600 / 60, sod % 60);
-    let mut s = if (0..=9999).contains(&y) {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}")
-    } else {
-        format!("{y}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}")
+    let in_range = (0..=9999).contains(&y);
+    if !in_range {
+        let mut s = format!("{y}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}");
+        if micro {
+            s.push_str(&format!(".{:06}", nanos / 1000));
+        }
+        s.push('Z');
+        return TimeText::OutOfRange(s);
+    }
+    // Hot path (every object has timestamps): fixed-width digits by hand.
+    let mut b = [0u8; 27];
+    let mut put = |at: usize, v: u32, width: usize| {
+        let mut v = v;
+        for i in (0..width).rev() {
+            b[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
     };
-    if micro {
-        s.push_str(&format!(".{:06}", nanos / 1000));
-    }
-    s.push('Z');
-    if (0..=9999).contains(&y) {
-        TimeText::Text(s)
+    put(0, y as u32, 4);
+    put(5, m, 2);
+    put(8, d, 2);
+    put(11, hh as u32, 2);
+    put(14, mm as u32, 2);
+    put(17, ss as u32, 2);
+    let len = if micro {
+        put(20, (nanos / 1000) as u32, 6);
+        b[19] = b'.';
+        27
     } else {
-        TimeText::OutOfRange(s)
-    }
+        20
+    };
+    b[4] = b'-';
+    b[7] = b'-';
+    b[10] = b'T';
+    b[13] = b':';
+    b[16] = b':';
+    b[len - 1] = b'Z';
+    TimeText::Text(String::from_utf8(b[..len].to_vec()).expect("ASCII"))
 }
 
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian
