@@ -182,6 +182,19 @@ impl Decoder {
         if !content_encoding.is_empty() {
             return Err(DecodeError::ContentEncoding(content_encoding));
         }
+        if content_type == "application/json" {
+            // runtime.Unknown may carry JSON; render it as stored.
+            let mut d = typed_from_object(
+                serde_json::from_slice(raw).map_err(|e| DecodeError::Json {
+                    line: e.line(),
+                    column: e.column(),
+                    reason: e.to_string(),
+                })?,
+                Encoding::Json,
+            )?;
+            d.warnings = warnings;
+            return Ok(d);
+        }
         if !content_type.is_empty() && content_type != "application/vnd.kubernetes.protobuf" {
             env_warn(format!("envelope contentType {content_type:?}; decoding raw as protobuf anyway"));
         }

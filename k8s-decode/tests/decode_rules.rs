@@ -219,6 +219,23 @@ fn resource_version_from_mod_revision() {
 }
 
 #[test]
+fn json_inside_the_protobuf_envelope() {
+    let tm = Msg::new().str(1, "v1").str(2, "ConfigMap");
+    let mut v = b"k8s\0".to_vec();
+    v.extend(
+        Msg::new()
+            .msg(1, tm)
+            .bytes(2, br#"{"kind":"ConfigMap","apiVersion":"v1","data":{"a":"b"}}"#)
+            .str(3, "")
+            .str(4, "application/json")
+            .0,
+    );
+    let d = decode(KubeVersion::HEAD, &v);
+    assert_eq!(d.encoding, Encoding::Json);
+    assert_eq!(d.object["data"]["a"], "b");
+}
+
+#[test]
 fn json_keeps_stored_key_order() {
     let j = b"  \n{\"kind\":\"APIService\",\"apiVersion\":\"apiregistration.k8s.io/v1\",\"metadata\":{\"name\":\"v1.\"},\"spec\":{}}\n";
     let d = decode(KubeVersion::HEAD, j);
