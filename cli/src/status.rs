@@ -43,6 +43,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "file": snapshot.path().display().to_string(),
         "format": match snapshot.kind() { SourceKind::SnapshotWithTrailer => "snapshot", SourceKind::RawDb => "db" },
         "trailer": trailer,
+        "truncated": db.is_truncated(),
         "pageSize": db.page_size(),
         "metaTxid": meta.active.txid,
         "metaPage": meta.slot as u8,

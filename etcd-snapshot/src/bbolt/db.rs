@@ -46,6 +46,12 @@ impl<'a> Db<'a> {
         self.page_limit
     }
 
+    /// The data ends before the high-water mark: the file was cut short (a partial copy or
+    /// download). Reachable pages past the end are reported as they are met.
+    pub fn is_truncated(&self) -> bool {
+        self.page_limit < self.meta.active.pgid
+    }
+
     /// The bytes this database was opened on.
     pub fn data(&self) -> &'a [u8] {
         self.data

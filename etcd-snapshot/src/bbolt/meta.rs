@@ -120,19 +120,29 @@ impl Meta {
     }
 
     fn probe_second_meta(data: &[u8]) -> Result<Meta, MetaError> {
-        let mut last = MetaError::OutOfFile;
+        // Report the first candidate that looked like a meta (right magic) over the
+        // bad-magic noise of the offsets that were not pages at all.
+        let mut first_error: Option<MetaError> = None;
         for shift in 0..15 {
             let page_size = 1024usize << shift;
             if page_size + 1024 >= data.len() {
                 break;
             }
-            match Meta::parse_at(data, page_size + META_OFFSET) {
+            let error = match Meta::parse_at(data, page_size + META_OFFSET) {
                 Ok(m) if m.page_size as usize == page_size => return Ok(m),
-                Ok(m) => last = MetaError::BadPageSize(m.page_size),
-                Err(e) => last = e,
+                Ok(m) => MetaError::BadPageSize(m.page_size),
+                Err(e) => e,
+            };
+            match (first_error, error) {
+                (None, e)
+                | (
+                    Some(MetaError::BadMagic(_)),
+                    e @ (MetaError::BadChecksum { .. } | MetaError::BadVersion(_) | MetaError::BadPageSize(_)),
+                ) => first_error = Some(e),
+                _ => {}
             }
         }
-        Err(last)
+        Err(first_error.unwrap_or(MetaError::OutOfFile))
     }
 }
 

@@ -16,7 +16,9 @@ pub struct Store<'a> {
     db: Db<'a>,
     keys: Bucket<'a>,
     meta: StoreMeta,
-    last_revision: Option<Revision>,
+    /// The last entry's revision; an error when the rightmost path of the tree is damaged, in
+    /// which case scans are not cut off at a revision and report this error.
+    last_revision: Result<Option<Revision>, MvccError>,
 }
 
 /// The newest entry of one user key at the revision asked for, and its newest put.
@@ -65,9 +67,10 @@ impl<'a> Store<'a> {
             Some(bucket) => StoreMeta::read(&bucket)?,
             None => StoreMeta::default(),
         };
-        let last_revision = match keys.last_entry()? {
-            Some(entry) => Some(parse_revision_key(&entry)?.revision),
-            None => None,
+        let last_revision = match keys.last_entry() {
+            Ok(Some(entry)) => parse_revision_key(&entry).map(|k| Some(k.revision)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.into()),
         };
         Ok(Store { db, keys, meta, last_revision })
     }
@@ -87,8 +90,9 @@ impl<'a> Store<'a> {
 
     /// The main revision of the last entry in the `key` bucket (what `snapshot status` calls
     /// the revision), 0 if empty.
+    /// 0 when the bucket is empty or its last page is unreadable.
     pub fn last_entry_revision(&self) -> i64 {
-        self.last_revision.map_or(0, |r| r.main)
+        self.last_revision.as_ref().ok().copied().flatten().map_or(0, |r| r.main)
     }
 
     /// etcd's current revision on load (`store.restore`): the newest of the last entry and
@@ -117,17 +121,22 @@ impl<'a> Store<'a> {
             .collect()
     }
 
-    fn check_revision(&self, at: Option<i64>) -> Result<i64, MvccError> {
+    /// The revision a scan stops at, and the damage that made the latest revision unknown.
+    fn check_revision(&self, at: Option<i64>) -> Result<(i64, Option<MvccError>), MvccError> {
+        let damage = self.last_revision.as_ref().err().cloned();
         let current = self.current_revision();
-        let Some(at) = at else { return Ok(current) };
-        if at > current {
+        let Some(at) = at else {
+            // Unknown latest revision: take the newest of whatever is readable.
+            return Ok((if damage.is_some() { i64::MAX } else { current }, damage));
+        };
+        if at > current && damage.is_none() {
             return Err(MvccError::FutureRevision { requested: at, current });
         }
         let compacted = self.compact_revision();
         if at < compacted {
             return Err(MvccError::Compacted { requested: at, compacted });
         }
-        Ok(at)
+        Ok((at, damage))
     }
 
     /// The newest entry ≤ `at` (default: the current revision) of every user key starting
@@ -135,7 +144,7 @@ impl<'a> Store<'a> {
     /// tombstone does not exist at `at`. `at` below the compaction revision is an error, as
     /// in etcd (`ErrCompacted`). Scans in parallel on the current rayon pool.
     pub fn key_histories(&self, prefix: &[u8], at: Option<i64>) -> Result<Scan<KeyHistory<'a>>, MvccError> {
-        let at = self.check_revision(at)?;
+        let (at, damage) = self.check_revision(at)?;
         let per_run = self.par_runs(|run, errors| {
             let mut newest = KeyMap::new();
             for record in run.filter_map(|r| r.map_err(|e| errors.push(e)).ok()) {
@@ -160,7 +169,7 @@ impl<'a> Store<'a> {
         });
         // Merge oldest run first so that newer runs overwrite.
         let mut merged = KeyMap::new();
-        let mut errors = Vec::new();
+        let mut errors: Vec<MvccError> = damage.into_iter().collect();
         for (newest, errs) in per_run {
             errors.extend(errs);
             for (key, newer) in newest {
