@@ -17,7 +17,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Depth-first, key order: `<bucket path>\t<hex key>\t<hex value | BUCKET>`, as gen.go writes.
-fn dump(db: &Db<'_>, bucket: &Bucket<'_>, path: &str, out: &mut String, sequences: &mut String) {
+fn dump(bucket: &Bucket<'_>, path: &str, out: &mut String, sequences: &mut String) {
     for entry in bucket.entries() {
         let entry = entry.unwrap();
         if entry.is_bucket() {
@@ -26,7 +26,7 @@ fn dump(db: &Db<'_>, bucket: &Bucket<'_>, path: &str, out: &mut String, sequence
             let name = String::from_utf8_lossy(entry.key);
             let child_path = if path.is_empty() { name.into_owned() } else { format!("{path}/{name}") };
             writeln!(sequences, "{child_path}\t{}", child.sequence).unwrap();
-            dump(db, &child, &child_path, out, sequences);
+            dump(&child, &child_path, out, sequences);
         } else {
             writeln!(out, "{path}\t{}\t{}", hex(entry.key), hex(entry.value)).unwrap();
         }
@@ -39,7 +39,7 @@ fn recursive_walk_equals_bbolt_dump() {
         let bytes = std::fs::read(dir().join(format!("{name}.db"))).unwrap();
         let db = Db::new(&bytes).unwrap();
         let (mut ours, mut sequences) = (String::new(), String::new());
-        dump(&db, &db.root_bucket(), "", &mut ours, &mut sequences);
+        dump(&db.root_bucket(), "", &mut ours, &mut sequences);
         let expected = std::fs::read_to_string(dir().join(format!("{name}.dump.txt"))).unwrap();
         assert!(ours == expected, "{name}: walk differs from bbolt's dump");
         let expected_seq = std::fs::read_to_string(dir().join(format!("{name}.sequences.txt"))).unwrap();
