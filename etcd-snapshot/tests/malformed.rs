@@ -128,7 +128,8 @@ fn page_header_damage_is_reported() {
     let leaf = first_child(&base, first_child(&base, root));
     let start = leaf as usize * page_size(&base);
     type Damage = fn(&mut [u8], usize);
-    let cases: [(Damage, fn(&FormatError) -> bool); 3] = [
+    type Expected = fn(&FormatError) -> bool;
+    let cases: [(Damage, Expected); 3] = [
         (|b, s| put_u64(b, s, 7), |e| matches!(e, FormatError::PageIdMismatch { found: 7, .. })),
         (
             |b, s| b[s + 8..s + 10].copy_from_slice(&0x7878u16.to_le_bytes()),
