@@ -6,19 +6,36 @@
 //! pipeline byte for byte:
 //!
 //! * the encoder side (`encode.go`): keys sorted by go-yaml's natural order
-//!   ([`sort`]), numbers typed the way go-yaml reads a JSON token
-//!   ([`number`]), strings requested plain unless go-yaml would read the
-//!   plain form back as something else ([`resolve`]), literal when they
+//!   (`sort`), numbers typed the way go-yaml reads a JSON token
+//!   (`number`), strings requested plain unless go-yaml would read the
+//!   plain form back as something else (`resolve`), literal when they
 //!   contain a newline;
-//! * the emitter side (`emitterc.go`, [`emitter`]): style fallbacks
+//! * the emitter side (`emitterc.go`, `emitter`): style fallbacks
 //!   (plain → single → double quotes, literal → double quotes), escapes,
 //!   folding of long plain/quoted scalars past column 80, `? ` keys longer
-//!   than 128 bytes, indentless sequences under mapping keys, `{}` and `[]`.
+//!   than 128 bytes, indentless sequences under mapping keys, `{}` and `[]`;
+//! * the decoder side, where it changes data: a raw NEL inside a JSON string
+//!   is folded like a YAML line break (`as_kubectl_reads`).
+//!
+//! The emitter is a direct port rather than a configured general-purpose
+//! YAML library because exactness lives in go-yaml's quirks (its notion of
+//! printable characters, BOM handling, fold points, chomping hints). Besides
+//! the shared fixtures, it was checked against the Go implementation on
+//! 140,000 randomly generated documents; the only differences left are
+//! inputs where kubectl itself errors or is nondeterministic:
+//!
+//! * kubectl fails ("control characters are not allowed") on strings with
+//!   DEL, C1 controls other than NEL, U+FFFE/U+FFFF, and on keys longer than
+//!   1024 characters or containing NEL; we render them (escaped) instead;
+//! * for key sets where `keyList.Less` is not transitive, Go's order depends
+//!   on its random map iteration; ours is one of the orders Go can produce.
 
 mod emitter;
 mod number;
 mod resolve;
 mod sort;
+
+use std::borrow::Cow;
 
 use emitter::{analyze_scalar, is_simple_key, Emitter, ScalarStyle};
 use serde_json::Value;
@@ -93,8 +110,15 @@ fn emit_node(e: &mut Emitter, value: &Value, ctx: Context, depth: usize) -> Resu
         Value::Object(map) => {
             // yaml_emitter_emit_block_mapping_key / _value.
             e.increase_indent(false, false);
-            let entries = map.iter().map(|(k, v)| (k.chars().collect::<Vec<char>>(), (k, v))).collect();
+            let entries = map
+                .iter()
+                .map(|(k, v)| {
+                    let k = as_kubectl_reads(k);
+                    (k.chars().collect::<Vec<char>>(), (k, v))
+                })
+                .collect();
             for (_, (key, val)) in sort::sort_by_go_key(entries) {
+                let key: &str = &key;
                 e.write_indent();
                 let (requested, analysis) = (string_style(key), analyze_scalar(key));
                 if is_simple_key(key, &analysis) {
@@ -125,8 +149,9 @@ fn emit_node(e: &mut Emitter, value: &Value, ctx: Context, depth: usize) -> Resu
             e.decrease_indent();
         }
         Value::String(s) => {
-            let analysis = analyze_scalar(s);
-            e.emit_scalar(s, string_style(s), &analysis);
+            let s = as_kubectl_reads(s);
+            let analysis = analyze_scalar(&s);
+            e.emit_scalar(&s, string_style(&s), &analysis);
         }
         Value::Null => emit_plain(e, "null"),
         Value::Bool(b) => emit_plain(e, if *b { "true" } else { "false" }),
@@ -150,5 +175,309 @@ fn string_style(s: &str) -> ScalarStyle {
         ScalarStyle::Plain
     } else {
         ScalarStyle::DoubleQuoted
+    }
+}
+
+/// The string go-yaml reads back from the JSON kubectl feeds it.
+///
+/// `JSONToYAML` parses the JSON text as YAML, where a JSON string is a
+/// double-quoted scalar. `encoding/json` escapes every line break except
+/// NEL (U+0085), which it writes raw, and a raw NEL inside a double-quoted
+/// YAML scalar is a line break subject to line folding: a run of spaces and
+/// NELs containing `k` NELs becomes one space if `k == 1`, else `k - 1`
+/// newlines (`yaml_parser_scan_flow_scalar`). kubectl prints the folded text.
+fn as_kubectl_reads(s: &str) -> Cow<'_, str> {
+    if !s.contains('\u{85}') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != ' ' && c != '\u{85}' {
+            out.push(c);
+            continue;
+        }
+        // A run of spaces and NELs.
+        let mut spaces = usize::from(c == ' ');
+        let mut nels = usize::from(c == '\u{85}');
+        while let Some(&n) = chars.peek() {
+            match n {
+                ' ' => spaces += 1,
+                '\u{85}' => nels += 1,
+                _ => break,
+            }
+            chars.next();
+        }
+        match nels {
+            0 => out.extend(std::iter::repeat_n(' ', spaces)),
+            1 => out.push(' '),
+            k => out.extend(std::iter::repeat_n('\n', k - 1)),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Expected strings were produced by `sigs.k8s.io/yaml.JSONToYAML`
+    //! (go-yaml v2.4.0) for the same JSON.
+
+    use super::*;
+
+    fn y(json: &str) -> String {
+        let value: Value = serde_json::from_str(json).expect("test JSON parses");
+        to_yaml_string(&value).expect("renders")
+    }
+
+    /// sorter.go `keyList.Less`: digit runs compare as numbers, a non-letter
+    /// sorts before a letter, letters by code point, a prefix first.
+    #[test]
+    fn keys_use_go_yaml_natural_order() {
+        let got = y(r##"{"a10":1,"a9":2,"Z":3,"_":4,"1":5,"01":6,"B":7,"a":8,"ab":9,"abc":10,"a-b":11,"a0":12}"##);
+        assert_eq!(
+            got,
+            "_: 4\n\"1\": 5\n\"01\": 6\nB: 7\nZ: 3\na: 8\na-b: 11\na0: 12\na9: 2\na10: 1\nab: 9\nabc: 10\n"
+        );
+    }
+
+    /// sorter.go: a zero preceded by a non-zero digit is part of a number.
+    #[test]
+    fn zero_inside_number_sorts_numerically() {
+        assert_eq!(y(r##"{"x100":1,"x20":2,"x3":3}"##), "x3: 3\nx20: 2\nx100: 1\n");
+    }
+
+    /// sorter.go uses `unicode.IsLetter` (categories L*): U+2160 `Ⅰ` is a
+    /// letter-like number (Nl) and sorts with the non-letters; other letters
+    /// compare by code point; non-ASCII digits (Nd) join numeric runs.
+    #[test]
+    fn keys_use_unicode_letter_categories() {
+        assert_eq!(
+            y(r##"{"é":1,"~":2,"z":3,"a٣":4,"a1":5,"Ⅰ":6,"ǅ":7}"##),
+            "\"~\": 2\nⅠ: 6\na1: 5\na٣: 4\nz: 3\né: 1\nǅ: 7\n"
+        );
+    }
+
+    /// `keyList.Less` is not transitive for some keys (here
+    /// 1Ab9 < 9:b < 1900 < 1Ab9); Go's output then depends on its random map
+    /// order. We must stay deterministic and must not panic.
+    #[test]
+    fn non_transitive_keys_render_deterministically() {
+        let input = r##"{"1Ab9":1,"9:b":2,"1900":3}"##;
+        let first = y(input);
+        assert_eq!(first, y(input));
+        // Go's insertion sort yields this order when its map iteration happens
+        // to visit the keys in this (JSON) order.
+        assert_eq!(first, "1Ab9: 1\n9:b: 2\n\"1900\": 3\n");
+    }
+
+    /// resolve.go `resolveMap`: YAML 1.1 booleans and nulls in exactly these
+    /// spellings are quoted; other casings are plain strings.
+    #[test]
+    fn quotes_bool_and_null_words() {
+        let got = y(r##"["yes","No","on","Off","y","N","~","null","NULL","","yES","nUll","true","True","<<"]"##);
+        assert_eq!(
+            got,
+            "- \"yes\"\n- \"No\"\n- \"on\"\n- \"Off\"\n- \"y\"\n- \"N\"\n- \"~\"\n- \"null\"\n- \"NULL\"\n- \"\"\n\
+             - yES\n- nUll\n- \"true\"\n- \"True\"\n- <<\n"
+        );
+    }
+
+    /// resolve.go: strings that ParseInt/ParseUint (base prefixes, octal
+    /// leading zero, underscores removed) or yamlStyleFloat/ParseFloat accept
+    /// are numbers, so they are double-quoted.
+    #[test]
+    fn quotes_number_like_strings() {
+        let got = y(
+            r##"["1.5","1e3","0x1F","0o17","0b101","0777","08","1_000","+1","-1",".5",".inf","-.Inf",".5_5","._5","1.","12abc","0x","1e","e3"]"##,
+        );
+        assert_eq!(
+            got,
+            "- \"1.5\"\n- \"1e3\"\n- \"0x1F\"\n- \"0o17\"\n- \"0b101\"\n- \"0777\"\n- \"08\"\n- \"1_000\"\n- \"+1\"\n\
+             - \"-1\"\n- \".5\"\n- \".inf\"\n- \"-.Inf\"\n- \".5_5\"\n- ._5\n- \"1.\"\n- 12abc\n- 0x\n- 1e\n- e3\n"
+        );
+    }
+
+    /// encode.go `isBase60Float`: sexagesimal numbers are quoted; the final
+    /// `'1:2:'` is single-quoted by the emitter because of `: ` at the end.
+    #[test]
+    fn quotes_base60_floats() {
+        assert_eq!(y(r##"["1:20","1:60","-1:20:30.5","1:2:"]"##), "- \"1:20\"\n- 1:60\n- \"-1:20:30.5\"\n- '1:2:'\n");
+    }
+
+    /// resolve.go `parseTimestamp`: the four allowed layouts, with Go's
+    /// `time.Parse` range checks (month, day-of-month incl. leap years, hour).
+    #[test]
+    fn quotes_timestamps() {
+        let got = y(
+            r##"["2001-12-14","2001-13-01","2001-02-29","2000-02-29","2001-12-14t21:59:43.10-05:00","2001-12-14 21:59:43.10","2001-12-14T21:59:43Z","2001-12-14T25:00:00Z","2001-1-2","20011-1-1"]"##,
+        );
+        assert_eq!(
+            got,
+            "- \"2001-12-14\"\n- 2001-13-01\n- 2001-02-29\n- \"2000-02-29\"\n- \"2001-12-14t21:59:43.10-05:00\"\n\
+             - \"2001-12-14 21:59:43.10\"\n- \"2001-12-14T21:59:43Z\"\n- 2001-12-14T25:00:00Z\n- \"2001-1-2\"\n- 20011-1-1\n"
+        );
+    }
+
+    /// emitterc.go `analyze_scalar`: indicators, `: `, ` #`, leading or
+    /// trailing spaces and document markers rule out plain style; the
+    /// emitter falls back to single quotes (doubling embedded quotes).
+    #[test]
+    fn single_quotes_when_plain_is_not_allowed() {
+        let got = y(
+            r##"["- a","-a","-",": a","a:b","a: b","a:","#a","a#b","a #b","*a","&a","!a","|a",">a","'a","\"a","%a","@a","`a","{a","a{","?a","? a"," lead","trail ","---x","...x","--x","it's"]"##,
+        );
+        assert_eq!(
+            got,
+            "- '- a'\n- -a\n- '-'\n- ': a'\n- a:b\n- 'a: b'\n- 'a:'\n- '#a'\n- a#b\n- 'a #b'\n- '*a'\n- '&a'\n\
+             - '!a'\n- '|a'\n- '>a'\n- '''a'\n- '\"a'\n- '%a'\n- '@a'\n- '`a'\n- '{a'\n- a{\n- ?a\n- '? a'\n\
+             - ' lead'\n- 'trail '\n- '---x'\n- '...x'\n- --x\n- it's\n"
+        );
+    }
+
+    /// emitterc.go `is_printable` / `write_double_quoted_scalar`: TAB, chars
+    /// above U+FFFF, a leading BOM (which escapes the whole value) force
+    /// double quotes with escapes; a space before a line break rules out a
+    /// literal block.
+    #[test]
+    fn double_quotes_with_escapes() {
+        let got = y(r##"["a\tb","\ud83d\ude00","\ufeffab","a \nb","a\n ","é漢","x\\y\"z"]"##);
+        assert_eq!(
+            got,
+            "- \"a\\tb\"\n- \"\\U0001F600\"\n- \"\\uFEFF\\x61\\x62\"\n- \"a \\nb\"\n- \"a\\n \"\n- é漢\n- x\\y\"z\n"
+        );
+    }
+
+    /// kubectl itself fails on DEL ("control characters are not allowed");
+    /// we render it escaped rather than fail.
+    #[test]
+    fn renders_control_characters_kubectl_rejects() {
+        assert_eq!(y(r##"["\u007f","\u0080","\uffff"]"##), "- \"\\x7F\"\n- \"\\x80\"\n- \"\\uFFFF\"\n");
+    }
+
+    /// encode.go `stringv` asks for a literal block for text with a newline;
+    /// `write_block_scalar_hints` adds `2` for a leading space/break and the
+    /// chomping indicator (`-` no final break, none for one, `+` for more).
+    #[test]
+    fn literal_blocks_with_hints() {
+        let got = y(r##"["a\nb","a\n","a\n\n","\na","  a\nb","\n","a\n\nb\n"]"##);
+        assert_eq!(
+            got,
+            "- |-\n  a\n  b\n- |\n  a\n- |+\n  a\n\n- |2-\n\n  a\n- |2-\n    a\n  b\n- |2+\n\n- |\n  a\n\n  b\n"
+        );
+    }
+
+    /// emitterc.go `write_plain/single/double_quoted_scalar`: fold at the
+    /// first single space once past column 80 (best_width); double-quoted
+    /// continuation lines escape a leading space; no spaces, no folding.
+    #[test]
+    fn folds_long_scalars_at_80_columns() {
+        let words = "word ".repeat(30);
+        let value = serde_json::json!({
+            "plain": words,
+            "single": format!("- {}end", "word ".repeat(30)),
+            "double": format!("\t{}  spaced {}", "word ".repeat(20), "word ".repeat(10)),
+            "nofold": "x".repeat(100),
+        });
+        let got = to_yaml_string(&value).expect("renders");
+        let expected = format!(
+            "double: \"\\t{w14}word\n  {w4}word   spaced {w10}\"\nnofold: {x}\n\
+             plain: '{w14}word\n  {w14}word '\nsingle: '- {w14}word\n  {w15}end'\n",
+            w4 = "word ".repeat(4),
+            w10 = "word ".repeat(10),
+            w14 = "word ".repeat(14),
+            w15 = "word ".repeat(15),
+            x = "x".repeat(100),
+        );
+        assert_eq!(got, expected);
+    }
+
+    /// emitterc.go `emit_block_sequence_item`: a sequence that is a mapping
+    /// value is indentless; nested sequences and mappings in sequences share
+    /// the `- ` line; empty collections are flow `{}` / `[]`.
+    #[test]
+    fn block_layout_and_empty_collections() {
+        let got = y(r##"{"m":{"s":["a",["b","c"],{"k":"v","l":["x"]}],"e":{},"q":[]},"n":null}"##);
+        assert_eq!(
+            got,
+            "m:\n  e: {}\n  q: []\n  s:\n  - a\n  - - b\n    - c\n  - k: v\n    l:\n    - x\n\"n\": null\n"
+        );
+    }
+
+    /// emitterc.go `check_simple_key`: keys over 128 bytes or spanning lines
+    /// use the explicit `? key` / `: value` form.
+    #[test]
+    fn long_and_multiline_keys_use_explicit_form() {
+        let mut map = serde_json::Map::new();
+        map.insert("k".repeat(129), Value::from(1));
+        map.insert("k".repeat(128), Value::from(2));
+        map.insert("multi\nline".into(), Value::from("v"));
+        map.insert("multi2\nline".into(), serde_json::json!({"a": 1}));
+        let got = to_yaml_string(&Value::Object(map)).expect("renders");
+        let expected = format!(
+            "{k128}: 2\n? {k129}\n: 1\n? |-\n  multi\n  line\n: v\n? |-\n  multi2\n  line\n: a: 1\n",
+            k128 = "k".repeat(128),
+            k129 = "k".repeat(129)
+        );
+        assert_eq!(got, expected);
+    }
+
+    /// encoding/json → go-yaml number typing: integral floats below 1e21
+    /// print as integers (from the shortest digits), others with
+    /// `FormatFloat(f, 'g', -1, 64)` (exponent from 1e+06, ties to even).
+    #[test]
+    fn numbers_as_kubectl_prints_them() {
+        // Built from f64s directly: serde_json's default float parser is not
+        // correctly rounded (it reads 818245902023728.25 two ULPs off).
+        // 818245902023728.2 below is exactly ...728.25, a tie between the
+        // shortest candidates ...728.2 and ...728.3; Go picks the even one.
+        let floats =
+            [1e6, 123456.0, 1234567.5, 0.5, 1e-7, 1e21, 1e20, 1e18, -0.0, 818245902023728.2, 3.948970500172141e16];
+        let mut items: Vec<Value> = floats.into_iter().map(Value::from).collect();
+        items.extend([Value::from(u64::MAX), Value::from(i64::MIN)]);
+        items.extend([0.0001, 0.00001, 100.0].map(Value::from));
+        items.push(Value::Bool(true));
+        let got = to_yaml_string(&Value::Array(items)).expect("renders");
+        assert_eq!(
+            got,
+            "- 1000000\n- 123456\n- 1.2345675e+06\n- 0.5\n- 1e-07\n- 1e+21\n- 1e+20\n- 1000000000000000000\n- 0\n\
+             - 8.182459020237282e+14\n- 39489705001721410\n- 18446744073709551615\n- -9223372036854775808\n\
+             - 0.0001\n- 1e-05\n- 100\n- true\n"
+        );
+    }
+
+    /// yaml_parser_scan_flow_scalar: kubectl's YAML parse of the JSON folds a
+    /// raw NEL (which encoding/json does not escape) like a line break.
+    #[test]
+    fn nel_is_folded_like_kubectl() {
+        assert_eq!(
+            y(r##"["a\u0085b","a \u0085 b","a\u0085\u0085b","\u0085"]"##),
+            "- a b\n- a b\n- |-\n  a\n  b\n- ' '\n"
+        );
+    }
+
+    /// A scalar or empty collection at the root ends with a newline too.
+    #[test]
+    fn root_scalars_and_empties() {
+        assert_eq!(y(r##""plain root""##), "plain root\n");
+        assert_eq!(y("[]"), "[]\n");
+        assert_eq!(y("{}"), "{}\n");
+        assert_eq!(y("null"), "null\n");
+    }
+
+    #[test]
+    fn write_yaml_writes_the_same_bytes() {
+        let value: Value = serde_json::from_str(r##"{"b":[1,{}],"a":"x"}"##).expect("parses");
+        let mut out = Vec::new();
+        write_yaml(&value, &mut out).expect("writes");
+        assert_eq!(out, to_yaml_string(&value).expect("renders").into_bytes());
+    }
+
+    #[test]
+    fn too_deep_is_an_error_not_a_crash() {
+        let mut value = Value::Null;
+        for _ in 0..=MAX_DEPTH + 1 {
+            value = Value::Array(vec![value]);
+        }
+        assert!(matches!(to_yaml_string(&value), Err(YamlError::TooDeep { .. })));
     }
 }

@@ -353,7 +353,7 @@ fn parse_go_timestamp(b: &[u8], sep: Option<u8>) -> bool {
     let mut v = b;
     // stdLongYear: exactly four digits (checked by the caller).
     let year = v.iter().take(4).fold(0u32, |acc, d| acc * 10 + u32::from(d.wrapping_sub(b'0')));
-    v = &v[4..];
+    v = v.get(4..).unwrap_or_default();
     let Some(rest) = skip(v, b"-") else { return false };
     // stdNumMonth: one or two digits, 1..=12.
     let Some((month, rest)) = getnum(rest, false) else { return false };
