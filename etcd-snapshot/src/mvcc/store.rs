@@ -1,7 +1,8 @@
 //! Views of the MVCC key space with etcd's semantics: state at a revision, history of a
 //! key, deleted keys. Scans split the `key` bucket into subtrees and run them on rayon.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use rayon::prelude::*;
 
@@ -146,7 +147,7 @@ impl<'a> Store<'a> {
     pub fn key_histories(&self, prefix: &[u8], at: Option<i64>) -> Result<Scan<KeyHistory<'a>>, MvccError> {
         let (at, damage) = self.check_revision(at)?;
         let per_run = self.par_runs(|run, errors| {
-            let mut newest = KeyMap::new();
+            let mut newest = KeyMap::default();
             for record in run.filter_map(|r| r.map_err(|e| errors.push(e)).ok()) {
                 // Runs are in revision order, so entries past `at` end this run early.
                 if record.revision_key.revision.main > at {
@@ -165,26 +166,18 @@ impl<'a> Store<'a> {
                     slot.last_put = Some(record);
                 }
             }
-            newest
+            // Sorting each run's keys here runs in parallel; the merge below is then linear.
+            let mut sorted: Vec<KeyHistory<'a>> = newest.into_values().collect();
+            sorted.sort_unstable_by(|a, b| a.key.cmp(b.key));
+            sorted
         });
-        // Merge oldest run first so that newer runs overwrite.
-        let mut merged = KeyMap::new();
         let mut errors: Vec<MvccError> = damage.into_iter().collect();
-        for (newest, errs) in per_run {
+        let mut runs = Vec::with_capacity(per_run.len());
+        for (sorted, errs) in per_run {
             errors.extend(errs);
-            for (key, newer) in newest {
-                merged
-                    .entry(key)
-                    .and_modify(|older| {
-                        older.last = newer.last;
-                        older.last_put = newer.last_put.or(older.last_put);
-                    })
-                    .or_insert(newer);
-            }
+            runs.push(sorted);
         }
-        let mut items: Vec<KeyHistory<'a>> = merged.into_values().collect();
-        items.par_sort_unstable_by(|a, b| a.key.cmp(b.key));
-        Ok(Scan { items, errors })
+        Ok(Scan { items: merge_runs(runs), errors })
     }
 
     /// Run `scan` over disjoint runs of the `key` bucket on the rayon pool. Results come back
@@ -233,7 +226,36 @@ impl<'a> Store<'a> {
     }
 }
 
-type KeyMap<'a> = HashMap<&'a [u8], KeyHistory<'a>>;
+/// Keys are hashed once per record on the scan's hot path: foldhash is several times
+/// faster than SipHash there, and etcd keys are not attacker-chosen hash-flooding input
+/// worth SipHash's cost (its seeds are still random per process).
+type KeyMap<'a> = HashMap<&'a [u8], KeyHistory<'a>, foldhash::fast::RandomState>;
+
+/// Merge runs that are each sorted by key into one list sorted by key. A key found in
+/// several runs takes its newest entry from the latest run (runs are in revision order), and
+/// its newest put from the latest run that has one.
+fn merge_runs<'a>(runs: Vec<Vec<KeyHistory<'a>>>) -> Vec<KeyHistory<'a>> {
+    let total = runs.iter().map(Vec::len).sum();
+    let mut merged: Vec<KeyHistory<'a>> = Vec::with_capacity(total);
+    let mut iters: Vec<_> = runs.into_iter().map(|run| run.into_iter().peekable()).collect();
+    // Min-heap of (key, run index): equal keys pop oldest run first.
+    let mut heap: BinaryHeap<Reverse<(&'a [u8], usize)>> =
+        iters.iter_mut().enumerate().filter_map(|(i, it)| it.peek().map(|h| Reverse((h.key, i)))).collect();
+    while let Some(Reverse((_, run))) = heap.pop() {
+        let Some(newer) = iters[run].next() else { continue };
+        if let Some(next) = iters[run].peek() {
+            heap.push(Reverse((next.key, run)));
+        }
+        match merged.last_mut() {
+            Some(older) if older.key == newer.key => {
+                older.last = newer.last;
+                older.last_put = newer.last_put.or(older.last_put);
+            }
+            _ => merged.push(newer),
+        }
+    }
+    merged
+}
 
 fn parse_revision_key(entry: &LeafEntry<'_>) -> Result<RevisionKey, MvccError> {
     RevisionKey::parse(entry.key)
