@@ -29,9 +29,10 @@ fn scan(c: &mut Criterion) {
     let path = snapshot_path();
     let snapshot = Snapshot::open(&path).expect("open snapshot");
     let store = snapshot.store().expect("etcd store");
-    let (records, bytes) = store.records().map(Result::unwrap).fold((0u64, 0u64), |(n, b), r| {
-        (n + 1, b + r.kv.key.len() as u64 + r.kv.value.len() as u64 + 17)
-    });
+    let (records, bytes) = store
+        .records()
+        .map(Result::unwrap)
+        .fold((0u64, 0u64), |(n, b), r| (n + 1, b + r.kv.key.len() as u64 + r.kv.value.len() as u64 + 17));
     eprintln!("{}: {records} records, {bytes} bytes in the key bucket", path.display());
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let pools: Vec<(usize, rayon::ThreadPool)> = [1, threads]

@@ -1,4 +1,4 @@
-//! `etcdsnap get`: one key's stored value, at a revision or across its history.
+//! `etcdsnap get`: one key's object at a revision, or across its history.
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -9,13 +9,18 @@ use etcd_snapshot::Record;
 use serde_json::{json, Value};
 
 use crate::output::{report_scan_errors, SnapshotArg};
+use crate::render::{decode_value, write_object, KubeVersionArg, ObjectFormat};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
+    /// The decoded object, as `kubectl get -o yaml` prints it.
+    Yaml,
+    /// The decoded object, as `kubectl get -o json` prints it.
+    Json,
     /// The stored bytes exactly.
     Raw,
-    /// A JSON record: key, revisions, version, lease, and the value in base64.
-    Json,
+    /// The etcd record: key, revisions, version, lease, and the value in base64.
+    Record,
 }
 
 #[derive(Debug, clap::Args)]
@@ -27,50 +32,71 @@ pub struct Args {
     /// State at this revision instead of the latest.
     #[arg(long, value_name = "R", conflicts_with = "history")]
     revision: Option<i64>,
-    /// Every retained revision of the key, deletions included (one JSON record per line).
+    /// Every retained revision of the key, deletions included, oldest first.
     #[arg(long)]
     history: bool,
-    #[arg(short = 'o', long = "output", value_enum, default_value = "raw")]
+    #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
     format: Format,
+    /// Key prefix of the API server (`--etcd-prefix`), used to find Nodes for version detection.
+    #[arg(long, default_value = "/registry", value_name = "PREFIX")]
+    etcd_prefix: String,
+    #[command(flatten)]
+    kube_version: KubeVersionArg,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let snapshot = args.snapshot.open()?;
     let store = snapshot.store()?;
     let key = args.key.as_bytes();
-    let mut out = BufWriter::new(io::stdout().lock());
-    if args.history {
-        if args.format == Format::Raw {
-            bail!("--history prints one record per revision: use -o json");
-        }
+    let (records, errors) = if args.history {
         let scan = store.history(key);
         if scan.items.is_empty() && scan.errors.is_empty() {
             bail!("{}: key {:?} has no retained revisions", snapshot.path().display(), args.key);
         }
-        for record in &scan.items {
-            serde_json::to_writer(&mut out, &record_json(record))?;
-            out.write_all(b"\n")?;
+        (scan.items, scan.errors)
+    } else {
+        let scan = store.live(key, args.revision)?;
+        let found: Vec<Record<'_>> = scan.items.into_iter().filter(|r| r.kv.key == key).collect();
+        if found.is_empty() {
+            report_scan_errors(&snapshot, &scan.errors);
+            let at = args.revision.unwrap_or_else(|| store.current_revision());
+            bail!("{}: key {:?} not found at revision {at}", snapshot.path().display(), args.key);
         }
-        out.flush()?;
-        return Ok(report_scan_errors(&snapshot, &scan.errors));
-    }
-    let scan = store.live(key, args.revision)?;
-    let Some(record) = scan.items.iter().find(|r| r.kv.key == key) else {
-        let code = report_scan_errors(&snapshot, &scan.errors);
-        let at = args.revision.unwrap_or_else(|| store.current_revision());
-        eprintln!("etcdsnap: {}: key {:?} not found at revision {at}", snapshot.path().display(), args.key);
-        let _ = code;
-        return Ok(ExitCode::from(1));
+        (found, scan.errors)
     };
+    let mut out = BufWriter::new(io::stdout().lock());
     match args.format {
-        Format::Raw => out.write_all(record.kv.value)?,
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &record_json(record))?;
-            out.write_all(b"\n")?;
+        Format::Raw if args.history => bail!("--history prints several values: use -o yaml, json or record"),
+        Format::Raw => out.write_all(records[0].kv.value)?,
+        Format::Record => {
+            for record in &records {
+                serde_json::to_writer(&mut out, &record_json(record))?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Format::Yaml | Format::Json => {
+            let format = if args.format == Format::Yaml { ObjectFormat::Yaml } else { ObjectFormat::Json };
+            let decoder = args.kube_version.decoder_for(&store, &args.etcd_prefix);
+            for (i, record) in records.iter().enumerate() {
+                if args.history && format == ObjectFormat::Yaml && i > 0 {
+                    out.write_all(b"---\n")?;
+                }
+                let rev = record.revision_key.revision;
+                if record.is_tombstone() {
+                    // A deletion has no object; say so where the object would be.
+                    match format {
+                        ObjectFormat::Yaml => writeln!(out, "# deleted at revision {}", rev.main)?,
+                        ObjectFormat::Json => writeln!(out, "{}", json!({ "deletedAtRevision": rev.main }))?,
+                    }
+                    continue;
+                }
+                let decoded = decode_value(&decoder, &args.key, record.kv.value, Some(record.kv.mod_revision))?;
+                write_object(&mut out, &decoded.object, format)?;
+            }
         }
     }
     out.flush()?;
-    Ok(report_scan_errors(&snapshot, &scan.errors))
+    Ok(report_scan_errors(&snapshot, &errors))
 }
 
 /// The JSON form of one `key` bucket entry.

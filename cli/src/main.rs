@@ -5,9 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod decode;
 mod get;
 mod ls;
 mod output;
+mod render;
 mod status;
 
 /// Offline forensics for etcd snapshots of Kubernetes clusters.
@@ -24,8 +26,10 @@ enum Command {
     Status(status::Args),
     /// List keys that exist at the latest (or a given) revision, one per line, sorted.
     Ls(ls::Args),
-    /// Print the stored value of one key, or its history.
+    /// Print one key's object (decoded, as kubectl shows it), raw value, or history.
     Get(get::Args),
+    /// Decode one stored etcd value from a file or stdin.
+    Decode(decode::Args),
 }
 
 /// Problems with the input (as opposed to usage errors, which clap reports with exit code 2).
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
         Command::Status(args) => status::run(args),
         Command::Ls(args) => ls::run(args),
         Command::Get(args) => get::run(args),
+        Command::Decode(args) => decode::run(args),
     };
     match result {
         Ok(code) => code,

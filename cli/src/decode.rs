@@ -1,0 +1,39 @@
+//! `etcdsnap decode`: decode one stored value (as `auger decode` does), from a file or stdin.
+
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use crate::render::{decode_value, write_object, KubeVersionArg, ObjectFormat};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// File holding one stored etcd value (`k8s\0` protobuf, JSON or CBOR); `-` for stdin.
+    #[arg(default_value = "-")]
+    file: PathBuf,
+    #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
+    format: ObjectFormat,
+    /// Set metadata.resourceVersion to this etcd mod_revision, as the API server does on read.
+    #[arg(long, value_name = "REV")]
+    mod_revision: Option<i64>,
+    #[command(flatten)]
+    kube_version: KubeVersionArg,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let (name, value) = if args.file.as_os_str() == "-" {
+        let mut value = Vec::new();
+        io::stdin().lock().read_to_end(&mut value).context("reading stdin")?;
+        ("<stdin>".to_string(), value)
+    } else {
+        let value = std::fs::read(&args.file).with_context(|| format!("{}", args.file.display()))?;
+        (args.file.display().to_string(), value)
+    };
+    let decoded = decode_value(&args.kube_version.decoder(), &name, &value, args.mod_revision)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    write_object(&mut out, &decoded.object, args.format)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
