@@ -1,43 +1,44 @@
 //! kubectl-identical YAML rendering.
 //!
 //! `kubectl get -o yaml` marshals the object to JSON and converts it with
-//! `sigs.k8s.io/yaml.JSONToYAML`, which decodes the JSON with go-yaml v2 into
-//! Go maps and re-encodes it with `yaml.Marshal`. This module reproduces that
-//! pipeline byte for byte:
+//! `sigs.k8s.io/yaml.JSONToYAML` (go-yaml v2 underneath). This module writes
+//! the same bytes. It is original code: the rules were taken from the YAML
+//! specs and from observing the Go library as a black box (the unit tests
+//! below and the shared fixtures hold its output), not from its source.
 //!
-//! * the encoder side (`encode.go`): keys sorted by go-yaml's natural order
-//!   (`sort`), numbers typed the way go-yaml reads a JSON token
-//!   (`number`), strings requested plain unless go-yaml would read the
-//!   plain form back as something else (`resolve`), literal when they
-//!   contain a newline;
-//! * the emitter side (`emitterc.go`, `emitter`): style fallbacks
-//!   (plain → single → double quotes, literal → double quotes), escapes,
-//!   folding of long plain/quoted scalars past column 80, `? ` keys longer
-//!   than 128 bytes, indentless sequences under mapping keys, `{}` and `[]`;
-//! * the decoder side, where it changes data: a raw NEL inside a JSON string
-//!   is folded like a YAML line break (`as_kubectl_reads`).
+//! * keys in go-yaml's natural order (`sort`), numbers typed and printed as
+//!   the JSON → YAML round trip does (`number`);
+//! * strings plain unless plain text would load as another type
+//!   (`implicit`), and the quoting, literal-block and folding rules of
+//!   `scalar`;
+//! * block layout (below): two-space indentation, sequences under a key at
+//!   the key's column, mappings and sequences inside a sequence item on the
+//!   `- ` line, `{}` / `[]` for empty collections, `? key` / `: value` for
+//!   keys that are too long or span lines;
+//! * a raw NEL inside a JSON string is folded like a line break, as kubectl's
+//!   YAML parse of its own JSON does (`as_kubectl_reads`).
 //!
-//! The emitter is a direct port rather than a configured general-purpose
-//! YAML library because exactness lives in go-yaml's quirks (its notion of
-//! printable characters, BOM handling, fold points, chomping hints). Besides
-//! the shared fixtures, it was checked against the Go implementation on
-//! 140,000 randomly generated documents; the only differences left are
-//! inputs where kubectl itself errors or is nondeterministic:
+//! A differential test against the Go library on random documents found no
+//! differences except inputs on which kubectl itself fails or is
+//! nondeterministic:
 //!
 //! * kubectl fails ("control characters are not allowed") on strings with
 //!   DEL, C1 controls other than NEL, U+FFFE/U+FFFF, and on keys longer than
-//!   1024 characters or containing NEL; we render them (escaped) instead;
-//! * for key sets where `keyList.Less` is not transitive, Go's order depends
-//!   on its random map iteration; ours is one of the orders Go can produce.
+//!   1024 characters or containing NEL, and on strings where a NEL is
+//!   followed by `---` or `...` (its YAML parse sees a document marker);
+//!   we render them instead;
+//! * for key sets where go-yaml's key comparison is not transitive, Go's
+//!   order depends on its random map iteration; ours is one of the orders Go
+//!   can produce.
 
-mod emitter;
+mod implicit;
 mod number;
-mod resolve;
+mod scalar;
 mod sort;
 
 use std::borrow::Cow;
 
-use emitter::{analyze_scalar, is_simple_key, Emitter, ScalarStyle};
+use scalar::{is_simple_key, string_style, Out};
 use serde_json::Value;
 
 /// Deepest nesting we render. go-yaml has no limit, but recursion here uses
@@ -56,8 +57,8 @@ pub enum YamlError {
     /// Writing to the output failed.
     #[error("writing YAML failed: {0}")]
     Io(#[from] std::io::Error),
-    /// Internal invariant: the emitter produced invalid UTF-8 (cannot happen
-    /// for `&str` input; reported rather than panicking).
+    /// Internal invariant: the output was not UTF-8 (cannot happen: the
+    /// writer builds a `String`; kept for callers matching on it).
     #[error("internal error: emitted YAML is not UTF-8")]
     NotUtf8,
 }
@@ -66,116 +67,108 @@ pub enum YamlError {
 ///
 /// The output always ends with a newline, as `yaml.Marshal`'s does.
 pub fn to_yaml_string(value: &Value) -> Result<String, YamlError> {
-    let bytes = render(value)?;
-    String::from_utf8(bytes).map_err(|_| YamlError::NotUtf8)
+    let mut out = Out::new();
+    node(&mut out, value, Place::Root, 0, 0)?;
+    if out.column > 0 {
+        out.newline();
+    }
+    Ok(out.text)
 }
 
 /// Stream variant for many objects: writes exactly the bytes of
 /// [`to_yaml_string`] to `out`. Callers printing several documents put their
 /// own `---\n` between them.
 pub fn write_yaml<W: std::io::Write>(value: &Value, mut out: W) -> Result<(), YamlError> {
-    let bytes = render(value)?;
-    out.write_all(&bytes)?;
+    out.write_all(to_yaml_string(value)?.as_bytes())?;
     Ok(())
 }
 
-fn render(value: &Value) -> Result<Vec<u8>, YamlError> {
-    let mut e = Emitter::new();
-    // yaml_emitter_emit_document_content: the root node.
-    emit_node(&mut e, value, Context::Root, 0)?;
-    Ok(e.finish())
-}
+/// A mapping entry: the key as kubectl reads it, and the value.
+type Entry<'a> = (Cow<'a, str>, &'a Value);
 
-/// Where a node sits; mirrors the flags `yaml_emitter_emit_node` receives.
-#[derive(Clone, Copy)]
-enum Context {
+/// Where a node starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// The document itself, at column 0.
     Root,
-    SequenceItem,
-    /// Mapping value.
-    MappingNode,
+    /// Right after `key:` on a simple key's line.
+    KeyValue,
+    /// Right after `- ` or after `:` of an explicit key: collections start
+    /// on this same line.
+    Inline,
 }
 
-fn emit_node(e: &mut Emitter, value: &Value, ctx: Context, depth: usize) -> Result<(), YamlError> {
+/// Write `value` whose block content belongs at column `indent`: the column
+/// of a mapping's keys or a sequence's dashes, or for a scalar the column of
+/// its continuation lines and literal-block body.
+fn node(out: &mut Out, value: &Value, place: Place, indent: usize, depth: usize) -> Result<(), YamlError> {
     if depth > MAX_DEPTH {
         return Err(YamlError::TooDeep { limit: MAX_DEPTH });
     }
-    match ctx {
-        Context::Root => e.set_context(true, false, false, false),
-        Context::SequenceItem => e.set_context(false, true, false, false),
-        Context::MappingNode => e.set_context(false, false, true, false),
-    }
+    // Scalars and empty collections follow `key:` / `-` / `:` after a space.
+    let lead = if place == Place::Root { "" } else { " " };
     match value {
-        Value::Object(map) if map.is_empty() => e.write_empty_flow(b'{', b'}'),
-        Value::Array(items) if items.is_empty() => e.write_empty_flow(b'[', b']'),
+        Value::Object(map) if map.is_empty() => out.put(&format!("{lead}{{}}")),
+        Value::Array(items) if items.is_empty() => out.put(&format!("{lead}[]")),
         Value::Object(map) => {
-            // yaml_emitter_emit_block_mapping_key / _value.
-            e.increase_indent(false, false);
-            let entries = map
+            let entries: Vec<(Vec<char>, Entry<'_>)> = map
                 .iter()
                 .map(|(k, v)| {
                     let k = as_kubectl_reads(k);
-                    (k.chars().collect::<Vec<char>>(), (k, v))
+                    (k.chars().collect(), (k, v))
                 })
                 .collect();
-            for (_, (key, val)) in sort::sort_by_go_key(entries) {
-                let key: &str = &key;
-                e.write_indent();
-                let (requested, analysis) = (string_style(key), analyze_scalar(key));
-                if is_simple_key(key, &analysis) {
-                    e.set_context(false, false, true, true);
-                    e.emit_scalar(key, requested, &analysis);
-                    e.write_indicator(b":", false, false, false);
+            for (n, (_, (key, val))) in sort::sort_by_go_key(entries).into_iter().enumerate() {
+                if n == 0 && place == Place::Inline {
+                    out.put(" ");
                 } else {
-                    e.write_indicator(b"?", true, false, true);
-                    e.set_context(false, false, true, false);
-                    e.emit_scalar(key, requested, &analysis);
-                    e.write_indent();
-                    e.write_indicator(b":", true, false, true);
+                    out.line(indent);
                 }
-                emit_node(e, val, Context::MappingNode, depth + 1)?;
+                entry(out, &key, val, indent, depth)?;
             }
-            e.decrease_indent();
         }
         Value::Array(items) => {
-            // yaml_emitter_emit_block_sequence_item: a sequence that is a
-            // mapping value is "indentless" (`- ` at the key's column).
-            let indentless = e.mapping_context && !e.indention();
-            e.increase_indent(false, indentless);
-            for item in items {
-                e.write_indent();
-                e.write_indicator(b"-", true, false, true);
-                emit_node(e, item, Context::SequenceItem, depth + 1)?;
+            for (n, item) in items.iter().enumerate() {
+                if n == 0 && place == Place::Inline {
+                    out.put(" ");
+                } else {
+                    out.line(indent);
+                }
+                out.put("-");
+                node(out, item, Place::Inline, indent + 2, depth + 1)?;
             }
-            e.decrease_indent();
         }
         Value::String(s) => {
             let s = as_kubectl_reads(s);
-            let analysis = analyze_scalar(&s);
-            e.emit_scalar(&s, string_style(&s), &analysis);
+            out.put(lead);
+            // Continuation lines of a root scalar are indented too.
+            let continuation = if place == Place::Root { 2 } else { indent };
+            out.scalar(&s, string_style(&s), continuation, true);
         }
-        Value::Null => emit_plain(e, "null"),
-        Value::Bool(b) => emit_plain(e, if *b { "true" } else { "false" }),
-        Value::Number(n) => emit_plain(e, &number::format_number(n)),
+        Value::Null => out.put(&format!("{lead}null")),
+        Value::Bool(b) => out.put(&format!("{lead}{b}")),
+        Value::Number(n) => out.put(&format!("{lead}{}", number::format_number(n))),
     }
     Ok(())
 }
 
-/// Non-string scalars (`nilv`, `boolv`, `intv`, `floatv`) request plain style.
-fn emit_plain(e: &mut Emitter, text: &str) {
-    let analysis = analyze_scalar(text);
-    e.emit_scalar(text, ScalarStyle::Plain, &analysis);
-}
-
-/// `stringv`: the style go-yaml's encoder requests for a string (the emitter
-/// may still fall back to another one).
-fn string_style(s: &str) -> ScalarStyle {
-    if s.contains('\n') {
-        ScalarStyle::Literal
-    } else if resolve::can_use_plain(s) {
-        ScalarStyle::Plain
-    } else {
-        ScalarStyle::DoubleQuoted
+/// One mapping entry whose key starts at the current position (column
+/// `indent`).
+fn entry(out: &mut Out, key: &str, value: &Value, indent: usize, depth: usize) -> Result<(), YamlError> {
+    let style = string_style(key);
+    if is_simple_key(key) {
+        out.scalar(key, style, indent + 2, false);
+        out.put(":");
+        // A sequence under a simple key keeps the key's column; a mapping is
+        // indented below it.
+        let child = if matches!(value, Value::Array(_)) { indent } else { indent + 2 };
+        return node(out, value, Place::KeyValue, child, depth + 1);
     }
+    out.put("? ");
+    out.scalar(key, style, indent + 2, true);
+    out.line(indent);
+    out.put(":");
+    node(out, value, Place::Inline, indent + 2, depth + 1)
 }
 
 /// The string go-yaml reads back from the JSON kubectl feeds it.
@@ -185,7 +178,8 @@ fn string_style(s: &str) -> ScalarStyle {
 /// NEL (U+0085), which it writes raw, and a raw NEL inside a double-quoted
 /// YAML scalar is a line break subject to line folding: a run of spaces and
 /// NELs containing `k` NELs becomes one space if `k == 1`, else `k - 1`
-/// newlines (`yaml_parser_scan_flow_scalar`). kubectl prints the folded text.
+/// newlines (YAML 1.1 line folding in double-quoted scalars). kubectl
+/// prints the folded text.
 fn as_kubectl_reads(s: &str) -> Cow<'_, str> {
     if !s.contains('\u{85}') {
         return Cow::Borrowed(s);
@@ -229,7 +223,7 @@ mod tests {
         to_yaml_string(&value).expect("renders")
     }
 
-    /// sorter.go `keyList.Less`: digit runs compare as numbers, a non-letter
+    /// Natural key order: digit runs compare as numbers, a non-letter
     /// sorts before a letter, letters by code point, a prefix first.
     #[test]
     fn keys_use_go_yaml_natural_order() {
@@ -240,13 +234,13 @@ mod tests {
         );
     }
 
-    /// sorter.go: a zero preceded by a non-zero digit is part of a number.
+    /// A zero preceded by a non-zero digit is part of a number.
     #[test]
     fn zero_inside_number_sorts_numerically() {
         assert_eq!(y(r##"{"x100":1,"x20":2,"x3":3}"##), "x3: 3\nx20: 2\nx100: 1\n");
     }
 
-    /// sorter.go uses `unicode.IsLetter` (categories L*): U+2160 `Ⅰ` is a
+    /// Letters are Unicode categories L*: U+2160 `Ⅰ` is a
     /// letter-like number (Nl) and sorts with the non-letters; other letters
     /// compare by code point; non-ASCII digits (Nd) join numeric runs.
     #[test]
@@ -270,7 +264,7 @@ mod tests {
         assert_eq!(first, "1Ab9: 1\n9:b: 2\n\"1900\": 3\n");
     }
 
-    /// resolve.go `resolveMap`: YAML 1.1 booleans and nulls in exactly these
+    /// YAML 1.1 booleans and nulls in exactly these
     /// spellings are quoted; other casings are plain strings.
     #[test]
     fn quotes_bool_and_null_words() {
@@ -282,8 +276,8 @@ mod tests {
         );
     }
 
-    /// resolve.go: strings that ParseInt/ParseUint (base prefixes, octal
-    /// leading zero, underscores removed) or yamlStyleFloat/ParseFloat accept
+    /// Strings that read as Go integers (base prefixes, octal
+    /// leading zero, underscores removed) or as finite decimal floats
     /// are numbers, so they are double-quoted.
     #[test]
     fn quotes_number_like_strings() {
@@ -297,14 +291,23 @@ mod tests {
         );
     }
 
-    /// encode.go `isBase60Float`: sexagesimal numbers are quoted; the final
+    /// A lowercase `0b` prefix takes a sign after it; other prefixes do not.
+    #[test]
+    fn quotes_signed_binary_after_prefix() {
+        assert_eq!(
+            y(r##"["0b-1","0b+1","0B-1","0x-1","-0b-1"]"##),
+            "- \"0b-1\"\n- \"0b+1\"\n- 0B-1\n- 0x-1\n- -0b-1\n"
+        );
+    }
+
+    /// Sexagesimal numbers are quoted; the final
     /// `'1:2:'` is single-quoted by the emitter because of `: ` at the end.
     #[test]
     fn quotes_base60_floats() {
         assert_eq!(y(r##"["1:20","1:60","-1:20:30.5","1:2:"]"##), "- \"1:20\"\n- 1:60\n- \"-1:20:30.5\"\n- '1:2:'\n");
     }
 
-    /// resolve.go `parseTimestamp`: the four allowed layouts, with Go's
+    /// Timestamps: the four accepted layouts, with Go's
     /// `time.Parse` range checks (month, day-of-month incl. leap years, hour).
     #[test]
     fn quotes_timestamps() {
@@ -318,7 +321,7 @@ mod tests {
         );
     }
 
-    /// emitterc.go `analyze_scalar`: indicators, `: `, ` #`, leading or
+    /// Indicators, `: `, ` #`, leading or
     /// trailing spaces and document markers rule out plain style; the
     /// emitter falls back to single quotes (doubling embedded quotes).
     #[test]
@@ -334,7 +337,7 @@ mod tests {
         );
     }
 
-    /// emitterc.go `is_printable` / `write_double_quoted_scalar`: TAB, chars
+    /// Non-printable characters: TAB, chars
     /// above U+FFFF, a leading BOM (which escapes the whole value) force
     /// double quotes with escapes; a space before a line break rules out a
     /// literal block.
@@ -354,8 +357,8 @@ mod tests {
         assert_eq!(y(r##"["\u007f","\u0080","\uffff"]"##), "- \"\\x7F\"\n- \"\\x80\"\n- \"\\uFFFF\"\n");
     }
 
-    /// encode.go `stringv` asks for a literal block for text with a newline;
-    /// `write_block_scalar_hints` adds `2` for a leading space/break and the
+    /// Text with a newline is a literal block;
+    /// the header has `2` for a leading space/break and the
     /// chomping indicator (`-` no final break, none for one, `+` for more).
     #[test]
     fn literal_blocks_with_hints() {
@@ -366,7 +369,7 @@ mod tests {
         );
     }
 
-    /// emitterc.go `write_plain/single/double_quoted_scalar`: fold at the
+    /// Plain and quoted scalars fold at the
     /// first single space once past column 80 (best_width); double-quoted
     /// continuation lines escape a leading space; no spaces, no folding.
     #[test]
@@ -391,7 +394,7 @@ mod tests {
         assert_eq!(got, expected);
     }
 
-    /// emitterc.go `emit_block_sequence_item`: a sequence that is a mapping
+    /// A sequence that is a mapping
     /// value is indentless; nested sequences and mappings in sequences share
     /// the `- ` line; empty collections are flow `{}` / `[]`.
     #[test]
@@ -403,7 +406,7 @@ mod tests {
         );
     }
 
-    /// emitterc.go `check_simple_key`: keys over 128 bytes or spanning lines
+    /// Keys over 128 bytes or spanning lines
     /// use the explicit `? key` / `: value` form.
     #[test]
     fn long_and_multiline_keys_use_explicit_form() {
@@ -445,7 +448,7 @@ mod tests {
         );
     }
 
-    /// yaml_parser_scan_flow_scalar: kubectl's YAML parse of the JSON folds a
+    /// kubectl's YAML parse of the JSON folds a
     /// raw NEL (which encoding/json does not escape) like a line break.
     #[test]
     fn nel_is_folded_like_kubectl() {

@@ -1,21 +1,28 @@
-//! Mapping key order. `sigs.k8s.io/yaml.JSONToYAML` decodes the JSON into Go
-//! maps, so the insertion order is lost and go-yaml's encoder sorts the keys
-//! with `keyList.Less` (sorter.go). For string keys that is a "natural" order,
-//! not a bytewise one:
+//! Mapping key order.
 //!
-//! * characters are compared one by one (as runes);
+//! `sigs.k8s.io/yaml.JSONToYAML` decodes the JSON into Go maps, so the
+//! object's own order is lost and go-yaml sorts the keys. Its order, as
+//! observed (and pinned by the unit tests in `yaml.rs`), is a "natural"
+//! order decided at the first character where two keys differ:
+//!
 //! * two letters compare by code point;
-//! * a letter sorts after any non-letter;
-//! * otherwise the runs of digits starting there are compared as numbers
-//!   (`a2` < `a10`), then by run length (`1` < `01`), then by code point,
-//!   so non-digit punctuation sorts before digits (`a-b` < `a0`);
-//! * a proper prefix sorts first.
+//! * a letter sorts after anything that is not a letter;
+//! * otherwise the runs of digits starting there are compared by value
+//!   (`a2` < `a10`), then by length (`1` < `01`), then the two characters by
+//!   code point (so punctuation sorts before digits: `a-b` < `a0`);
+//! * when the differing characters include a `0` and the digits just before
+//!   them (shared by both keys) are not all zeros, the zero is part of a
+//!   larger number, and both values count as if preceded by a `1`;
+//! * if one key is a prefix of the other, the shorter comes first.
 //!
-//! `unicode.IsLetter` / `unicode.IsDigit` are the general categories L* / Nd.
+//! "Letter" means Unicode categories L*, "digit" category Nd; a digit's
+//! value is its code point minus that of `0` (only meaningful for ASCII, but
+//! that is what the order uses), accumulated with 64-bit wrap-around.
+
+use std::cmp::Ordering;
 
 use unicode_general_category::{get_general_category, GeneralCategory as Gc};
 
-/// Go's `unicode.IsLetter`.
 fn is_letter(c: char) -> bool {
     matches!(
         get_general_category(c),
@@ -23,93 +30,63 @@ fn is_letter(c: char) -> bool {
     )
 }
 
-/// Go's `unicode.IsDigit`.
 fn is_digit(c: char) -> bool {
-    if c.is_ascii() {
-        return c.is_ascii_digit();
-    }
-    get_general_category(c) == Gc::DecimalNumber
+    c.is_ascii_digit() || (!c.is_ascii() && get_general_category(c) == Gc::DecimalNumber)
 }
 
-/// `keyList.Less` for two string keys.
+/// Value and length of the digit run at the start of `s`, starting the
+/// accumulator at `seed`.
+fn digit_run(s: &[char], seed: i64) -> (i64, usize) {
+    let len = s.iter().take_while(|&&c| is_digit(c)).count();
+    let value = s
+        .iter()
+        .take(len)
+        .fold(seed, |acc, &c| acc.wrapping_mul(10).wrapping_add(i64::from(u32::from(c)) - i64::from(u32::from('0'))));
+    (value, len)
+}
+
+/// Whether key `a` sorts before key `b`.
 pub(crate) fn key_less(a: &[char], b: &[char]) -> bool {
-    for i in 0..a.len().min(b.len()) {
-        let (ac, bc) = (a[i], b[i]);
-        if ac == bc {
-            continue;
-        }
-        let al = is_letter(ac);
-        let bl = is_letter(bc);
-        if al && bl {
-            return ac < bc;
-        }
-        if al || bl {
-            return bl;
-        }
-        // Numeric runs. Go accumulates `rune - '0'` in an int64 even for
-        // non-ASCII digits, with wrapping overflow; so do we.
-        let mut an: i64 = 0;
-        let mut bn: i64 = 0;
-        if ac == '0' || bc == '0' {
-            // A zero inside a number ("10" vs "1a"...) counts as a digit of
-            // that number rather than a leading zero.
-            for &p in a[..i].iter().rev() {
-                if !is_digit(p) {
-                    break;
-                }
-                if p != '0' {
-                    an = 1;
-                    bn = 1;
-                    break;
-                }
-            }
-        }
-        let mut ai = i;
-        while ai < a.len() && is_digit(a[ai]) {
-            an = an.wrapping_mul(10).wrapping_add(i64::from(a[ai] as i32 - '0' as i32));
-            ai += 1;
-        }
-        let mut bi = i;
-        while bi < b.len() && is_digit(b[bi]) {
-            bn = bn.wrapping_mul(10).wrapping_add(i64::from(b[bi] as i32 - '0' as i32));
-            bi += 1;
-        }
-        if an != bn {
-            return an < bn;
-        }
-        if ai != bi {
-            return ai < bi;
-        }
-        return ac < bc;
+    let Some(at) = a.iter().zip(b).position(|(x, y)| x != y) else {
+        return a.len() < b.len();
+    };
+    let (Some(&x), Some(&y)) = (a.get(at), b.get(at)) else { return false };
+    match (is_letter(x), is_letter(y)) {
+        (true, true) => return x < y,
+        (true, false) => return false,
+        (false, true) => return true,
+        (false, false) => {}
     }
-    a.len() < b.len()
+    let shared = a.get(..at).unwrap_or_default();
+    let inside_number = (x == '0' || y == '0') && shared.iter().rev().take_while(|&&c| is_digit(c)).any(|&c| c != '0');
+    let seed = i64::from(inside_number);
+    let (va, la) = digit_run(a.get(at..).unwrap_or_default(), seed);
+    let (vb, lb) = digit_run(b.get(at..).unwrap_or_default(), seed);
+    match va.cmp(&vb).then(la.cmp(&lb)) {
+        Ordering::Equal => x < y,
+        o => o == Ordering::Less,
+    }
 }
 
-/// Sort `items` by `keyList.Less` on their keys. A hand-written merge sort:
-/// `slice::sort_by` may panic on a comparator that is not a total order, and
-/// nothing proves `keyList.Less` is one for every odd key.
-pub(crate) fn sort_by_go_key<T>(items: Vec<(Vec<char>, T)>) -> Vec<(Vec<char>, T)> {
-    if items.len() <= 1 {
+/// Sort `items` by [`key_less`] on their keys, stably. A merge sort of our
+/// own: the standard sorts may panic on a comparator that is not a total
+/// order, and this one is not transitive for some odd key sets.
+pub(crate) fn sort_by_go_key<T>(mut items: Vec<(Vec<char>, T)>) -> Vec<(Vec<char>, T)> {
+    if items.len() < 2 {
         return items;
     }
-    let mut left = items;
-    let right = left.split_off(left.len() / 2);
-    let left = sort_by_go_key(left);
-    let right = sort_by_go_key(right);
-    let mut out = Vec::with_capacity(left.len() + right.len());
-    let mut l = left.into_iter().peekable();
-    let mut r = right.into_iter().peekable();
-    loop {
-        let take_right = match (l.peek(), r.peek()) {
-            (Some(a), Some(b)) => key_less(&b.0, &a.0),
-            (Some(_), None) => false,
-            (None, Some(_)) => true,
-            (None, None) => break,
-        };
-        let next = if take_right { r.next() } else { l.next() };
-        if let Some(item) = next {
-            out.push(item);
-        }
+    let back = items.split_off(items.len() / 2);
+    let front = sort_by_go_key(items);
+    let back = sort_by_go_key(back);
+    let mut merged = Vec::with_capacity(front.len() + back.len());
+    let mut front = front.into_iter().peekable();
+    let mut back = back.into_iter().peekable();
+    while let (Some(f), Some(b)) = (front.peek(), back.peek()) {
+        // Equal keys cannot occur (map keys are distinct); ties keep order.
+        let next = if key_less(&b.0, &f.0) { back.next() } else { front.next() };
+        merged.extend(next);
     }
-    out
+    merged.extend(front);
+    merged.extend(back);
+    merged
 }
