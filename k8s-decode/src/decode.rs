@@ -105,6 +105,20 @@ impl Decoder {
         Ok(d)
     }
 
+    /// Decode one stored value straight into a typed object, e.g. a `k8s-openapi` type:
+    /// `decoder.decode_into::<k8s_openapi::api::apps::v1::Deployment>(value, &opts)`. Any
+    /// `serde` type works, so this crate does not tie its users to one `k8s-openapi`
+    /// release. Warnings are dropped; use [`Decoder::decode`] to see them.
+    pub fn decode_into<T: serde::de::DeserializeOwned>(
+        &self,
+        value: &[u8],
+        opts: &DecodeOptions<'_>,
+    ) -> Result<T, DecodeError> {
+        let decoded = self.decode(value, opts)?;
+        serde_json::from_value(decoded.object)
+            .map_err(|e| DecodeError::Typed { kind: decoded.kind, reason: e.to_string() })
+    }
+
     /// Decode a bare protobuf message (no envelope) as the named message type
     /// (`k8s.io.api.core.v1.Pod`). No kind/apiVersion is added.
     pub fn decode_as(&self, message: &str, raw: &[u8]) -> Result<Decoded, DecodeError> {

@@ -50,6 +50,9 @@ pub enum DecodeError {
     #[error("unknown protobuf message {0:?}")]
     UnknownMessage(String),
     /// The stored object is not a JSON object.
+    /// The decoded object does not fit the Rust type asked for (`Decoder::decode_into`).
+    #[error("decoded {kind} does not fit the requested type: {reason}")]
+    Typed { kind: String, reason: String },
     #[error("stored value is not a JSON object")]
     NotAnObject,
 }
