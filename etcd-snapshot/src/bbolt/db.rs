@@ -89,6 +89,28 @@ impl<'a> Db<'a> {
         }
     }
 
+    /// Every page in `[2, page_limit)` that looks like a leaf on its own (header id equal to
+    /// its position, leaf flags, at least one element), whether or not the tree reaches it:
+    /// free pages keep stale leaves of older transactions until they are reused. Overflow
+    /// continuation pages of well-formed pages are stepped over, not read as pages.
+    pub fn carve_leaf_pages(&self) -> impl Iterator<Item = Page<'a>> + '_ {
+        let mut id: PageId = 2;
+        std::iter::from_fn(move || {
+            while id < self.page_limit {
+                let here = id;
+                id += 1;
+                let Ok(page) = self.page(here) else { continue };
+                if matches!(page.kind, PageKind::Branch | PageKind::Leaf | PageKind::Freelist) {
+                    id = here + 1 + u64::from(page.overflow);
+                }
+                if page.kind == PageKind::Leaf && page.count > 0 {
+                    return Some(page);
+                }
+            }
+            None
+        })
+    }
+
     /// The root bucket, whose entries name the top-level buckets.
     pub fn root_bucket(&self) -> Bucket<'a> {
         Bucket::new(*self, BucketRoot::Page(self.meta.active.root))

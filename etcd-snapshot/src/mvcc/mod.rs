@@ -4,9 +4,11 @@
 mod meta;
 mod record;
 mod revision;
+mod salvage;
 mod store;
 
 pub use meta::StoreMeta;
 pub use record::{KeyValue, KeyValueRef, Record};
 pub use revision::{Revision, RevisionKey};
+pub use salvage::Salvage;
 pub use store::{KeyHistory, LiveKey, Records, Scan, Store};

@@ -147,25 +147,7 @@ impl<'a> Store<'a> {
     pub fn key_histories(&self, prefix: &[u8], at: Option<i64>) -> Result<Scan<KeyHistory<'a>>, MvccError> {
         let (at, damage) = self.check_revision(at)?;
         let per_run = self.par_runs(|run, errors| {
-            let mut newest = KeyMap::default();
-            for record in run.filter_map(|r| r.map_err(|e| errors.push(e)).ok()) {
-                // Runs are in revision order, so entries past `at` end this run early.
-                if record.revision_key.revision.main > at {
-                    break;
-                }
-                if !record.kv.key.starts_with(prefix) {
-                    continue;
-                }
-                let slot = newest.entry(record.kv.key).or_insert(KeyHistory {
-                    key: record.kv.key,
-                    last: record,
-                    last_put: None,
-                });
-                slot.last = record;
-                if !record.is_tombstone() {
-                    slot.last_put = Some(record);
-                }
-            }
+            let newest = newest_per_key(run.filter_map(|r| r.map_err(|e| errors.push(e)).ok()), prefix, at);
             // Sorting each run's keys here runs in parallel; the merge below is then linear.
             let mut sorted: Vec<KeyHistory<'a>> = newest.into_values().collect();
             sorted.sort_unstable_by(|a, b| a.key.cmp(b.key));
@@ -229,7 +211,28 @@ impl<'a> Store<'a> {
 /// Keys are hashed once per record on the scan's hot path: foldhash is several times
 /// faster than SipHash there, and etcd keys are not attacker-chosen hash-flooding input
 /// worth SipHash's cost (its seeds are still random per process).
-type KeyMap<'a> = HashMap<&'a [u8], KeyHistory<'a>, foldhash::fast::RandomState>;
+pub(crate) type KeyMap<'a> = HashMap<&'a [u8], KeyHistory<'a>, foldhash::fast::RandomState>;
+
+/// The newest entry ≤ `at` of every key starting with `prefix`, from records in revision
+/// order (records past `at` end the fold).
+pub(crate) fn newest_per_key<'a>(records: impl Iterator<Item = Record<'a>>, prefix: &[u8], at: i64) -> KeyMap<'a> {
+    let mut newest = KeyMap::default();
+    for record in records {
+        if record.revision_key.revision.main > at {
+            break;
+        }
+        if !record.kv.key.starts_with(prefix) {
+            continue;
+        }
+        let slot =
+            newest.entry(record.kv.key).or_insert(KeyHistory { key: record.kv.key, last: record, last_put: None });
+        slot.last = record;
+        if !record.is_tombstone() {
+            slot.last_put = Some(record);
+        }
+    }
+    newest
+}
 
 /// Merge runs that are each sorted by key into one list sorted by key. A key found in
 /// several runs takes its newest entry from the latest run (runs are in revision order), and
@@ -280,7 +283,7 @@ impl<'a> Iterator for Records<'a> {
     }
 }
 
-fn decode_record<'a>(entry: &LeafEntry<'a>) -> Result<Record<'a>, MvccError> {
+pub(crate) fn decode_record<'a>(entry: &LeafEntry<'a>) -> Result<Record<'a>, MvccError> {
     let revision_key = parse_revision_key(entry)?;
     let kv = KeyValueRef::decode(entry.value).map_err(|e| MvccError::BadKeyValue {
         page: entry.page,
