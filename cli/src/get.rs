@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use base64::Engine;
-use etcd_snapshot::Record;
+use etcd_snapshot::{Record, Salvage};
 use serde_json::{json, Value};
 
-use crate::output::{report_scan_errors, SnapshotArg};
-use crate::render::{decode_value, write_object, KubeVersionArg, ObjectFormat};
+use crate::output::{report_salvage, report_scan_errors, SnapshotArg};
+use crate::render::{decode_value, salvage_evidence, store_evidence, write_object, KubeVersionArg, ObjectFormat};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
@@ -35,6 +35,10 @@ pub struct Args {
     /// Every retained revision of the key, deletions included, oldest first.
     #[arg(long)]
     history: bool,
+    /// Carve records from every leaf page, reachable or not (see `ls --salvage`): history
+    /// that compaction removed but did not overwrite, or objects of a damaged file.
+    #[arg(long)]
+    salvage: bool,
     #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
     format: Format,
     /// Key prefix of the API server (`--etcd-prefix`), used to find Nodes for version detection.
@@ -46,23 +50,44 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let snapshot = args.snapshot.open()?;
-    let store = snapshot.store()?;
     let key = args.key.as_bytes();
-    let (records, errors) = if args.history {
-        let scan = store.history(key);
-        if scan.items.is_empty() && scan.errors.is_empty() {
-            bail!("{}: key {:?} has no retained revisions", snapshot.path().display(), args.key);
+    // Salvage needs only the pages; the store needs an intact tree.
+    let salvage;
+    let store;
+    let (records, errors, decoder) = if args.salvage {
+        salvage = Salvage::scan(snapshot.db()?);
+        report_salvage(&snapshot, &salvage);
+        let records: Vec<Record<'_>> = if args.history {
+            salvage.history(key)
+        } else {
+            let newest = salvage.key_histories(key, args.revision);
+            newest.into_iter().filter(|h| h.key == key && !h.is_deleted()).map(|h| h.last).collect()
+        };
+        if records.is_empty() {
+            bail!("{}: key {:?} not found in any leaf page", snapshot.path().display(), args.key);
         }
-        (scan.items, scan.errors)
+        let decoder = args.kube_version.decoder_for(|| salvage_evidence(&salvage, &args.etcd_prefix));
+        (records, Vec::new(), decoder)
     } else {
-        let scan = store.live(key, args.revision)?;
-        let found: Vec<Record<'_>> = scan.items.into_iter().filter(|r| r.kv.key == key).collect();
-        if found.is_empty() {
-            report_scan_errors(&snapshot, &scan.errors);
-            let at = args.revision.unwrap_or_else(|| store.current_revision());
-            bail!("{}: key {:?} not found at revision {at}", snapshot.path().display(), args.key);
-        }
-        (found, scan.errors)
+        store = snapshot.store()?;
+        let (records, errors) = if args.history {
+            let scan = store.history(key);
+            if scan.items.is_empty() && scan.errors.is_empty() {
+                bail!("{}: key {:?} has no retained revisions", snapshot.path().display(), args.key);
+            }
+            (scan.items, scan.errors)
+        } else {
+            let scan = store.live(key, args.revision)?;
+            let found: Vec<Record<'_>> = scan.items.into_iter().filter(|r| r.kv.key == key).collect();
+            if found.is_empty() {
+                report_scan_errors(&snapshot, &scan.errors);
+                let at = args.revision.unwrap_or_else(|| store.current_revision());
+                bail!("{}: key {:?} not found at revision {at}", snapshot.path().display(), args.key);
+            }
+            (found, scan.errors)
+        };
+        let decoder = args.kube_version.decoder_for(|| store_evidence(&store, &args.etcd_prefix));
+        (records, errors, decoder)
     };
     let mut out = BufWriter::new(io::stdout().lock());
     match args.format {
@@ -76,7 +101,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Format::Yaml | Format::Json => {
             let format = if args.format == Format::Yaml { ObjectFormat::Yaml } else { ObjectFormat::Json };
-            let decoder = args.kube_version.decoder_for(&store, &args.etcd_prefix);
             for (i, record) in records.iter().enumerate() {
                 if args.history && format == ObjectFormat::Yaml && i > 0 {
                     out.write_all(b"---\n")?;

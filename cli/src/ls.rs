@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::output::{report_scan_errors, SnapshotArg};
+use crate::output::{report_salvage, report_scan_errors, SnapshotArg};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,12 +20,23 @@ pub struct Args {
     /// List keys whose last entry is a deletion (deleted objects) instead of live keys.
     #[arg(long)]
     deleted: bool,
+    /// Carve records from every leaf page, reachable or not: reads damaged or truncated
+    /// files whose tree is lost, and revisions compaction removed but did not overwrite.
+    #[arg(long)]
+    salvage: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let snapshot = args.snapshot.open()?;
-    let store = snapshot.store()?;
     let prefix = args.prefix.as_bytes();
+    if args.salvage {
+        let salvage = etcd_snapshot::Salvage::scan(snapshot.db()?);
+        report_salvage(&snapshot, &salvage);
+        let histories = salvage.key_histories(prefix, args.revision);
+        let keys = histories.iter().filter(|h| h.is_deleted() == args.deleted).map(|h| h.key);
+        return print_keys(keys).map(|()| ExitCode::SUCCESS);
+    }
+    let store = snapshot.store()?;
     let (keys, errors): (Vec<&[u8]>, _) = if args.deleted {
         let scan = store.deleted(prefix, args.revision)?;
         (scan.items.iter().map(|h| h.key).collect(), scan.errors)
@@ -33,11 +44,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let scan = store.live(prefix, args.revision)?;
         (scan.items.iter().map(|r| r.kv.key).collect(), scan.errors)
     };
+    print_keys(keys.into_iter())?;
+    Ok(report_scan_errors(&snapshot, &errors))
+}
+
+fn print_keys<'a>(keys: impl Iterator<Item = &'a [u8]>) -> Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     for key in keys {
         out.write_all(key)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    Ok(report_scan_errors(&snapshot, &errors))
+    Ok(())
 }

@@ -21,6 +21,21 @@ impl SnapshotArg {
     }
 }
 
+/// Say what salvage found; its results are recovered evidence, not etcd's answer.
+pub fn report_salvage(snapshot: &Snapshot, salvage: &etcd_snapshot::Salvage<'_>) {
+    eprintln!(
+        "etcdsnap: {}: salvage: {} records carved from {} of {} leaf pages, reachable or not; \
+         recovered data: a key whose deletion was compacted away can look live",
+        snapshot.path().display(),
+        salvage.records().len(),
+        salvage.pages_used,
+        salvage.pages_scanned
+    );
+    if salvage.conflicts > 0 {
+        eprintln!("etcdsnap: {}: salvage: {} revisions differ between page copies (damage); the first copy was kept", snapshot.path().display(), salvage.conflicts);
+    }
+}
+
 /// Report damage met during a scan on stderr; the readable part was already printed.
 /// Returns the exit code: 1 when anything was unreadable.
 pub fn report_scan_errors(snapshot: &Snapshot, errors: &[MvccError]) -> ExitCode {

@@ -4,14 +4,14 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use etcd_snapshot::Store;
-use k8s_decode::{detect_from_nodes, DecodeOptions, Decoded, Decoder, KubeVersion};
+use etcd_snapshot::{Salvage, Store};
+use k8s_decode::{detect_kube_version, DecodeOptions, Decoded, Decoder, KubeVersion};
 
 /// `--kube-version`: the release whose rendering rules apply.
 #[derive(Debug, clap::Args)]
 pub struct KubeVersionArg {
     /// Render as this Kubernetes release (1.N, v1.N, 1.N.P or HEAD). Default: detected from
-    /// the snapshot's Nodes, else the newest release.
+    /// the snapshot (kube-apiserver Pod image, else Nodes' kubelet version), else the newest.
     #[arg(long, value_name = "VERSION")]
     pub kube_version: Option<KubeVersion>,
 }
@@ -24,14 +24,13 @@ pub enum ObjectFormat {
 }
 
 impl KubeVersionArg {
-    /// The decoder for a snapshot: the flag, else detection (reported on stderr), else HEAD.
-    pub fn decoder_for(&self, store: &Store<'_>, etcd_prefix: &str) -> Decoder {
+    /// The decoder for a snapshot: the flag, else detection from `evidence` (reported on
+    /// stderr), else HEAD. `evidence` is only consulted when there is no flag.
+    pub fn decoder_for<'a>(&self, evidence: impl FnOnce() -> Vec<&'a [u8]>) -> Decoder {
         if let Some(version) = self.kube_version {
             return Decoder::new(version);
         }
-        let nodes_prefix = format!("{}/minions/", etcd_prefix.trim_end_matches('/'));
-        let nodes = store.live(nodes_prefix.as_bytes(), None).map(|scan| scan.items).unwrap_or_default();
-        match detect_from_nodes(nodes.iter().map(|r| r.kv.value)) {
+        match detect_kube_version(evidence()) {
             Some(detected) => {
                 eprintln!(
                     "etcdsnap: rendering as Kubernetes {} ({}); --kube-version overrides",
@@ -47,6 +46,32 @@ impl KubeVersionArg {
     pub fn decoder(&self) -> Decoder {
         Decoder::new(self.kube_version.unwrap_or(KubeVersion::HEAD))
     }
+}
+
+/// Where release evidence lives: Nodes, and the kube-apiserver static Pods of kube-system.
+fn evidence_prefixes(etcd_prefix: &str) -> [String; 2] {
+    let prefix = etcd_prefix.trim_end_matches('/');
+    [format!("{prefix}/minions/"), format!("{prefix}/pods/kube-system/kube-apiserver")]
+}
+
+/// Release evidence from the live state of a store.
+pub fn store_evidence<'a>(store: &Store<'a>, etcd_prefix: &str) -> Vec<&'a [u8]> {
+    let mut values = Vec::new();
+    for prefix in evidence_prefixes(etcd_prefix) {
+        let scan = store.live(prefix.as_bytes(), None).map(|s| s.items).unwrap_or_default();
+        values.extend(scan.iter().map(|r| r.kv.value));
+    }
+    values
+}
+
+/// Release evidence from salvaged records.
+pub fn salvage_evidence<'a>(salvage: &Salvage<'a>, etcd_prefix: &str) -> Vec<&'a [u8]> {
+    let mut values = Vec::new();
+    for prefix in evidence_prefixes(etcd_prefix) {
+        let newest = salvage.key_histories(prefix.as_bytes(), None);
+        values.extend(newest.iter().filter_map(|h| h.last_put).map(|r| r.kv.value));
+    }
+    values
 }
 
 /// Decode one stored value; warnings go to stderr, naming the key.

@@ -69,7 +69,7 @@ fn get_decodes_protobuf_from_a_real_cluster() {
     assert!(output.status.success());
     // The version is detected from the cluster's Node and reported.
     assert!(String::from_utf8_lossy(&output.stderr)
-        .contains("rendering as Kubernetes 1.24 (Node master kubeletVersion v1.24.0)"));
+        .contains("rendering as Kubernetes 1.24 (Pod kube-apiserver-master image k8s.gcr.io/kube-apiserver:v1.24.0)"));
     insta::assert_snapshot!(String::from_utf8(output.stdout).unwrap());
 }
 
@@ -82,6 +82,24 @@ fn decode_reads_stdin_like_auger() {
     // auger's file starts with a licence header that Go never printed.
     let expected: String = expected.lines().skip_while(|l| l.starts_with('#')).map(|l| format!("{l}\n")).collect();
     etcdsnap().args(["decode", "-"]).write_stdin(value).assert().success().stdout(expected);
+}
+
+#[test]
+fn salvage_brings_back_compacted_history() {
+    // etcd compacted this key's 40 revisions down to 2; the free pages still hold them.
+    let snapshot = "fixtures/etcd-3.5-stale-pages/snapshot.db";
+    let key = "/registry/configmaps/hist/cm-2";
+    let tree = stdout_of(&["get", snapshot, key, "--history", "-o", "record"]);
+    let salvaged = stdout_of(&["get", snapshot, key, "--history", "-o", "record", "--salvage"]);
+    // etcd's own history of the key, recorded before the compaction.
+    let watch = std::fs::read_to_string(testdata::project_fixtures().join("etcd-3.5-stale-pages/watch-from-1.json")).unwrap();
+    let key_b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key);
+    let etcd_events = watch.matches(&format!("\"key\":\"{key_b64}\"")).count();
+    assert_eq!(tree.lines().count(), 2, "the compacted tree keeps two revisions");
+    assert_eq!(salvaged.lines().count(), etcd_events, "every change etcd reported, deletion included");
+    assert!(salvaged.contains("\"deleted\":true"));
+    assert!(salvaged.ends_with(&tree), "the retained revisions are the newest salvaged ones");
+    insta::assert_snapshot!("ls_salvage", stdout_of(&["ls", snapshot, "--salvage", "--deleted"]));
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! Which Kubernetes release wrote a snapshot, from the objects in it.
 //!
 //! Rendering is release-aware (fields and omission rules change between releases), so a
-//! snapshot should be rendered as the release that served it. The best evidence a snapshot
-//! carries is each Node's `status.nodeInfo.kubeletVersion`: kubelets never run newer than
-//! the API server, and control-plane nodes run the API server's own release, so the newest
-//! kubelet is the API server's release in practically every cluster.
+//! snapshot should be rendered as the release that served it. Evidence, best first:
+//! 1. the image tag of a `kube-apiserver` container (a kubeadm-style static Pod in
+//!    `kube-system`): the API server itself;
+//! 2. each Node's `status.nodeInfo.kubeletVersion`: kubelets never run newer than the API
+//!    server, and control-plane nodes run its release, so the newest kubelet is the API
+//!    server's release in practically every cluster (managed clusters show no API server
+//!    Pod, but do show Nodes).
 
 use crate::{DecodeOptions, Decoder, KubeVersion};
 
@@ -16,9 +19,44 @@ pub struct DetectedVersion {
     pub evidence: String,
 }
 
-/// Detect the release from stored Node values (the values of `/registry/minions/*`).
-/// Values that do not decode, or carry no parsable version, are ignored. `None` when no
-/// Node says anything.
+/// Detect the release from stored values: Nodes (`/registry/minions/*`) and `kube-system`
+/// Pods (`/registry/pods/kube-system/*`); other values are ignored, as are values that do
+/// not decode or carry no parsable version. `None` when nothing says anything.
+pub fn detect_kube_version<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Option<DetectedVersion> {
+    let values: Vec<&[u8]> = values.into_iter().collect();
+    detect_from_apiserver_pods(values.iter().copied()).or_else(|| detect_from_nodes(values.iter().copied()))
+}
+
+/// The newest `kube-apiserver` container image tag among stored Pods.
+fn detect_from_apiserver_pods<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Option<DetectedVersion> {
+    let decoder = Decoder::new(KubeVersion::HEAD);
+    let mut best: Option<(u32, DetectedVersion)> = None;
+    for value in values {
+        let Ok(decoded) = decoder.decode(value, &DecodeOptions::default()) else { continue };
+        if decoded.kind != "Pod" {
+            continue;
+        }
+        let containers = decoded.object.pointer("/spec/containers").and_then(|c| c.as_array());
+        for container in containers.into_iter().flatten() {
+            if container.get("name").and_then(|n| n.as_str()) != Some("kube-apiserver") {
+                continue;
+            }
+            let Some(image) = container.get("image").and_then(|i| i.as_str()) else { continue };
+            // registry.k8s.io/kube-apiserver:v1.24.0 (a digest may follow the tag).
+            let Some(tag) = image.rsplit_once(':').map(|(_, t)| t.split('@').next().unwrap_or(t)) else { continue };
+            let Ok(version) = tag.parse::<KubeVersion>() else { continue };
+            let Some(minor) = version.minor() else { continue };
+            if best.as_ref().is_some_and(|(m, _)| *m >= minor) {
+                continue;
+            }
+            let name = decoded.object.pointer("/metadata/name").and_then(|v| v.as_str()).unwrap_or("?");
+            best = Some((minor, DetectedVersion { version, evidence: format!("Pod {name} image {image}") }));
+        }
+    }
+    best.map(|(_, d)| d)
+}
+
+/// Detect the release from stored Node values only (see [`detect_kube_version`]).
 pub fn detect_from_nodes<'a>(node_values: impl IntoIterator<Item = &'a [u8]>) -> Option<DetectedVersion> {
     // Nodes decode the same way in every release; HEAD knows every field.
     let decoder = Decoder::new(KubeVersion::HEAD);
@@ -61,6 +99,19 @@ mod tests {
         let detected = detect_from_nodes(values.iter().map(Vec::as_slice)).unwrap();
         assert_eq!(detected.version, KubeVersion::minor_release(24));
         assert_eq!(detected.evidence, "Node cp-1 kubeletVersion v1.24.3");
+    }
+
+    #[test]
+    fn api_server_pod_beats_kubelets() {
+        let pod = b"{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"kube-apiserver-cp-1\"},\
+            \"spec\":{\"containers\":[{\"name\":\"kube-apiserver\",\"image\":\"registry.k8s.io/kube-apiserver:v1.25.2\"}]}}\n";
+        let nodes = [node("cp-1", "v1.24.3")];
+        let values = nodes.iter().map(Vec::as_slice).chain([pod.as_slice()]);
+        let detected = detect_kube_version(values).unwrap();
+        assert_eq!(detected.version, KubeVersion::minor_release(25));
+        assert_eq!(detected.evidence, "Pod kube-apiserver-cp-1 image registry.k8s.io/kube-apiserver:v1.25.2");
+        let detected = detect_kube_version(nodes.iter().map(Vec::as_slice)).unwrap();
+        assert_eq!(detected.version, KubeVersion::minor_release(24));
     }
 
     #[test]

@@ -32,7 +32,7 @@ mod wire;
 pub mod yaml;
 
 pub use decode::{DecodeOptions, Decoded, Decoder, Encoding};
-pub use detect::{detect_from_nodes, DetectedVersion};
+pub use detect::{detect_from_nodes, detect_kube_version, DetectedVersion};
 pub use error::{DecodeError, Warning, WarningKind};
 pub use render::{MAX_DEPTH, UNKNOWN_FIELDS_KEY};
 pub use version::{KubeVersion, ParseVersionError};
