@@ -32,7 +32,11 @@ pub fn report_salvage(snapshot: &Snapshot, salvage: &etcd_snapshot::Salvage<'_>)
         salvage.pages_scanned
     );
     if salvage.conflicts > 0 {
-        eprintln!("etcdsnap: {}: salvage: {} revisions differ between page copies (damage); the first copy was kept", snapshot.path().display(), salvage.conflicts);
+        eprintln!(
+            "etcdsnap: {}: salvage: {} revisions differ between page copies (damage); the first copy was kept",
+            snapshot.path().display(),
+            salvage.conflicts
+        );
     }
 }
 

@@ -92,7 +92,8 @@ fn salvage_brings_back_compacted_history() {
     let tree = stdout_of(&["get", snapshot, key, "--history", "-o", "record"]);
     let salvaged = stdout_of(&["get", snapshot, key, "--history", "-o", "record", "--salvage"]);
     // etcd's own history of the key, recorded before the compaction.
-    let watch = std::fs::read_to_string(testdata::project_fixtures().join("etcd-3.5-stale-pages/watch-from-1.json")).unwrap();
+    let watch =
+        std::fs::read_to_string(testdata::project_fixtures().join("etcd-3.5-stale-pages/watch-from-1.json")).unwrap();
     let key_b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key);
     let etcd_events = watch.matches(&format!("\"key\":\"{key_b64}\"")).count();
     assert_eq!(tree.lines().count(), 2, "the compacted tree keeps two revisions");
