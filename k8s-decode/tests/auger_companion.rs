@@ -7,18 +7,7 @@ use k8s_decode::{to_go_json, DecodeOptions, Decoder, Encoding, KubeVersion, Warn
 use serde_json::Value;
 
 fn companion() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/real-snapshots/etcd-io-auger/companion"
-    ));
-    if p.is_dir() {
-        return Some(p);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{} not found (required when CI is set)", p.display());
-    }
-    eprintln!("skipped: {} not found", p.display());
-    None
+    testdata::shared("auger_companion", "fixtures/real-snapshots/etcd-io-auger/companion")
 }
 
 fn compact(v: &Value) -> String {

@@ -2,23 +2,13 @@
 //! just live keys) must decode without error, unknown fields or unknown kinds.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use k8s_decode::{DecodeOptions, Decoder, Encoding, KubeVersion};
 
 #[test]
 fn kubeadm_1_24_snapshot_decodes_cleanly() {
-    let path = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/real-snapshots/ggkarthikgit-infosys/snapshot.db"
-    ));
-    if !path.exists() {
-        if std::env::var_os("CI").is_some() {
-            panic!("{} not found (required when CI is set)", path.display());
-        }
-        eprintln!("skipped: {} not found", path.display());
-        return;
-    }
+    let Some(shared) = testdata::shared_fixtures("kubeadm_1_24_snapshot_decodes_cleanly") else { return };
+    let path = shared.join("real-snapshots/ggkarthikgit-infosys/snapshot.db");
     let snap = etcd_snapshot::Snapshot::open(&path).unwrap();
     let store = snap.store().unwrap();
     let dec = Decoder::new(KubeVersion::minor_release(24));

@@ -1,18 +1,9 @@
 //! The committed `schema/k8s-api.schema` must be exactly what the generator
 //! produces from the shared API field table.
 
-use std::path::PathBuf;
-
 #[test]
 fn committed_schema_is_regenerated_output() {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/k8s-api-fields"));
-    if !dir.join("fields.tsv").exists() {
-        if std::env::var_os("CI").is_some() {
-            panic!("{} is missing (required when CI is set)", dir.display());
-        }
-        eprintln!("skipped: {} not found", dir.display());
-        return;
-    }
+    let Some(dir) = testdata::shared("committed_schema_is_regenerated_output", "data/k8s-api-fields") else { return };
     let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap();
     let generated = k8s_decode::schema::gen::generate(&read("fields.tsv"), &read("types.tsv")).unwrap();
     let committed = k8s_decode::schema::SCHEMA_TEXT;

@@ -8,18 +8,10 @@ use std::path::{Path, PathBuf};
 
 use k8s_decode::yaml::to_yaml_string;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures");
-
 /// The shared fixtures directory, or `None` (after saying so) when it is
 /// absent outside CI. In CI its absence is a failure.
 fn shared_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(SHARED);
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(std::env::var_os("CI").is_none(), "shared fixtures missing at {SHARED} (CI is set)");
-    println!("skipped: ../shared not present");
-    None
+    testdata::shared_fixtures("yaml_fixtures")
 }
 
 /// One JSON input with the YAML Go rendered for it.
@@ -141,6 +133,6 @@ fn yaml_matches_go_output_byte_for_byte() {
     for f in failures.iter().take(5) {
         println!("MISMATCH {f}");
     }
-    assert!(total > 0, "no fixtures found under {SHARED}");
+    assert!(total > 0, "no fixtures found under {}", shared.display());
     assert!(failures.is_empty(), "{} of {total} fixtures differ", failures.len());
 }

@@ -22,7 +22,15 @@ pub fn project_fixtures() -> PathBuf {
 /// # Panics
 /// When it is absent and the `CI` environment variable is set: CI must test against it.
 pub fn shared_fixtures(test: &str) -> Option<PathBuf> {
-    let dir = workspace_root().join("../shared/fixtures");
+    shared(test, "fixtures")
+}
+
+/// `../shared/<subdir>` (e.g. `data/k8s-api-fields`), with the rules of [`shared_fixtures`].
+///
+/// # Panics
+/// When it is absent and the `CI` environment variable is set.
+pub fn shared(test: &str, subdir: &str) -> Option<PathBuf> {
+    let dir = workspace_root().join("../shared").join(subdir);
     if dir.is_dir() {
         return Some(dir);
     }
