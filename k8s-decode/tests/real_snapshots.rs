@@ -47,3 +47,27 @@ fn kubeadm_1_24_snapshot_decodes_cleanly() {
     assert!(decoded > 400);
     assert!(problems.is_empty(), "{} problems", problems.len());
 }
+
+/// The GKE ~1.7 raw db (etcd 3.2): every retained value decodes without error or warning.
+/// No Node is stored, so it is rendered as the oldest release the schema knows.
+#[test]
+fn gke_1_7_db_decodes_cleanly() {
+    let Some(shared) = testdata::shared_fixtures("gke_1_7_db_decodes_cleanly") else { return };
+    let snap = etcd_snapshot::Snapshot::open(shared.join("real-snapshots/etcd-io-auger/db")).unwrap();
+    let store = snap.store().unwrap();
+    let dec = Decoder::new(KubeVersion::minor_release(16));
+    let mut kinds = Vec::new();
+    for rec in store.records() {
+        let rec = rec.unwrap();
+        if rec.is_tombstone() || !rec.kv.key.starts_with(b"/registry/") {
+            continue;
+        }
+        let d =
+            dec.decode(rec.kv.value, &DecodeOptions { mod_revision: Some(rec.kv.mod_revision), ..Default::default() });
+        let d = d.unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(rec.kv.key)));
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+        kinds.push(d.kind);
+    }
+    kinds.sort();
+    assert_eq!(kinds, ["Job", "Namespace", "Pod"]);
+}
