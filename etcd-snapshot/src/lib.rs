@@ -13,6 +13,9 @@
 //! Layers: [`Snapshot`] maps a file; [`bbolt`] walks its pages; [`mvcc`] gives etcd's
 //! revision semantics; [`DbStatus`] matches `etcdutl snapshot status`.
 
+// The one `unsafe` is mapping the file (source.rs); everything else is checked slicing.
+#![deny(unsafe_code)]
+
 pub mod bbolt;
 mod error;
 pub mod mvcc;

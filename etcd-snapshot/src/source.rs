@@ -65,6 +65,7 @@ impl Snapshot {
         // SAFETY: the mapping is read-only and private to this process. Another process could
         // still truncate or rewrite the file underneath it (etcd compacting a live db); that
         // is the usual caveat of any mmap reader and is documented on `Snapshot`.
+        #[allow(unsafe_code)]
         let map = unsafe { Mmap::map(&file) }.map_err(|error| Error::Io { path: path.clone(), error })?;
         let kind = if map.len() % 512 == TRAILER_LEN && map.len() > TRAILER_LEN {
             SourceKind::SnapshotWithTrailer
