@@ -67,7 +67,7 @@ pub enum YamlError {
 ///
 /// The output always ends with a newline, as `yaml.Marshal`'s does.
 pub fn to_yaml_string(value: &Value) -> Result<String, YamlError> {
-    let mut out = Out::new();
+    let mut out = Out::with_capacity(4096);
     node(&mut out, value, Place::Root, 0, 0)?;
     if out.column > 0 {
         out.newline();
@@ -108,8 +108,14 @@ fn node(out: &mut Out, value: &Value, place: Place, indent: usize, depth: usize)
     // Scalars and empty collections follow `key:` / `-` / `:` after a space.
     let lead = if place == Place::Root { "" } else { " " };
     match value {
-        Value::Object(map) if map.is_empty() => out.put(&format!("{lead}{{}}")),
-        Value::Array(items) if items.is_empty() => out.put(&format!("{lead}[]")),
+        Value::Object(map) if map.is_empty() => {
+            out.put_ascii(lead);
+            out.put_ascii("{}");
+        }
+        Value::Array(items) if items.is_empty() => {
+            out.put_ascii(lead);
+            out.put_ascii("[]");
+        }
         Value::Object(map) => {
             let entries: Vec<(Vec<char>, Entry<'_>)> = map
                 .iter()
@@ -145,9 +151,18 @@ fn node(out: &mut Out, value: &Value, place: Place, indent: usize, depth: usize)
             let continuation = if place == Place::Root { 2 } else { indent };
             out.scalar(&s, string_style(&s), continuation, true);
         }
-        Value::Null => out.put(&format!("{lead}null")),
-        Value::Bool(b) => out.put(&format!("{lead}{b}")),
-        Value::Number(n) => out.put(&format!("{lead}{}", number::format_number(n))),
+        Value::Null => {
+            out.put_ascii(lead);
+            out.put_ascii("null");
+        }
+        Value::Bool(b) => {
+            out.put_ascii(lead);
+            out.put_ascii(if *b { "true" } else { "false" });
+        }
+        Value::Number(n) => {
+            out.put_ascii(lead);
+            number::write_number(out, n);
+        }
     }
     Ok(())
 }

@@ -18,6 +18,8 @@
 //!   four layouts, range-checked like Go's `time.Parse`;
 //! * sexagesimal numbers (`1:20`, `-1:20:30.5`) are quoted as well.
 
+use std::borrow::Cow;
+
 /// True when `s`, written as a plain scalar, would not load as the string
 /// `s`.
 pub(crate) fn reads_as_other_type(s: &str) -> bool {
@@ -35,19 +37,32 @@ pub(crate) fn reads_as_other_type(s: &str) -> bool {
 /// Exact spellings (case variants are listed, not case-folded: `nUll` and
 /// `yES` stay plain).
 fn is_reserved_word(s: &str) -> bool {
-    const WORDS: &[&str] = &[
+    matches!(
+        s,
         // null
-        "", "~", "null", "Null", "NULL", // booleans, YAML 1.1
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
-        "on", "On", "ON", "off", "Off", "OFF", // special floats
-        ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN",
-    ];
-    WORDS.contains(&s)
+        "" | "~" | "null" | "Null" | "NULL"
+        // booleans, YAML 1.1
+        | "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "true" | "True" | "TRUE"
+        | "false" | "False" | "FALSE" | "on" | "On" | "ON" | "off" | "Off" | "OFF"
+        // special floats
+        | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
+        | ".NAN"
+    )
+}
+
+/// `s` without its underscores (borrowed when it has none).
+fn without_underscores(s: &str) -> Cow<'_, str> {
+    if s.contains('_') {
+        Cow::Owned(s.chars().filter(|&c| c != '_').collect())
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 /// Integer or float after dropping every underscore.
 fn number_without_underscores(s: &str) -> bool {
-    let t: String = s.chars().filter(|&c| c != '_').collect();
+    let t = without_underscores(s);
+    let t = t.as_ref();
     is_go_integer(&t)
         || is_signed_binary(&t)
         || (has_yaml_float_shape(&t) && t.parse::<f64>().is_ok_and(f64::is_finite))
@@ -61,11 +76,11 @@ fn is_go_integer(t: &str) -> bool {
         Some(b'-') => (Some(true), &t[1..]),
         _ => (None, t),
     };
-    let lower = body.get(..2).map(str::to_ascii_lowercase);
-    let (radix, digits) = match lower.as_deref() {
-        Some("0x") => (16, &body[2..]),
-        Some("0o") => (8, &body[2..]),
-        Some("0b") => (2, &body[2..]),
+    let prefixed = |radix| (radix, body.get(2..).unwrap_or_default());
+    let (radix, digits) = match body.as_bytes() {
+        [b'0', b'x' | b'X', ..] => prefixed(16),
+        [b'0', b'o' | b'O', ..] => prefixed(8),
+        [b'0', b'b' | b'B', ..] => prefixed(2),
         _ if body.len() > 1 && body.starts_with('0') => (8, &body[1..]),
         _ => (10, body),
     };
@@ -155,7 +170,7 @@ fn is_go_float_starting_with_dot(s: &str) -> bool {
     if !underscores_ok {
         return false;
     }
-    let t: String = s.chars().filter(|&c| c != '_').collect();
+    let t = without_underscores(s);
     let tb = t.as_bytes();
     let frac = count_digits(tb, 1);
     frac > 0 && exponent_ends_at(tb, 1 + frac) == Some(tb.len()) && t.parse::<f64>().is_ok_and(f64::is_finite)

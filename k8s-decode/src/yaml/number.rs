@@ -13,6 +13,42 @@
 
 use serde_json::Number;
 
+use super::scalar::Out;
+
+/// Write the plain scalar go-yaml emits for a JSON number; integers (the
+/// common case) without allocating.
+pub(crate) fn write_number(out: &mut Out, n: &Number) {
+    if let Some(i) = n.as_i64() {
+        if i < 0 {
+            out.put_ascii("-");
+        }
+        write_u64(out, i.unsigned_abs());
+    } else if let Some(u) = n.as_u64() {
+        write_u64(out, u);
+    } else {
+        out.put(&format_number(n));
+    }
+}
+
+/// Decimal digits of `v`.
+fn write_u64(out: &mut Out, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        if let Some(d) = buf.get_mut(start) {
+            // `v % 10` is below 10.
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 || start == 0 {
+            break;
+        }
+    }
+    let digits = buf.get(start..).unwrap_or_default();
+    out.put_ascii(std::str::from_utf8(digits).unwrap_or_default());
+}
+
 /// The plain scalar go-yaml emits for a JSON number.
 pub(crate) fn format_number(n: &Number) -> String {
     if let Some(i) = n.as_i64() {

@@ -49,40 +49,91 @@ struct Traits {
     plain: bool,
     single: bool,
     literal: bool,
+    /// The text has a `\n` (which asks for a literal block).
+    newline: bool,
 }
 
 impl Traits {
+    /// One pass over the characters (no allocation).
     fn of(s: &str) -> Traits {
-        let chars: Vec<char> = s.chars().collect();
-        let (Some(&first), Some(&last)) = (chars.first(), chars.last()) else {
-            return Traits { plain: false, single: true, literal: true };
+        let mut chars = s.chars();
+        let Some(first) = chars.next() else {
+            return Traits { plain: false, single: true, literal: true, newline: false };
         };
+        let second = chars.next();
         // Non-printable text and byte order marks only survive escaped.
-        let special = chars.iter().any(|&c| !is_printable(c) || c == BOM);
-        let multiline = chars.iter().any(|&c| is_break(c));
-        let pairs = || chars.windows(2).filter_map(|w| w.first().zip(w.get(1)));
-        let space_then_break = pairs().any(|(&a, &b)| a == ' ' && is_break(b));
-        let break_then_space = pairs().any(|(&a, &b)| is_break(a) && b == ' ');
-        let second = chars.get(1).copied();
+        let mut special = false;
+        let mut multiline = false;
+        let mut newline = false;
+        let mut space_then_break = false;
+        let mut break_then_space = false;
+        // `: ` starts a value and ` #` a comment anywhere in the text.
+        let mut bad_inside = false;
+        let mut prev: Option<char> = None;
+        for c in s.chars() {
+            let brk = is_break(c);
+            special |= !is_printable(c) || c == BOM;
+            multiline |= brk;
+            newline |= c == '\n';
+            if let Some(p) = prev {
+                space_then_break |= p == ' ' && brk;
+                break_then_space |= c == ' ' && is_break(p);
+                bad_inside |= (p == ':' && c == ' ') || (p == ' ' && c == '#');
+            }
+            prev = Some(c);
+        }
+        let last = prev.unwrap_or(first);
+        bad_inside |= last == ':';
         // Characters that start another construct when they open a plain
         // scalar; `-`, `?`, `:` only when a space (or nothing) follows.
         let bad_start = "#,[]{}&*!|>'\"%@`".contains(first)
             || ("-?:".contains(first) && second.is_none_or(|c| c == ' '))
             || s.starts_with("---")
             || s.starts_with("...");
-        // `: ` starts a value and ` #` a comment anywhere in the text.
-        let bad_inside = pairs().any(|(&a, &b)| (a == ':' && b == ' ') || (a == ' ' && b == '#')) || last == ':';
         let plain = !(special || multiline || bad_start || bad_inside || first == ' ' || last == ' ');
         let single = !(special || space_then_break || break_then_space);
         let literal = !(special || space_then_break || last == ' ');
-        Traits { plain, single, literal }
+        Traits { plain, single, literal, newline }
     }
+}
+
+/// Style of a non-empty string of printable ASCII (`' '..='~'`), the
+/// overwhelmingly common case, in one pass over the bytes; `None` for any
+/// other string. Same rules as [`Traits`]: such a string has no break and
+/// nothing special, so it is double-quoted if it reads as another type,
+/// plain if plain is allowed, single-quoted otherwise.
+fn printable_ascii_style(s: &str) -> Option<Style> {
+    let b = s.as_bytes();
+    let (&first, &last) = (b.first()?, b.last()?);
+    let mut prev = 0u8;
+    let mut bad_inside = false;
+    for &c in b {
+        if !(b' '..=b'~').contains(&c) {
+            return None;
+        }
+        bad_inside |= (prev == b':' && c == b' ') || (prev == b' ' && c == b'#');
+        prev = c;
+    }
+    if reads_as_other_type(s) {
+        return Some(Style::Double);
+    }
+    let bad_start = matches!(
+        first,
+        b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`'
+    ) || (matches!(first, b'-' | b'?' | b':') && b.get(1).is_none_or(|&c| c == b' '))
+        || b.starts_with(b"---")
+        || b.starts_with(b"...");
+    let plain = !(bad_start || bad_inside || last == b':' || first == b' ' || last == b' ');
+    Some(if plain { Style::Plain } else { Style::Single })
 }
 
 /// The style kubectl uses for a string.
 pub(crate) fn string_style(s: &str) -> Style {
+    if let Some(style) = printable_ascii_style(s) {
+        return style;
+    }
     let traits = Traits::of(s);
-    if s.contains('\n') {
+    if traits.newline {
         return if traits.literal { Style::Literal } else { Style::Double };
     }
     if reads_as_other_type(s) {
@@ -100,8 +151,12 @@ pub(crate) fn string_style(s: &str) -> Style {
 /// Whether a key fits on the `key: value` line; otherwise it is written as
 /// `? key` / `: value`.
 pub(crate) fn is_simple_key(s: &str) -> bool {
-    s.len() <= MAX_SIMPLE_KEY_BYTES && !s.chars().any(is_break)
+    s.len() <= MAX_SIMPLE_KEY_BYTES
+        && if s.is_ascii() { !s.bytes().any(|b| b == b'\n' || b == b'\r') } else { !s.chars().any(is_break) }
 }
+
+/// Spaces for indentation, copied in slices.
+const SPACES: &str = "                                                                ";
 
 /// The output text and the current column (in characters).
 pub(crate) struct Out {
@@ -109,15 +164,34 @@ pub(crate) struct Out {
     pub(crate) column: usize,
 }
 
+/// Number of characters in `s` (its length when ASCII).
+fn char_count(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
 impl Out {
     pub(crate) fn new() -> Out {
         Out { text: String::new(), column: 0 }
     }
 
+    pub(crate) fn with_capacity(capacity: usize) -> Out {
+        Out { text: String::with_capacity(capacity), column: 0 }
+    }
+
     /// Append text that contains no line break.
     pub(crate) fn put(&mut self, s: &str) {
         self.text.push_str(s);
-        self.column += s.chars().count();
+        self.column += char_count(s);
+    }
+
+    /// Append ASCII text that contains no line break.
+    pub(crate) fn put_ascii(&mut self, s: &str) {
+        self.text.push_str(s);
+        self.column += s.len();
     }
 
     pub(crate) fn put_char(&mut self, c: char) {
@@ -140,7 +214,9 @@ impl Out {
 
     fn pad(&mut self, indent: usize) {
         while self.column < indent {
-            self.put_char(' ');
+            let n = (indent - self.column).min(SPACES.len());
+            self.text.push_str(SPACES.get(..n).unwrap_or_default());
+            self.column += n;
         }
     }
 
@@ -149,10 +225,22 @@ impl Out {
     /// line.
     pub(crate) fn scalar(&mut self, s: &str, style: Style, indent: usize, fold: bool) {
         match style {
-            Style::Plain => self.folded(s, None, indent, fold),
+            Style::Plain => self.plain(s, indent, fold),
             Style::Single => self.folded(s, Some('\''), indent, fold),
             Style::Double => self.double_quoted(s, indent, fold),
             Style::Literal => self.literal(s, indent),
+        }
+    }
+
+    /// Plain text. It has no line breaks (they rule out plain style), so
+    /// it is written as it is unless a space may get folded: that needs a
+    /// space past [`FOLD_COLUMN`].
+    fn plain(&mut self, s: &str, indent: usize, fold: bool) {
+        // A space at byte `i` sits at most at column `column + i`.
+        if !fold || self.column + s.len() <= FOLD_COLUMN + 1 || !s.contains(' ') {
+            self.put(s);
+        } else {
+            self.folded(s, None, indent, fold);
         }
     }
 
@@ -163,12 +251,12 @@ impl Out {
         if let Some(q) = quote {
             self.put_char(q);
         }
-        let chars: Vec<char> = s.chars().collect();
         let mut line_start = false;
-        for (i, &c) in chars.iter().enumerate() {
+        let mut prev: Option<char> = None;
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
             if c == ' ' {
-                let next = chars.get(i + 1).copied();
-                let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
+                let next = chars.peek().copied();
                 let can_fold = fold
                     && self.column > FOLD_COLUMN
                     && prev.is_some_and(|p| p != ' ')
@@ -179,23 +267,22 @@ impl Out {
                 } else {
                     self.put_char(' ');
                 }
-                continue;
-            }
-            if is_break(c) {
+            } else if is_break(c) {
                 self.text.push(c);
                 self.column = 0;
                 line_start = true;
-                continue;
-            }
-            if line_start {
-                self.pad(indent);
-                line_start = false;
-            }
-            if c == '\'' && quote.is_some() {
-                self.put("''");
             } else {
-                self.put_char(c);
+                if line_start {
+                    self.pad(indent);
+                    line_start = false;
+                }
+                if c == '\'' && quote.is_some() {
+                    self.put_ascii("''");
+                } else {
+                    self.put_char(c);
+                }
             }
+            prev = Some(c);
         }
         if let Some(q) = quote {
             self.put_char(q);
@@ -206,18 +293,20 @@ impl Out {
     /// kubectl escape every character of the value.
     fn double_quoted(&mut self, s: &str, indent: usize, fold: bool) {
         self.put_char('"');
-        let chars: Vec<char> = s.chars().collect();
-        let escape_all = chars.first() == Some(&BOM);
-        for (i, &c) in chars.iter().enumerate() {
+        let escape_all = s.starts_with(BOM);
+        let mut prev: Option<char> = None;
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            let p = prev;
+            prev = Some(c);
             let needs_escape = escape_all || !is_printable(c) || c == BOM || is_break(c) || c == '"' || c == '\\';
             if needs_escape {
-                self.put(&escape(c));
+                self.escape(c);
                 continue;
             }
             if c == ' ' {
-                let next = chars.get(i + 1).copied();
-                let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
-                let can_fold = fold && self.column > FOLD_COLUMN && prev.is_some_and(|p| p != ' ') && next.is_some();
+                let next = chars.peek().copied();
+                let can_fold = fold && self.column > FOLD_COLUMN && p.is_some_and(|p| p != ' ') && next.is_some();
                 if can_fold {
                     self.newline();
                     self.pad(indent);
@@ -238,70 +327,88 @@ impl Out {
     /// or a break, then `-` (no final break), nothing (one), or `+` (more, or
     /// the text is a lone break).
     fn literal(&mut self, s: &str, indent: usize) {
-        let chars: Vec<char> = s.chars().collect();
         self.put_char('|');
-        if chars.first().is_some_and(|&c| c == ' ' || is_break(c)) {
+        if s.chars().next().is_some_and(|c| c == ' ' || is_break(c)) {
             self.put_char('2');
         }
-        let n = chars.len();
-        let ends_with_break = chars.last().is_some_and(|&c| is_break(c));
-        let before_last_is_break = n >= 2 && chars.get(n - 2).is_some_and(|&c| is_break(c));
+        let mut from_end = s.chars().rev();
+        let last = from_end.next();
+        let before_last = from_end.next();
+        let ends_with_break = last.is_some_and(is_break);
         if !ends_with_break {
             self.put_char('-');
-        } else if n == 1 || before_last_is_break {
+        } else if before_last.is_none_or(is_break) {
             self.put_char('+');
         }
         self.newline();
         let mut line_start = true;
-        for &c in &chars {
-            if is_break(c) {
-                if c == '\n' {
-                    self.newline();
-                } else {
-                    self.text.push(c);
-                    self.column = 0;
-                }
-                line_start = true;
-                continue;
+        for line in s.split_inclusive(is_break) {
+            let mut body = line;
+            let mut brk = None;
+            if let Some(c) = line.chars().next_back().filter(|&c| is_break(c)) {
+                body = line.get(..line.len() - c.len_utf8()).unwrap_or_default();
+                brk = Some(c);
             }
-            if line_start {
-                self.pad(indent);
+            if !body.is_empty() {
+                if line_start {
+                    self.pad(indent);
+                }
+                self.put(body);
                 line_start = false;
             }
-            self.put_char(c);
+            match brk {
+                Some('\n') => {
+                    self.newline();
+                    line_start = true;
+                }
+                Some(c) => {
+                    self.text.push(c);
+                    self.column = 0;
+                    line_start = true;
+                }
+                None => {}
+            }
         }
     }
-}
 
-/// Escape sequence for one character inside double quotes.
-fn escape(c: char) -> String {
-    let short = match c {
-        '\0' => "0",
-        '\u{7}' => "a",
-        '\u{8}' => "b",
-        '\t' => "t",
-        '\n' => "n",
-        '\u{B}' => "v",
-        '\u{C}' => "f",
-        '\r' => "r",
-        '\u{1B}' => "e",
-        '"' => "\"",
-        '\\' => "\\",
-        '\u{85}' => "N",
-        '\u{A0}' => "_",
-        '\u{2028}' => "L",
-        '\u{2029}' => "P",
-        _ => "",
-    };
-    if !short.is_empty() {
-        return format!("\\{short}");
-    }
-    let code = u32::from(c);
-    if code <= 0xFF {
-        format!("\\x{code:02X}")
-    } else if code <= 0xFFFF {
-        format!("\\u{code:04X}")
-    } else {
-        format!("\\U{code:08X}")
+    /// Escape sequence for one character inside double quotes.
+    fn escape(&mut self, c: char) {
+        let short = match c {
+            '\0' => "0",
+            '\u{7}' => "a",
+            '\u{8}' => "b",
+            '\t' => "t",
+            '\n' => "n",
+            '\u{B}' => "v",
+            '\u{C}' => "f",
+            '\r' => "r",
+            '\u{1B}' => "e",
+            '"' => "\"",
+            '\\' => "\\",
+            '\u{85}' => "N",
+            '\u{A0}' => "_",
+            '\u{2028}' => "L",
+            '\u{2029}' => "P",
+            _ => "",
+        };
+        if !short.is_empty() {
+            self.put_char('\\');
+            self.put_ascii(short);
+            return;
+        }
+        let code = u32::from(c);
+        let (prefix, digits) = if code <= 0xFF {
+            ('x', 2)
+        } else if code <= 0xFFFF {
+            ('u', 4)
+        } else {
+            ('U', 8)
+        };
+        self.put_char('\\');
+        self.put_char(prefix);
+        for shift in (0..digits).rev() {
+            let nibble = (code >> (4 * shift)) & 0xF;
+            self.put_char(char::from_digit(nibble, 16).unwrap_or('0').to_ascii_uppercase());
+        }
     }
 }
