@@ -67,8 +67,9 @@ pub enum YamlError {
 ///
 /// The output always ends with a newline, as `yaml.Marshal`'s does.
 pub fn to_yaml_string(value: &Value) -> Result<String, YamlError> {
-    let mut out = Out::with_capacity(4096);
-    node(&mut out, value, Place::Root, 0, 0)?;
+    let mut emitter = Emitter { out: Out::with_capacity(4096), entries: Vec::new(), scratch: Vec::new() };
+    emitter.node(value, Place::Root, 0, 0)?;
+    let mut out = emitter.out;
     if out.column > 0 {
         out.newline();
     }
@@ -83,8 +84,43 @@ pub fn write_yaml<W: std::io::Write>(value: &Value, mut out: W) -> Result<(), Ya
     Ok(())
 }
 
-/// A mapping entry: the key as kubectl reads it, and the value.
-type Entry<'a> = (Cow<'a, str>, &'a Value);
+/// A mapping entry as found in the JSON.
+#[derive(Clone, Copy)]
+struct Entry<'a> {
+    key: &'a str,
+    value: &'a Value,
+    /// The key has a NEL, so kubectl reads it differently (rare).
+    nel: bool,
+}
+
+impl Entry<'_> {
+    /// The key as kubectl reads it.
+    fn read_key(&self) -> Cow<'_, str> {
+        if self.nel {
+            as_kubectl_reads(self.key)
+        } else {
+            Cow::Borrowed(self.key)
+        }
+    }
+}
+
+/// Key order of the entries, on the keys as kubectl reads them.
+fn entry_less(a: &Entry<'_>, b: &Entry<'_>) -> bool {
+    if !a.nel && !b.nel {
+        return sort::key_less(a.key, b.key);
+    }
+    sort::key_less(&a.read_key(), &b.read_key())
+}
+
+/// The output and scratch space reused across all mappings of a document.
+struct Emitter<'a> {
+    out: Out,
+    /// Entries of the mappings being written, outermost first: each mapping
+    /// pushes its entries, sorts them in place and pops them when done.
+    entries: Vec<Entry<'a>>,
+    /// Working space of the merge sort.
+    scratch: Vec<Entry<'a>>,
+}
 
 /// Where a node starts.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -98,92 +134,95 @@ enum Place {
     Inline,
 }
 
-/// Write `value` whose block content belongs at column `indent`: the column
-/// of a mapping's keys or a sequence's dashes, or for a scalar the column of
-/// its continuation lines and literal-block body.
-fn node(out: &mut Out, value: &Value, place: Place, indent: usize, depth: usize) -> Result<(), YamlError> {
-    if depth > MAX_DEPTH {
-        return Err(YamlError::TooDeep { limit: MAX_DEPTH });
-    }
-    // Scalars and empty collections follow `key:` / `-` / `:` after a space.
-    let lead = if place == Place::Root { "" } else { " " };
-    match value {
-        Value::Object(map) if map.is_empty() => {
-            out.put_ascii(lead);
-            out.put_ascii("{}");
+impl<'a> Emitter<'a> {
+    /// Write `value` whose block content belongs at column `indent`: the
+    /// column of a mapping's keys or a sequence's dashes, or for a scalar the
+    /// column of its continuation lines and literal-block body.
+    fn node(&mut self, value: &'a Value, place: Place, indent: usize, depth: usize) -> Result<(), YamlError> {
+        if depth > MAX_DEPTH {
+            return Err(YamlError::TooDeep { limit: MAX_DEPTH });
         }
-        Value::Array(items) if items.is_empty() => {
-            out.put_ascii(lead);
-            out.put_ascii("[]");
-        }
-        Value::Object(map) => {
-            let entries: Vec<(Vec<char>, Entry<'_>)> = map
-                .iter()
-                .map(|(k, v)| {
-                    let k = as_kubectl_reads(k);
-                    (k.chars().collect(), (k, v))
-                })
-                .collect();
-            for (n, (_, (key, val))) in sort::sort_by_go_key(entries).into_iter().enumerate() {
-                if n == 0 && place == Place::Inline {
-                    out.put(" ");
-                } else {
-                    out.line(indent);
+        // Scalars and empty collections follow `key:` / `-` / `:` after a space.
+        let lead = if place == Place::Root { "" } else { " " };
+        let out = &mut self.out;
+        match value {
+            Value::Object(map) if map.is_empty() => {
+                out.put_ascii(lead);
+                out.put_ascii("{}");
+            }
+            Value::Array(items) if items.is_empty() => {
+                out.put_ascii(lead);
+                out.put_ascii("[]");
+            }
+            Value::Object(map) => {
+                let start = self.entries.len();
+                self.entries.extend(map.iter().map(|(k, v)| Entry { key: k, value: v, nel: k.contains('\u{85}') }));
+                if let Some(entries) = self.entries.get_mut(start..) {
+                    sort::merge_sort(entries, &mut self.scratch, &entry_less);
                 }
-                entry(out, &key, val, indent, depth)?;
+                for i in start..self.entries.len() {
+                    let Some(&e) = self.entries.get(i) else { break };
+                    if i == start && place == Place::Inline {
+                        self.out.put_ascii(" ");
+                    } else {
+                        self.out.line(indent);
+                    }
+                    self.entry(&e.read_key(), e.value, indent, depth)?;
+                }
+                self.entries.truncate(start);
+            }
+            Value::Array(items) => {
+                for (n, item) in items.iter().enumerate() {
+                    if n == 0 && place == Place::Inline {
+                        self.out.put_ascii(" ");
+                    } else {
+                        self.out.line(indent);
+                    }
+                    self.out.put_ascii("-");
+                    self.node(item, Place::Inline, indent + 2, depth + 1)?;
+                }
+            }
+            Value::String(s) => {
+                let s = as_kubectl_reads(s);
+                out.put_ascii(lead);
+                // Continuation lines of a root scalar are indented too.
+                let continuation = if place == Place::Root { 2 } else { indent };
+                out.scalar(&s, string_style(&s), continuation, true);
+            }
+            Value::Null => {
+                out.put_ascii(lead);
+                out.put_ascii("null");
+            }
+            Value::Bool(b) => {
+                out.put_ascii(lead);
+                out.put_ascii(if *b { "true" } else { "false" });
+            }
+            Value::Number(n) => {
+                out.put_ascii(lead);
+                number::write_number(out, n);
             }
         }
-        Value::Array(items) => {
-            for (n, item) in items.iter().enumerate() {
-                if n == 0 && place == Place::Inline {
-                    out.put(" ");
-                } else {
-                    out.line(indent);
-                }
-                out.put("-");
-                node(out, item, Place::Inline, indent + 2, depth + 1)?;
-            }
-        }
-        Value::String(s) => {
-            let s = as_kubectl_reads(s);
-            out.put(lead);
-            // Continuation lines of a root scalar are indented too.
-            let continuation = if place == Place::Root { 2 } else { indent };
-            out.scalar(&s, string_style(&s), continuation, true);
-        }
-        Value::Null => {
-            out.put_ascii(lead);
-            out.put_ascii("null");
-        }
-        Value::Bool(b) => {
-            out.put_ascii(lead);
-            out.put_ascii(if *b { "true" } else { "false" });
-        }
-        Value::Number(n) => {
-            out.put_ascii(lead);
-            number::write_number(out, n);
-        }
+        Ok(())
     }
-    Ok(())
-}
 
-/// One mapping entry whose key starts at the current position (column
-/// `indent`).
-fn entry(out: &mut Out, key: &str, value: &Value, indent: usize, depth: usize) -> Result<(), YamlError> {
-    let style = string_style(key);
-    if is_simple_key(key) {
-        out.scalar(key, style, indent + 2, false);
-        out.put(":");
-        // A sequence under a simple key keeps the key's column; a mapping is
-        // indented below it.
-        let child = if matches!(value, Value::Array(_)) { indent } else { indent + 2 };
-        return node(out, value, Place::KeyValue, child, depth + 1);
+    /// One mapping entry whose key starts at the current position (column
+    /// `indent`).
+    fn entry(&mut self, key: &str, value: &'a Value, indent: usize, depth: usize) -> Result<(), YamlError> {
+        let style = string_style(key);
+        if is_simple_key(key) {
+            self.out.scalar(key, style, indent + 2, false);
+            self.out.put_ascii(":");
+            // A sequence under a simple key keeps the key's column; a mapping
+            // is indented below it.
+            let child = if matches!(value, Value::Array(_)) { indent } else { indent + 2 };
+            return self.node(value, Place::KeyValue, child, depth + 1);
+        }
+        self.out.put_ascii("? ");
+        self.out.scalar(key, style, indent + 2, true);
+        self.out.line(indent);
+        self.out.put_ascii(":");
+        self.node(value, Place::Inline, indent + 2, depth + 1)
     }
-    out.put("? ");
-    out.scalar(key, style, indent + 2, true);
-    out.line(indent);
-    out.put(":");
-    node(out, value, Place::Inline, indent + 2, depth + 1)
 }
 
 /// The string go-yaml reads back from the JSON kubectl feeds it.

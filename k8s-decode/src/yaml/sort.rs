@@ -24,6 +24,10 @@ use std::cmp::Ordering;
 use unicode_general_category::{get_general_category, GeneralCategory as Gc};
 
 fn is_letter(c: char) -> bool {
+    if c.is_ascii() {
+        // The only ASCII characters in categories L*.
+        return c.is_ascii_alphabetic();
+    }
     matches!(
         get_general_category(c),
         Gc::UppercaseLetter | Gc::LowercaseLetter | Gc::TitlecaseLetter | Gc::ModifierLetter | Gc::OtherLetter
@@ -36,57 +40,81 @@ fn is_digit(c: char) -> bool {
 
 /// Value and length of the digit run at the start of `s`, starting the
 /// accumulator at `seed`.
-fn digit_run(s: &[char], seed: i64) -> (i64, usize) {
-    let len = s.iter().take_while(|&&c| is_digit(c)).count();
-    let value = s
-        .iter()
-        .take(len)
-        .fold(seed, |acc, &c| acc.wrapping_mul(10).wrapping_add(i64::from(u32::from(c)) - i64::from(u32::from('0'))));
-    (value, len)
+fn digit_run(s: &str, seed: i64) -> (i64, usize) {
+    s.chars().take_while(|&c| is_digit(c)).fold((seed, 0), |(acc, len), c| {
+        (acc.wrapping_mul(10).wrapping_add(i64::from(u32::from(c)) - i64::from(u32::from('0'))), len + 1)
+    })
 }
 
 /// Whether key `a` sorts before key `b`.
-pub(crate) fn key_less(a: &[char], b: &[char]) -> bool {
-    let Some(at) = a.iter().zip(b).position(|(x, y)| x != y) else {
+pub(crate) fn key_less(a: &str, b: &str) -> bool {
+    let Some(mut at) = a.bytes().zip(b.bytes()).position(|(x, y)| x != y) else {
         return a.len() < b.len();
     };
-    let (Some(&x), Some(&y)) = (a.get(at), b.get(at)) else { return false };
+    // The first differing character starts at the char boundary at or
+    // before the first differing byte (the same in both keys: the bytes
+    // before it are equal).
+    while at > 0 && !a.is_char_boundary(at) {
+        at -= 1;
+    }
+    let (Some(shared), Some(ra), Some(rb)) = (a.get(..at), a.get(at..), b.get(at..)) else { return false };
+    let (Some(x), Some(y)) = (ra.chars().next(), rb.chars().next()) else { return false };
     match (is_letter(x), is_letter(y)) {
         (true, true) => return x < y,
         (true, false) => return false,
         (false, true) => return true,
         (false, false) => {}
     }
-    let shared = a.get(..at).unwrap_or_default();
-    let inside_number = (x == '0' || y == '0') && shared.iter().rev().take_while(|&&c| is_digit(c)).any(|&c| c != '0');
+    let inside_number = (x == '0' || y == '0') && shared.chars().rev().take_while(|&c| is_digit(c)).any(|c| c != '0');
     let seed = i64::from(inside_number);
-    let (va, la) = digit_run(a.get(at..).unwrap_or_default(), seed);
-    let (vb, lb) = digit_run(b.get(at..).unwrap_or_default(), seed);
+    let (va, la) = digit_run(ra, seed);
+    let (vb, lb) = digit_run(rb, seed);
     match va.cmp(&vb).then(la.cmp(&lb)) {
         Ordering::Equal => x < y,
         o => o == Ordering::Less,
     }
 }
 
-/// Sort `items` by [`key_less`] on their keys, stably. A merge sort of our
-/// own: the standard sorts may panic on a comparator that is not a total
-/// order, and this one is not transitive for some odd key sets.
-pub(crate) fn sort_by_go_key<T>(mut items: Vec<(Vec<char>, T)>) -> Vec<(Vec<char>, T)> {
-    if items.len() < 2 {
-        return items;
+/// Sort `items` by `less`, stably, in place; `scratch` is working space
+/// (reused across calls). A top-down merge sort of our own, splitting at
+/// `len / 2`: the standard sorts may panic on a comparator that is not a
+/// total order, and [`key_less`] is not transitive for some odd key sets,
+/// where the result depends on the exact merge tree (kept as it was).
+pub(crate) fn merge_sort<T: Copy>(items: &mut [T], scratch: &mut Vec<T>, less: &impl Fn(&T, &T) -> bool) {
+    let n = items.len();
+    if n < 2 {
+        return;
     }
-    let back = items.split_off(items.len() / 2);
-    let front = sort_by_go_key(items);
-    let back = sort_by_go_key(back);
-    let mut merged = Vec::with_capacity(front.len() + back.len());
-    let mut front = front.into_iter().peekable();
-    let mut back = back.into_iter().peekable();
-    while let (Some(f), Some(b)) = (front.peek(), back.peek()) {
-        // Equal keys cannot occur (map keys are distinct); ties keep order.
-        let next = if key_less(&b.0, &f.0) { back.next() } else { front.next() };
-        merged.extend(next);
+    let mid = n / 2;
+    let (front, back) = items.split_at_mut(mid);
+    merge_sort(front, scratch, less);
+    merge_sort(back, scratch, less);
+    // A single front item that goes first: the merge changes nothing.
+    if let ([f], Some(b)) = (&*front, back.first()) {
+        if !less(b, f) {
+            return;
+        }
     }
-    merged.extend(front);
-    merged.extend(back);
-    merged
+    scratch.clear();
+    scratch.extend_from_slice(items);
+    let (front, back) = scratch.split_at(mid);
+    let mut front = front.iter().peekable();
+    let mut back = back.iter().peekable();
+    for slot in items.iter_mut() {
+        let next = match (front.peek(), back.peek()) {
+            // Equal keys cannot occur (map keys are distinct); ties keep order.
+            (Some(&f), Some(&b)) => {
+                if less(b, f) {
+                    back.next()
+                } else {
+                    front.next()
+                }
+            }
+            (Some(_), None) => front.next(),
+            _ => back.next(),
+        };
+        if let Some(&v) = next {
+            *slot = v;
+        }
+    }
 }
