@@ -23,6 +23,7 @@ mod base64;
 pub mod cbor;
 mod decode;
 mod detect;
+pub mod encode;
 mod error;
 mod render;
 pub mod schema;
