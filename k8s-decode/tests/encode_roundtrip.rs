@@ -262,3 +262,38 @@ fn parse(b: &[u8]) -> Option<Vec<(u64, Val<'_>)>> {
     }
     Some(out)
 }
+
+/// Errors name the JSON path; hostile input gives errors, not panics.
+#[test]
+fn errors_and_hostile_input() {
+    use k8s_decode::encode::EncodeError;
+    use serde_json::json;
+    let enc = Encoder::new(KubeVersion::HEAD);
+    assert!(matches!(enc.encode(&json!([1])), Err(EncodeError::NotAnObject { .. })));
+    assert!(matches!(enc.encode(&json!({"apiVersion": "x/v1", "kind": "Nope"})), Err(EncodeError::UnknownKind { .. })));
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"creationTimestamp": "yesterday"}});
+    match enc.encode(&pod) {
+        Err(EncodeError::InvalidValue { path, .. }) => assert_eq!(path, "metadata.creationTimestamp"),
+        other => panic!("{other:?}"),
+    }
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "a", "bogus": 1}]}});
+    match enc.encode(&pod) {
+        Err(EncodeError::UnknownField { path, key, .. }) => {
+            assert_eq!((path.as_str(), key.as_str()), ("spec.containers[0]", "bogus"))
+        }
+        other => panic!("{other:?}"),
+    }
+    // Deeply nested schema recursion (JSONSchemaProps.not.not.…) is bounded.
+    let mut v = json!({});
+    for _ in 0..500 {
+        v = json!({ "not": v });
+    }
+    let name = "k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps";
+    assert!(matches!(enc.encode_as(name, &v), Err(EncodeError::TooDeep { .. })));
+    // A minimal Pod round-trips through the decoder.
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"}});
+    let bytes = enc.encode(&pod).unwrap();
+    let d = Decoder::new(KubeVersion::HEAD).decode(&bytes, &DecodeOptions::default()).unwrap();
+    assert_eq!(d.object["metadata"]["name"], "p");
+    assert_eq!(enc.encode(&d.object).unwrap(), bytes);
+}
