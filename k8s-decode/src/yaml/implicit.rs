@@ -63,9 +63,7 @@ fn without_underscores(s: &str) -> Cow<'_, str> {
 fn number_without_underscores(s: &str) -> bool {
     let t = without_underscores(s);
     let t = t.as_ref();
-    is_go_integer(&t)
-        || is_signed_binary(&t)
-        || (has_yaml_float_shape(&t) && t.parse::<f64>().is_ok_and(f64::is_finite))
+    is_go_integer(t) || is_signed_binary(t) || (has_yaml_float_shape(t) && t.parse::<f64>().is_ok_and(f64::is_finite))
 }
 
 /// A Go integer literal (base chosen by prefix) within range: int64 when a

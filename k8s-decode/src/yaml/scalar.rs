@@ -174,10 +174,6 @@ fn char_count(s: &str) -> usize {
 }
 
 impl Out {
-    pub(crate) fn new() -> Out {
-        Out { text: String::new(), column: 0 }
-    }
-
     pub(crate) fn with_capacity(capacity: usize) -> Out {
         Out { text: String::with_capacity(capacity), column: 0 }
     }
