@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod decode;
+mod extract;
 mod get;
 mod ls;
 mod output;
@@ -30,6 +31,8 @@ enum Command {
     Get(get::Args),
     /// Decode one stored etcd value from a file or stdin.
     Decode(decode::Args),
+    /// Write selected objects as clean, re-creatable YAML/JSON (files or one stream).
+    Extract(extract::Args),
 }
 
 /// Problems with the input (as opposed to usage errors, which clap reports with exit code 2).
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Command::Ls(args) => ls::run(args),
         Command::Get(args) => get::run(args),
         Command::Decode(args) => decode::run(args),
+        Command::Extract(args) => extract::run(args),
     };
     match result {
         Ok(code) => code,

@@ -21,11 +21,14 @@
 
 mod base64;
 pub mod cbor;
+pub mod clean;
 mod decode;
 mod detect;
 pub mod encode;
 mod error;
+pub mod keys;
 mod render;
+pub mod resources;
 pub mod schema;
 mod special;
 mod version;

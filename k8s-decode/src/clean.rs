@@ -1,0 +1,746 @@
+//! Cleaning objects so that `kubectl create -f` accepts them on another cluster and they do
+//! not fight the controllers there. The rules are data ([`RULES`], [`SKIPS`]) applied by
+//! [`clean`] and [`skip_reason`]; each is tested on its own below.
+//!
+//! The rule set covers every restore-relevant rule of kubectl-neat and of Velero's restore
+//! item actions, plus the cases kubectl-neat leaves open (nested templates'
+//! `creationTimestamp: null`, `clusterIPs`, initContainers/ephemeralContainers and
+//! `kube-api-access-*` volumes). Deliberately not copied from kubectl-neat: removing
+//! fields equal to their defaults (needs Kubernetes' defaulting code; harmless to keep),
+//! removing empty maps and lists (can change meaning), dropping `finalizers` and
+//! `generateName` (user intent that a restore should keep).
+//!
+//! ## Field rules
+//!
+//! | rule | applies to | removes | why |
+//! |---|---|---|---|
+//! | `metadata` | every object | `metadata.{uid, resourceVersion, generation, creationTimestamp, selfLink, managedFields, deletionTimestamp, deletionGracePeriodSeconds}` | assigned by the API server; `resourceVersion`/`uid` make `create` fail |
+//! | `last-applied` | every object | annotation `kubectl.kubernetes.io/last-applied-configuration` | would make `kubectl apply` diff against the old cluster's state |
+//! | `owner-references` | every object (unless `--keep-owner-references`) | `metadata.ownerReferences` | the owners' uids do not exist on the new cluster; the garbage collector would delete the object |
+//! | `template-metadata` | objects with pod/job/claim templates | `creationTimestamp: null` in `spec.template.metadata`, `spec.jobTemplate.metadata`, `spec.jobTemplate.spec.template.metadata`, `spec.volumeClaimTemplates[].metadata`, and `spec.volumeClaimTemplates[].status` | serialisation noise of Go's zero time (kubectl-neat #64) |
+//! | `status` | every object | `status` | written by controllers, ignored or rejected on create |
+//! | `service-cluster-ip` | Service | `spec.clusterIP`, `spec.clusterIPs` unless `None` (headless) | the old service CIDR may not exist on the new cluster (kubectl-neat #44, #86; Velero) |
+//! | `service-node-ports` | Service (unless `--keep-node-ports`) | `spec.ports[].nodePort` and `spec.healthCheckNodePort` that were auto-assigned (not in the last-applied annotation nor owned by a field manager) | auto-assigned ports may be taken on the new cluster (Velero) |
+//! | `pod-scheduling` | Pod | `spec.nodeName`, `spec.priority` | nodes differ; `priority` is computed from `priorityClassName` and rejected when it disagrees (Velero, kubectl-neat) |
+//! | `pod-token-volumes` | Pod | volumes `<serviceAccount>-token-*` / `default-token-*` (secret) and `kube-api-access-*` (projected), and their mounts in containers, initContainers and ephemeralContainers | injected by the ServiceAccount admission plugin, which adds its own again (Velero, kubectl-neat) |
+//! | `pod-service-account-alias` | Pod | `spec.serviceAccount` when equal to `spec.serviceAccountName` | deprecated alias filled in by the API server (kubectl-neat) |
+//! | `pvc-binding` | PersistentVolumeClaim dynamically provisioned (a `storage-provisioner` annotation) | `spec.volumeName`, annotations `pv.kubernetes.io/bind-completed`, `pv.kubernetes.io/bound-by-controller` | the new cluster provisions its own volume (Velero) |
+//! | `pv-claim-ref` | PersistentVolume | `spec.claimRef.uid`, `spec.claimRef.resourceVersion` | the claim's uid changes on restore; a stale uid leaves the volume `Released` |
+//! | `job-controller-uid` | Job without `manualSelector: true` | the `controller-uid` / `batch.kubernetes.io/controller-uid` entries of `spec.selector.matchLabels` (the selector if that empties it) and of `spec.template.metadata.labels` and `metadata.labels` (which the API server defaults from the template's) | generated from the old Job's uid; the API server rejects a selector it did not generate |
+//!
+//! ## Objects skipped (kept with `--include-owned`)
+//!
+//! | skip | objects | why |
+//! |---|---|---|
+//! | `owned` | objects with a controller owner reference (ReplicaSets of Deployments, Pods of ReplicaSets/Jobs/DaemonSets/StatefulSets, Jobs of CronJobs…) | the owner recreates them |
+//! | `events` | Events (core and `events.k8s.io`) | records of the past, not state |
+//! | `leases` | Leases | held by running components (leader election, node heartbeats) |
+//! | `controller-revisions` | ControllerRevisions | history kept by the DaemonSet/StatefulSet controllers |
+//! | `endpoint-slices` | EndpointSlices with the `endpointslice.kubernetes.io/managed-by` label | managed by the EndpointSlice controllers |
+//! | `service-endpoints` | Endpoints of a Service that has a selector | managed by the endpoints controller |
+//! | `token-secrets` | Secrets of type `kubernetes.io/service-account-token` | the token controller recreates and refills them |
+//! | `cluster-defaults` | what every cluster creates itself: namespaces `default`, `kube-system`, `kube-public`, `kube-node-lease`; ConfigMaps `kube-root-ca.crt`; ServiceAccounts `default` without imagePullSecrets; Service/Endpoints/EndpointSlice `default/kubernetes`; objects labelled `kubernetes.io/bootstrapping=rbac-defaults`; APIServices labelled `kube-aggregator.kubernetes.io/automanaged`; APF objects annotated `apf.kubernetes.io/autoupdate-spec: "true"`; PriorityClasses `system-cluster-critical`, `system-node-critical` | `create` would fail with AlreadyExists |
+//! | `apiserver-internal` | `/registry/ranges/*` (RangeAllocation), `/registry/masterleases/*` | API-server bookkeeping no API endpoint serves |
+
+use serde_json::{Map, Value};
+
+/// One field rule, documented as data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub id: &'static str,
+    pub applies_to: &'static str,
+    pub removes: &'static str,
+    /// The flag that turns the rule off, if any.
+    pub disabled_by: Option<&'static str>,
+}
+
+/// The field rules, in the order [`clean`] applies them.
+#[rustfmt::skip]
+pub const RULES: &[Rule] = &[
+    Rule { id: "metadata", applies_to: "every object", removes: "uid, resourceVersion, generation, creationTimestamp, selfLink, managedFields, deletionTimestamp, deletionGracePeriodSeconds", disabled_by: None },
+    Rule { id: "last-applied", applies_to: "every object", removes: "annotation kubectl.kubernetes.io/last-applied-configuration", disabled_by: None },
+    Rule { id: "owner-references", applies_to: "every object", removes: "metadata.ownerReferences", disabled_by: Some("--keep-owner-references") },
+    Rule { id: "template-metadata", applies_to: "pod, job and claim templates", removes: "creationTimestamp: null, template claim status", disabled_by: None },
+    Rule { id: "status", applies_to: "every object", removes: "status", disabled_by: None },
+    Rule { id: "service-cluster-ip", applies_to: "Service", removes: "spec.clusterIP, spec.clusterIPs unless None", disabled_by: None },
+    Rule { id: "service-node-ports", applies_to: "Service", removes: "auto-assigned nodePort, healthCheckNodePort", disabled_by: Some("--keep-node-ports") },
+    Rule { id: "pod-scheduling", applies_to: "Pod", removes: "spec.nodeName, spec.priority", disabled_by: None },
+    Rule { id: "pod-token-volumes", applies_to: "Pod", removes: "service-account token volumes and their mounts", disabled_by: None },
+    Rule { id: "pod-service-account-alias", applies_to: "Pod", removes: "spec.serviceAccount equal to serviceAccountName", disabled_by: None },
+    Rule { id: "pvc-binding", applies_to: "dynamically provisioned PersistentVolumeClaim", removes: "spec.volumeName, bind-completed and bound-by-controller annotations", disabled_by: None },
+    Rule { id: "pv-claim-ref", applies_to: "PersistentVolume", removes: "spec.claimRef.uid, spec.claimRef.resourceVersion", disabled_by: None },
+    Rule { id: "job-controller-uid", applies_to: "Job without manualSelector", removes: "generated controller-uid selector and template labels", disabled_by: None },
+];
+
+/// Why an object is skipped by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Skip {
+    Owned,
+    Events,
+    Leases,
+    ControllerRevisions,
+    EndpointSlices,
+    ServiceEndpoints,
+    TokenSecrets,
+    ClusterDefaults,
+    ApiserverInternal,
+}
+
+/// Each skip with its id and the reason the summary gives.
+#[rustfmt::skip]
+pub const SKIPS: &[(Skip, &str, &str)] = &[
+    (Skip::Owned, "owned", "owned by a controller, which recreates them"),
+    (Skip::Events, "events", "events: records of the past, not state"),
+    (Skip::Leases, "leases", "leases: held by running components"),
+    (Skip::ControllerRevisions, "controller-revisions", "controller revisions: history kept by their controllers"),
+    (Skip::EndpointSlices, "endpoint-slices", "endpoint slices managed by the EndpointSlice controllers"),
+    (Skip::ServiceEndpoints, "service-endpoints", "endpoints of Services with a selector: managed by the endpoints controller"),
+    (Skip::TokenSecrets, "token-secrets", "service-account token secrets: recreated by the cluster"),
+    (Skip::ClusterDefaults, "cluster-defaults", "created by every cluster itself (create would fail with AlreadyExists)"),
+    (Skip::ApiserverInternal, "apiserver-internal", "API-server bookkeeping (ranges, masterleases) that no API serves"),
+];
+
+impl Skip {
+    pub fn id(self) -> &'static str {
+        SKIPS.iter().find(|s| s.0 == self).map_or("", |s| s.1)
+    }
+    pub fn reason(self) -> &'static str {
+        SKIPS.iter().find(|s| s.0 == self).map_or("", |s| s.2)
+    }
+}
+
+/// Switches for the rules that have one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CleanOptions {
+    pub keep_owner_references: bool,
+    pub keep_node_ports: bool,
+}
+
+/// Answers whether a Service with a selector exists with this namespace and name.
+pub type ServiceLookup<'a> = &'a dyn Fn(&str, &str) -> bool;
+
+/// What [`skip_reason`] needs to know beyond the object itself.
+#[derive(Clone, Copy, Default)]
+pub struct SkipContext<'a> {
+    /// The key's resource is API-server bookkeeping (`ResourceInfo::internal`).
+    pub internal: bool,
+    /// Whether a Service with a selector exists with this namespace and name.
+    pub service_has_selector: Option<ServiceLookup<'a>>,
+}
+
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+const CONTROLLER_UID_LABELS: &[&str] = &["controller-uid", "batch.kubernetes.io/controller-uid"];
+
+fn group_of(obj: &Value) -> &str {
+    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    api_version.rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+fn kind_of(obj: &Value) -> &str {
+    obj.get("kind").and_then(Value::as_str).unwrap_or("")
+}
+
+fn is(obj: &Value, group: &str, kind: &str) -> bool {
+    kind_of(obj) == kind && group_of(obj) == group
+}
+
+fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
+    path.iter().try_fold(v, |v, k| v.get(k)).and_then(Value::as_str)
+}
+
+fn map_at<'v>(v: &'v mut Value, path: &[&str]) -> Option<&'v mut Map<String, Value>> {
+    path.iter().try_fold(v, |v, k| v.get_mut(k)).and_then(Value::as_object_mut)
+}
+
+/// Remove `keys` from a map; true if any was there.
+fn remove_all(map: &mut Map<String, Value>, keys: &[&str]) -> bool {
+    let mut any = false;
+    for k in keys {
+        any |= map.shift_remove(*k).is_some();
+    }
+    any
+}
+
+/// Remove an annotation; drop the annotations map when that empties it.
+fn remove_annotations(obj: &mut Value, keys: &[&str]) -> bool {
+    let Some(meta) = map_at(obj, &["metadata"]) else { return false };
+    let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) else { return false };
+    let removed = remove_all(annotations, keys);
+    if annotations.is_empty() {
+        meta.shift_remove("annotations");
+    }
+    removed
+}
+
+/// Apply every field rule to `obj`; returns the ids of the rules that changed it.
+pub fn clean(obj: &mut Value, options: &CleanOptions) -> Vec<&'static str> {
+    let mut applied = Vec::new();
+    // Node-port explicitness is read from fields the metadata rules remove: decide first.
+    let explicit_ports = is(obj, "", "Service").then(|| explicit_node_ports(obj));
+    for rule in RULES {
+        let changed = match rule.id {
+            "metadata" => map_at(obj, &["metadata"]).is_some_and(|m| {
+                remove_all(
+                    m,
+                    &[
+                        "uid",
+                        "resourceVersion",
+                        "generation",
+                        "creationTimestamp",
+                        "selfLink",
+                        "managedFields",
+                        "deletionTimestamp",
+                        "deletionGracePeriodSeconds",
+                    ],
+                )
+            }),
+            "last-applied" => remove_annotations(obj, &[LAST_APPLIED]),
+            "owner-references" => {
+                !options.keep_owner_references
+                    && map_at(obj, &["metadata"]).is_some_and(|m| m.shift_remove("ownerReferences").is_some())
+            }
+            "template-metadata" => clean_templates(obj),
+            "status" => obj.as_object_mut().is_some_and(|o| o.shift_remove("status").is_some()),
+            "service-cluster-ip" => is(obj, "", "Service") && clean_cluster_ip(obj),
+            "service-node-ports" => {
+                !options.keep_node_ports
+                    && explicit_ports.as_ref().is_some_and(|explicit| clean_node_ports(obj, explicit))
+            }
+            "pod-scheduling" => {
+                is(obj, "", "Pod") && map_at(obj, &["spec"]).is_some_and(|s| remove_all(s, &["nodeName", "priority"]))
+            }
+            "pod-token-volumes" => is(obj, "", "Pod") && clean_token_volumes(obj),
+            "pod-service-account-alias" => is(obj, "", "Pod") && clean_service_account_alias(obj),
+            "pvc-binding" => is(obj, "", "PersistentVolumeClaim") && clean_pvc_binding(obj),
+            "pv-claim-ref" => {
+                is(obj, "", "PersistentVolume")
+                    && map_at(obj, &["spec", "claimRef"]).is_some_and(|c| remove_all(c, &["uid", "resourceVersion"]))
+            }
+            "job-controller-uid" => is(obj, "batch", "Job") && clean_job_selector(obj),
+            _ => false,
+        };
+        if changed {
+            applied.push(rule.id);
+        }
+    }
+    applied
+}
+
+/// `creationTimestamp: null` in nested templates' metadata, and template claims' status.
+fn clean_templates(obj: &mut Value) -> bool {
+    fn null_timestamp(meta: Option<&mut Value>) -> bool {
+        meta.and_then(Value::as_object_mut).is_some_and(|m| {
+            m.get("creationTimestamp").is_some_and(Value::is_null) && m.shift_remove("creationTimestamp").is_some()
+        })
+    }
+    let Some(spec) = obj.get_mut("spec") else { return false };
+    let mut changed = false;
+    if let Some(template) = spec.get_mut("template") {
+        changed |= null_timestamp(template.get_mut("metadata"));
+    }
+    if let Some(job_template) = spec.get_mut("jobTemplate") {
+        changed |= null_timestamp(job_template.get_mut("metadata"));
+        if let Some(t) = job_template.get_mut("spec").and_then(|s| s.get_mut("template")) {
+            changed |= null_timestamp(t.get_mut("metadata"));
+        }
+    }
+    if let Some(claims) = spec.get_mut("volumeClaimTemplates").and_then(Value::as_array_mut) {
+        for claim in claims {
+            changed |= null_timestamp(claim.get_mut("metadata"));
+            changed |= claim.as_object_mut().is_some_and(|c| c.shift_remove("status").is_some());
+        }
+    }
+    changed
+}
+
+fn clean_cluster_ip(obj: &mut Value) -> bool {
+    let Some(spec) = map_at(obj, &["spec"]) else { return false };
+    if spec.get("clusterIP").and_then(Value::as_str) == Some("None") {
+        return false;
+    }
+    remove_all(spec, &["clusterIP", "clusterIPs"])
+}
+
+/// Node ports the user set: in the last-applied annotation, or owned by a field manager
+/// (allocation by the API server happens after field tracking, so allocated ports appear
+/// in no manager's set). Velero's rule.
+#[derive(Debug, Default)]
+struct ExplicitPorts {
+    /// (port, protocol) of ports with an explicit nodePort.
+    node_ports: Vec<(i64, String)>,
+    health_check: bool,
+}
+
+fn explicit_node_ports(obj: &Value) -> ExplicitPorts {
+    let mut explicit = ExplicitPorts::default();
+    let port_id = |p: &Value| {
+        let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
+        let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP").to_string();
+        (port, protocol)
+    };
+    if let Some(applied) =
+        str_at(obj, &["metadata", "annotations", LAST_APPLIED]).and_then(|s| serde_json::from_str::<Value>(s).ok())
+    {
+        if let Some(ports) = applied.pointer("/spec/ports").and_then(Value::as_array) {
+            explicit.node_ports.extend(ports.iter().filter(|p| p.get("nodePort").is_some()).map(port_id));
+        }
+        explicit.health_check |= applied.pointer("/spec/healthCheckNodePort").is_some();
+    }
+    let entries = obj.pointer("/metadata/managedFields").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    for entry in entries {
+        let Some(spec) = entry.pointer("/fieldsV1/f:spec") else { continue };
+        explicit.health_check |= spec.get("f:healthCheckNodePort").is_some();
+        let Some(ports) = spec.get("f:ports").and_then(Value::as_object) else { continue };
+        for (key, fields) in ports {
+            // Keys look like `k:{"port":80,"protocol":"TCP"}`.
+            let Some(id) = key.strip_prefix("k:").and_then(|k| serde_json::from_str::<Value>(k).ok()) else {
+                continue;
+            };
+            if fields.get("f:nodePort").is_some() {
+                explicit.node_ports.push(port_id(&id));
+            }
+        }
+    }
+    explicit
+}
+
+fn clean_node_ports(obj: &mut Value, explicit: &ExplicitPorts) -> bool {
+    let mut changed = false;
+    let Some(spec) = map_at(obj, &["spec"]) else { return false };
+    if !explicit.health_check {
+        changed |= spec.shift_remove("healthCheckNodePort").is_some();
+    }
+    if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
+        for port in ports {
+            let id = (
+                port.get("port").and_then(Value::as_i64).unwrap_or(0),
+                port.get("protocol").and_then(Value::as_str).unwrap_or("TCP").to_string(),
+            );
+            if !explicit.node_ports.contains(&id) {
+                changed |= port.as_object_mut().is_some_and(|p| p.shift_remove("nodePort").is_some());
+            }
+        }
+    }
+    changed
+}
+
+fn clean_token_volumes(obj: &mut Value) -> bool {
+    let Some(spec) = map_at(obj, &["spec"]) else { return false };
+    let sa = spec
+        .get("serviceAccountName")
+        .or_else(|| spec.get("serviceAccount"))
+        .and_then(Value::as_str)
+        .unwrap_or("default")
+        .to_string();
+    let sa_prefix = format!("{sa}-token-");
+    let is_token_volume = |v: &Value| {
+        let name = v.get("name").and_then(Value::as_str).unwrap_or("");
+        (v.get("secret").is_some() && (name.starts_with(&sa_prefix) || name.starts_with("default-token-")))
+            || (v.get("projected").is_some() && name.starts_with("kube-api-access-"))
+    };
+    let mut removed: Vec<String> = Vec::new();
+    if let Some(volumes) = spec.get_mut("volumes").and_then(Value::as_array_mut) {
+        volumes.retain(|v| {
+            let token = is_token_volume(v);
+            if token {
+                removed.push(v.get("name").and_then(Value::as_str).unwrap_or("").to_string());
+            }
+            !token
+        });
+        if volumes.is_empty() {
+            spec.shift_remove("volumes");
+        }
+    }
+    if removed.is_empty() {
+        return false;
+    }
+    for list in ["containers", "initContainers", "ephemeralContainers"] {
+        let Some(containers) = spec.get_mut(list).and_then(Value::as_array_mut) else { continue };
+        for container in containers.iter_mut().filter_map(Value::as_object_mut) {
+            let Some(mounts) = container.get_mut("volumeMounts").and_then(Value::as_array_mut) else { continue };
+            mounts.retain(|m| !removed.iter().any(|r| m.get("name").and_then(Value::as_str) == Some(r)));
+            if mounts.is_empty() {
+                container.shift_remove("volumeMounts");
+            }
+        }
+    }
+    true
+}
+
+fn clean_service_account_alias(obj: &mut Value) -> bool {
+    let Some(spec) = map_at(obj, &["spec"]) else { return false };
+    if spec.get("serviceAccount").is_some() && spec.get("serviceAccount") == spec.get("serviceAccountName") {
+        return spec.shift_remove("serviceAccount").is_some();
+    }
+    false
+}
+
+fn clean_pvc_binding(obj: &mut Value) -> bool {
+    let dynamic = ["volume.kubernetes.io/storage-provisioner", "volume.beta.kubernetes.io/storage-provisioner"]
+        .iter()
+        .any(|a| str_at(obj, &["metadata", "annotations", a]).is_some());
+    if !dynamic {
+        return false;
+    }
+    let mut changed = map_at(obj, &["spec"]).is_some_and(|s| s.shift_remove("volumeName").is_some());
+    changed |= remove_annotations(obj, &["pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-controller"]);
+    changed
+}
+
+fn clean_job_selector(obj: &mut Value) -> bool {
+    if obj.pointer("/spec/manualSelector").and_then(Value::as_bool) == Some(true) {
+        return false;
+    }
+    let mut changed = false;
+    if let Some(spec) = map_at(obj, &["spec"]) {
+        if let Some(selector) = spec.get_mut("selector").and_then(Value::as_object_mut) {
+            if let Some(labels) = selector.get_mut("matchLabels").and_then(Value::as_object_mut) {
+                changed |= remove_all(labels, CONTROLLER_UID_LABELS);
+                if labels.is_empty() {
+                    selector.shift_remove("matchLabels");
+                }
+            }
+            let empty = selector.is_empty()
+                || selector.get("matchExpressions").and_then(Value::as_array).is_some_and(Vec::is_empty)
+                    && selector.len() == 1;
+            if empty {
+                spec.shift_remove("selector");
+            }
+        }
+    }
+    for path in [&["spec", "template", "metadata", "labels"][..], &["metadata", "labels"]] {
+        if let Some(labels) = map_at(obj, path) {
+            changed |= remove_all(labels, CONTROLLER_UID_LABELS);
+        }
+    }
+    changed
+}
+
+/// Why `obj` should not be restored by default, if it should not.
+pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
+    if context.internal {
+        return Some(Skip::ApiserverInternal);
+    }
+    let owned = obj
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|refs| refs.iter().any(|r| r.get("controller").and_then(Value::as_bool) == Some(true)));
+    if owned {
+        return Some(Skip::Owned);
+    }
+    let (group, kind) = (group_of(obj), kind_of(obj));
+    let namespace = str_at(obj, &["metadata", "namespace"]).unwrap_or("");
+    let name = str_at(obj, &["metadata", "name"]).unwrap_or("");
+    let label = |k: &str| str_at(obj, &["metadata", "labels", k]);
+    let annotation = |k: &str| str_at(obj, &["metadata", "annotations", k]);
+    match (group, kind) {
+        ("" | "events.k8s.io", "Event") => return Some(Skip::Events),
+        ("coordination.k8s.io", "Lease") => return Some(Skip::Leases),
+        ("apps", "ControllerRevision") => return Some(Skip::ControllerRevisions),
+        ("", "Secret") if str_at(obj, &["type"]) == Some("kubernetes.io/service-account-token") => {
+            return Some(Skip::TokenSecrets)
+        }
+        _ => {}
+    }
+    let cluster_default = match (group, kind) {
+        ("", "Namespace") => ["default", "kube-system", "kube-public", "kube-node-lease"].contains(&name),
+        ("", "ConfigMap") => name == "kube-root-ca.crt",
+        ("", "ServiceAccount") => name == "default" && obj.get("imagePullSecrets").is_none(),
+        ("", "Service" | "Endpoints") | ("discovery.k8s.io", "EndpointSlice") => {
+            namespace == "default" && name == "kubernetes"
+        }
+        ("scheduling.k8s.io", "PriorityClass") => name == "system-cluster-critical" || name == "system-node-critical",
+        ("apiregistration.k8s.io", "APIService") => label("kube-aggregator.kubernetes.io/automanaged").is_some(),
+        ("flowcontrol.apiserver.k8s.io", _) => annotation("apf.kubernetes.io/autoupdate-spec") == Some("true"),
+        _ => false,
+    } || label("kubernetes.io/bootstrapping") == Some("rbac-defaults");
+    if cluster_default {
+        return Some(Skip::ClusterDefaults);
+    }
+    match (group, kind) {
+        ("discovery.k8s.io", "EndpointSlice") if label("endpointslice.kubernetes.io/managed-by").is_some() => {
+            Some(Skip::EndpointSlices)
+        }
+        ("", "Endpoints") if context.service_has_selector.is_some_and(|f| f(namespace, name)) => {
+            Some(Skip::ServiceEndpoints)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cleaned(mut v: Value) -> (Value, Vec<&'static str>) {
+        let applied = clean(&mut v, &CleanOptions::default());
+        (v, applied)
+    }
+
+    #[test]
+    fn rule_table_matches_the_implementation() {
+        // Every documented rule id is handled (an unhandled id would silently do nothing).
+        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), RULES.len());
+        let source = include_str!("clean.rs");
+        for r in RULES {
+            assert!(source.contains(&format!("\"{}\" =>", r.id)), "{}", r.id);
+            assert!(source.contains(&format!("//! | `{}` |", r.id)), "{} missing from the docs", r.id);
+        }
+        for (_, id, _) in SKIPS {
+            assert!(source.contains(&format!("//! | `{id}` |")), "{id} missing from the docs");
+        }
+    }
+
+    #[test]
+    fn metadata() {
+        let (v, applied) = cleaned(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+            "name": "c", "namespace": "n", "uid": "u", "resourceVersion": "5", "generation": 2,
+            "creationTimestamp": "2024-01-01T00:00:00Z", "selfLink": "/api/x", "managedFields": [{}],
+            "deletionTimestamp": "t", "deletionGracePeriodSeconds": 30, "labels": {"a": "b"},
+            "finalizers": ["f"], "generateName": "c-"}}));
+        assert_eq!(applied, ["metadata"]);
+        assert_eq!(
+            v["metadata"],
+            json!({"name": "c", "namespace": "n", "labels": {"a": "b"}, "finalizers": ["f"], "generateName": "c-"})
+        );
+    }
+
+    #[test]
+    fn last_applied() {
+        let (v, applied) = cleaned(json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"annotations": {
+            "kubectl.kubernetes.io/last-applied-configuration": "{}", "keep": "x"}}}));
+        assert_eq!(applied, ["last-applied"]);
+        assert_eq!(v["metadata"], json!({"annotations": {"keep": "x"}}));
+        let (v, _) =
+            cleaned(json!({"metadata": {"annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}}}));
+        assert_eq!(v["metadata"], json!({}), "an emptied annotations map goes too");
+    }
+
+    #[test]
+    fn owner_references() {
+        let obj = json!({"metadata": {"ownerReferences": [{"kind": "ReplicaSet", "uid": "u"}]}});
+        let (v, applied) = cleaned(obj.clone());
+        assert_eq!(applied, ["owner-references"]);
+        assert_eq!(v["metadata"], json!({}));
+        let mut kept = obj.clone();
+        clean(&mut kept, &CleanOptions { keep_owner_references: true, ..Default::default() });
+        assert_eq!(kept, obj);
+    }
+
+    #[test]
+    fn template_metadata() {
+        let (v, applied) = cleaned(json!({"apiVersion": "batch/v1", "kind": "CronJob", "spec": {"jobTemplate": {
+            "metadata": {"creationTimestamp": null}, "spec": {"template": {"metadata": {"creationTimestamp": null, "labels": {"a": "b"}}}}}}}));
+        assert_eq!(applied, ["template-metadata"]);
+        assert_eq!(
+            v["spec"],
+            json!({"jobTemplate": {"metadata": {}, "spec": {"template": {"metadata": {"labels": {"a": "b"}}}}}})
+        );
+        let (v, _) = cleaned(json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "spec": {
+            "template": {"metadata": {"creationTimestamp": null}},
+            "volumeClaimTemplates": [{"metadata": {"name": "d", "creationTimestamp": null}, "status": {"phase": "Pending"}}]}}));
+        assert_eq!(
+            v["spec"],
+            json!({"template": {"metadata": {}}, "volumeClaimTemplates": [{"metadata": {"name": "d"}}]})
+        );
+        // A real timestamp in a template is the user's: kept.
+        let (v, applied) =
+            cleaned(json!({"spec": {"template": {"metadata": {"creationTimestamp": "2024-01-01T00:00:00Z"}}}}));
+        assert!(applied.is_empty());
+        assert_eq!(v["spec"]["template"]["metadata"]["creationTimestamp"], "2024-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn status() {
+        let (v, applied) = cleaned(json!({"kind": "X", "spec": {}, "status": {"phase": "Running"}}));
+        assert_eq!(applied, ["status"]);
+        assert_eq!(v, json!({"kind": "X", "spec": {}}));
+    }
+
+    #[test]
+    fn service_cluster_ip() {
+        let (v, applied) = cleaned(json!({"apiVersion": "v1", "kind": "Service", "spec": {
+            "clusterIP": "10.96.0.10", "clusterIPs": ["10.96.0.10"], "type": "ClusterIP"}}));
+        assert_eq!(applied, ["service-cluster-ip"]);
+        assert_eq!(v["spec"], json!({"type": "ClusterIP"}));
+        let headless =
+            json!({"apiVersion": "v1", "kind": "Service", "spec": {"clusterIP": "None", "clusterIPs": ["None"]}});
+        assert_eq!(cleaned(headless.clone()), (headless, vec![]));
+        // Not a core Service: untouched.
+        let other = json!({"apiVersion": "example.com/v1", "kind": "Service", "spec": {"clusterIP": "1.2.3.4"}});
+        assert_eq!(cleaned(other.clone()).0, other);
+    }
+
+    #[test]
+    fn service_node_ports() {
+        let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration":
+                "{\"spec\":{\"ports\":[{\"port\":80,\"nodePort\":30080}]}}"},
+            "managedFields": [{"manager": "m", "fieldsV1": {"f:spec": {"f:ports": {
+                "k:{\"port\":443,\"protocol\":\"TCP\"}": {"f:nodePort": {}}}}}}]},
+            "spec": {"type": "LoadBalancer", "healthCheckNodePort": 31000, "ports": [
+                {"port": 80, "protocol": "TCP", "nodePort": 30080},
+                {"port": 443, "protocol": "TCP", "nodePort": 30443},
+                {"port": 53, "protocol": "UDP", "nodePort": 30053}]}});
+        let (v, applied) = cleaned(svc.clone());
+        assert_eq!(applied, ["metadata", "last-applied", "service-node-ports"]);
+        assert_eq!(
+            v["spec"],
+            json!({"type": "LoadBalancer", "ports": [
+                {"port": 80, "protocol": "TCP", "nodePort": 30080},
+                {"port": 443, "protocol": "TCP", "nodePort": 30443},
+                {"port": 53, "protocol": "UDP"}]})
+        );
+        let mut kept = svc.clone();
+        clean(&mut kept, &CleanOptions { keep_node_ports: true, ..Default::default() });
+        assert_eq!(kept["spec"], svc["spec"]);
+    }
+
+    #[test]
+    fn pod_scheduling_and_alias() {
+        let (v, applied) = cleaned(json!({"apiVersion": "v1", "kind": "Pod", "spec": {
+            "nodeName": "n1", "priority": 0, "priorityClassName": "p", "serviceAccount": "sa", "serviceAccountName": "sa"}}));
+        assert_eq!(applied, ["pod-scheduling", "pod-service-account-alias"]);
+        assert_eq!(v["spec"], json!({"priorityClassName": "p", "serviceAccountName": "sa"}));
+        // nodeName in a Deployment's template is the user's choice: kept.
+        let d =
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": {"nodeName": "n1"}}}});
+        assert_eq!(cleaned(d.clone()).0, d);
+    }
+
+    #[test]
+    fn pod_token_volumes() {
+        let (v, applied) = cleaned(json!({"apiVersion": "v1", "kind": "Pod", "spec": {
+            "serviceAccountName": "builder",
+            "volumes": [
+                {"name": "data", "emptyDir": {}},
+                {"name": "builder-token-x7k2p", "secret": {"secretName": "builder-token-x7k2p"}},
+                {"name": "default-token-abcde", "secret": {"secretName": "default-token-abcde"}},
+                {"name": "kube-api-access-q8z4t", "projected": {"sources": []}}],
+            "initContainers": [{"name": "i", "volumeMounts": [{"name": "kube-api-access-q8z4t", "mountPath": "/var/run"}]}],
+            "containers": [{"name": "c", "volumeMounts": [{"name": "data", "mountPath": "/d"},
+                {"name": "builder-token-x7k2p", "mountPath": "/t"}]}],
+            "ephemeralContainers": [{"name": "e", "volumeMounts": [{"name": "default-token-abcde", "mountPath": "/t"}]}]}}));
+        assert_eq!(applied, ["pod-token-volumes"]);
+        assert_eq!(
+            v["spec"],
+            json!({"serviceAccountName": "builder",
+                "volumes": [{"name": "data", "emptyDir": {}}],
+                "initContainers": [{"name": "i"}],
+                "containers": [{"name": "c", "volumeMounts": [{"name": "data", "mountPath": "/d"}]}],
+                "ephemeralContainers": [{"name": "e"}]})
+        );
+        // A user's secret volume that merely looks similar is kept.
+        let p = json!({"apiVersion": "v1", "kind": "Pod", "spec": {"volumes": [{"name": "kube-api-access-x", "secret": {}}]}});
+        assert_eq!(cleaned(p.clone()).0, p);
+    }
+
+    #[test]
+    fn pvc_binding() {
+        let (v, applied) =
+            cleaned(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"annotations": {
+            "pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes",
+            "volume.kubernetes.io/storage-provisioner": "ebs.csi.aws.com"}},
+            "spec": {"volumeName": "pvc-123", "storageClassName": "gp3"}}));
+        assert_eq!(applied, ["pvc-binding"]);
+        assert_eq!(v["spec"], json!({"storageClassName": "gp3"}));
+        assert_eq!(
+            v["metadata"],
+            json!({"annotations": {"volume.kubernetes.io/storage-provisioner": "ebs.csi.aws.com"}})
+        );
+        // Statically bound claims keep their volume.
+        let s = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"annotations": {
+            "pv.kubernetes.io/bind-completed": "yes"}}, "spec": {"volumeName": "nfs-1"}});
+        assert_eq!(cleaned(s.clone()).0, s);
+    }
+
+    #[test]
+    fn pv_claim_ref() {
+        let (v, applied) = cleaned(json!({"apiVersion": "v1", "kind": "PersistentVolume", "spec": {"claimRef": {
+            "kind": "PersistentVolumeClaim", "namespace": "n", "name": "c", "uid": "u", "resourceVersion": "1"}}}));
+        assert_eq!(applied, ["pv-claim-ref"]);
+        assert_eq!(v["spec"]["claimRef"], json!({"kind": "PersistentVolumeClaim", "namespace": "n", "name": "c"}));
+    }
+
+    #[test]
+    fn job_controller_uid() {
+        let (v, applied) = cleaned(json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"labels": {"controller-uid": "u", "job-name": "pi"}}, "spec": {
+            "selector": {"matchLabels": {"controller-uid": "u", "batch.kubernetes.io/controller-uid": "u"}},
+            "template": {"metadata": {"labels": {"controller-uid": "u", "batch.kubernetes.io/controller-uid": "u",
+                "job-name": "pi"}}}}}));
+        assert_eq!(applied, ["job-controller-uid"]);
+        assert_eq!(v["spec"], json!({"template": {"metadata": {"labels": {"job-name": "pi"}}}}));
+        assert_eq!(v["metadata"], json!({"labels": {"job-name": "pi"}}));
+        let manual = json!({"apiVersion": "batch/v1", "kind": "Job", "spec": {"manualSelector": true,
+            "selector": {"matchLabels": {"controller-uid": "mine"}}}});
+        assert_eq!(cleaned(manual.clone()).0, manual);
+    }
+
+    fn skip(obj: Value) -> Option<Skip> {
+        skip_reason(&obj, &SkipContext::default())
+    }
+
+    #[test]
+    fn skips() {
+        let owned = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"ownerReferences": [
+            {"kind": "Deployment", "controller": true}]}});
+        assert_eq!(skip(owned), Some(Skip::Owned));
+        let not_controller =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"ownerReferences": [{"kind": "X"}]}});
+        assert_eq!(skip(not_controller), None);
+        assert_eq!(skip(json!({"apiVersion": "v1", "kind": "Event"})), Some(Skip::Events));
+        assert_eq!(skip(json!({"apiVersion": "events.k8s.io/v1", "kind": "Event"})), Some(Skip::Events));
+        assert_eq!(skip(json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease"})), Some(Skip::Leases));
+        assert_eq!(
+            skip(json!({"apiVersion": "apps/v1", "kind": "ControllerRevision"})),
+            Some(Skip::ControllerRevisions)
+        );
+        assert_eq!(
+            skip(json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token"})),
+            Some(Skip::TokenSecrets)
+        );
+        assert_eq!(skip(json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque"})), None);
+        let slice = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {
+            "name": "s", "labels": {"endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}}});
+        assert_eq!(skip(slice), Some(Skip::EndpointSlices));
+        let has_selector = |ns: &str, name: &str| ns == "web" && name == "front";
+        let ctx = SkipContext { service_has_selector: Some(&has_selector), ..Default::default() };
+        let ep = |name: &str| json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"namespace": "web", "name": name}});
+        assert_eq!(skip_reason(&ep("front"), &ctx), Some(Skip::ServiceEndpoints));
+        assert_eq!(skip_reason(&ep("manual"), &ctx), None);
+        assert_eq!(
+            skip_reason(&json!({}), &SkipContext { internal: true, ..Default::default() }),
+            Some(Skip::ApiserverInternal)
+        );
+    }
+
+    #[test]
+    fn cluster_defaults() {
+        for obj in [
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"namespace": "a", "name": "kube-root-ca.crt"}}),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"namespace": "a", "name": "default"}}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"namespace": "default", "name": "kubernetes"}}),
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "admin",
+                "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}}}),
+            json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "metadata": {"name": "v1.apps",
+                "labels": {"kube-aggregator.kubernetes.io/automanaged": "onstart"}}}),
+            json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1beta2", "kind": "FlowSchema", "metadata": {"name": "x",
+                "annotations": {"apf.kubernetes.io/autoupdate-spec": "true"}}}),
+            json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "system-node-critical"}}),
+        ] {
+            assert_eq!(skip(obj.clone()), Some(Skip::ClusterDefaults), "{obj}");
+        }
+        for obj in [
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}, "imagePullSecrets": [{"name": "r"}]}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"namespace": "team-a", "name": "kubernetes"}}),
+        ] {
+            assert_eq!(skip(obj.clone()), None, "{obj}");
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! etcd keys ↔ (group, resource, namespace, name), as the API server lays them out
+//! (FORMATS.md §4.1–4.3):
+//!
+//! - `<prefix>/<resource>/[<namespace>/]<name>` for built-ins, `<resource>` being the plural
+//!   without its group, except the special names below;
+//! - `<prefix>/<group>/<resource>/[<namespace>/]<name>` for CRD-backed resources, CRDs and
+//!   APIServices (the group always contains a dot, built-in resource names never do).
+//!
+//! The prefix is the API server's `--etcd-prefix` (`/registry` by default, `/kubernetes.io`
+//! on OpenShift 4).
+
+use crate::resources::{ResourceInfo, ResourceTable};
+
+/// Storage locations that are not the plain resource name (kube-apiserver's
+/// `SpecialDefaultResourcePrefixes`, cohabiting resources, historical names, and the API
+/// server's own bookkeeping). Longest first: `services/specs` must win over `services`.
+#[rustfmt::skip]
+const SPECIAL: &[(&str, &str, &str)] = &[
+    // (storage location, group, plural)
+    ("services/endpoints", "", "endpoints"),
+    ("services/specs", "", "services"),
+    ("podsecuritypolicy", "policy", "podsecuritypolicies"),
+    ("masterleases", "", "masterleases"),
+    ("controllers", "", "replicationcontrollers"),
+    ("minions", "", "nodes"),
+    ("ingress", "networking.k8s.io", "ingresses"),
+    ("ranges", "", "rangeallocations"),
+];
+
+/// Groups whose resources are stored where another group's are (`AddCohabitatingResources`).
+const COHABITING: &[(&str, &str, &str)] = &[
+    // (group, plural, storage location)
+    ("extensions", "ingresses", "ingress"),
+    ("events.k8s.io", "events", "events"),
+    ("extensions", "deployments", "deployments"),
+    ("extensions", "daemonsets", "daemonsets"),
+    ("extensions", "replicasets", "replicasets"),
+    ("extensions", "networkpolicies", "networkpolicies"),
+];
+
+/// A key that could not be read as an object key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("key is not under the prefix {0:?}")]
+    OutsidePrefix(String),
+    #[error("key is not UTF-8")]
+    NotUtf8,
+    #[error("key has no resource and name segments")]
+    NoName,
+}
+
+/// The parts of an object key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectKey {
+    /// Where the resource lives under the prefix: `deployments`, `services/specs`,
+    /// `example.com/widgets`.
+    pub storage: String,
+    /// API group (`""` for core); for built-ins it comes from the resource table, since
+    /// the key does not say.
+    pub group: String,
+    /// Plural resource name (`nodes` for `minions`).
+    pub resource: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+/// The API server's path prefix: `--etcd-prefix` with one leading and one trailing `/`.
+pub fn normalize_prefix(etcd_prefix: &str) -> String {
+    let trimmed = etcd_prefix.trim_matches('/');
+    if trimmed.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/{trimmed}/")
+    }
+}
+
+/// Where a group/resource is stored under the prefix, without slashes at either end.
+pub fn storage_location(group: &str, plural: &str) -> String {
+    if let Some(&(storage, _, _)) = SPECIAL.iter().find(|&&(_, g, p)| g == group && p == plural) {
+        return storage.to_string();
+    }
+    if let Some(&(_, _, storage)) = COHABITING.iter().find(|&&(g, p, _)| g == group && p == plural) {
+        return storage.to_string();
+    }
+    if is_builtin_group(group) {
+        plural.to_string()
+    } else {
+        format!("{group}/{plural}")
+    }
+}
+
+/// Built-in groups are stored without their group segment; CRDs, CRs and APIServices
+/// (served through `SimpleStorageFactory`) with it. CRD groups may end in `.k8s.io` too
+/// (`gateway.networking.k8s.io`), so the list of built-in groups decides, not the name.
+fn is_builtin_group(group: &str) -> bool {
+    group != "apiextensions.k8s.io" && group != "apiregistration.k8s.io" && crate::resources::is_builtin_group(group)
+}
+
+/// The key of an object: `<prefix><storage>/[<namespace>/]<name>`.
+pub fn object_key(etcd_prefix: &str, info: &ResourceInfo, namespace: Option<&str>, name: &str) -> String {
+    let prefix = normalize_prefix(etcd_prefix);
+    let storage = storage_location(&info.group, &info.plural);
+    match namespace {
+        Some(ns) if info.namespaced => format!("{prefix}{storage}/{ns}/{name}"),
+        _ => format!("{prefix}{storage}/{name}"),
+    }
+}
+
+/// Parse a key into its parts. Whether the resource is namespaced comes from `table`; for
+/// resources it does not know, two remaining segments mean namespace/name and one means a
+/// cluster-scoped name (names cannot contain `/`).
+pub fn parse_key(key: &[u8], etcd_prefix: &str, table: &ResourceTable) -> Result<ObjectKey, KeyError> {
+    let prefix = normalize_prefix(etcd_prefix);
+    let key = std::str::from_utf8(key).map_err(|_| KeyError::NotUtf8)?;
+    let rest = key.strip_prefix(prefix.as_str()).ok_or_else(|| KeyError::OutsidePrefix(prefix.clone()))?;
+    let (storage, group, resource, remaining) = if let Some(&(storage, group, plural)) =
+        SPECIAL.iter().find(|&&(s, _, _)| rest.strip_prefix(s).is_some_and(|r| r.starts_with('/')))
+    {
+        (storage.to_string(), group.to_string(), plural.to_string(), &rest[storage.len() + 1..])
+    } else {
+        let (first, after) = rest.split_once('/').ok_or(KeyError::NoName)?;
+        if first.contains('.') {
+            let (plural, after) = after.split_once('/').ok_or(KeyError::NoName)?;
+            (format!("{first}/{plural}"), first.to_string(), plural.to_string(), after)
+        } else {
+            let group = table
+                .entries()
+                .iter()
+                .find(|e| !e.internal && storage_location(&e.group, &e.plural) == first)
+                .map(|e| e.group.clone())
+                .unwrap_or_default();
+            (first.to_string(), group, first.to_string(), after)
+        }
+    };
+    if remaining.is_empty() {
+        return Err(KeyError::NoName);
+    }
+    let namespaced = table.lookup(&group, &resource).map(|e| e.namespaced);
+    let (namespace, name) = match (namespaced, remaining.split_once('/')) {
+        (Some(true) | None, Some((ns, name))) => (Some(ns.to_string()), name.to_string()),
+        (Some(true), None) => return Err(KeyError::NoName),
+        (Some(false) | None, None) | (Some(false), Some(_)) => (None, remaining.to_string()),
+    };
+    Ok(ObjectKey { storage, group, resource, namespace, name })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(key: &str) -> ObjectKey {
+        let mut table = ResourceTable::builtin();
+        table
+            .add_crd(&serde_json::json!({"spec": {"group": "example.com", "scope": "Namespaced",
+                "names": {"plural": "widgets", "kind": "Widget"}, "versions": [{"name": "v1", "storage": true}]}}))
+            .unwrap();
+        parse_key(key.as_bytes(), "/registry", &table).unwrap()
+    }
+
+    fn parts(k: &ObjectKey) -> (&str, &str, &str, Option<&str>, &str) {
+        (&k.storage, &k.group, &k.resource, k.namespace.as_deref(), &k.name)
+    }
+
+    #[test]
+    fn plain_namespaced_and_cluster_scoped() {
+        assert_eq!(
+            parts(&parse("/registry/deployments/team-a/web")),
+            ("deployments", "apps", "deployments", Some("team-a"), "web")
+        );
+        assert_eq!(parts(&parse("/registry/namespaces/default")), ("namespaces", "", "namespaces", None, "default"));
+        assert_eq!(
+            parts(&parse("/registry/clusterroles/system:controller:x")),
+            ("clusterroles", "rbac.authorization.k8s.io", "clusterroles", None, "system:controller:x")
+        );
+    }
+
+    #[test]
+    fn special_names() {
+        assert_eq!(parts(&parse("/registry/minions/node-1")), ("minions", "", "nodes", None, "node-1"));
+        assert_eq!(parts(&parse("/registry/services/specs/default/kubernetes")).2, "services");
+        assert_eq!(parts(&parse("/registry/services/endpoints/default/kubernetes")).2, "endpoints");
+        assert_eq!(parts(&parse("/registry/controllers/ns/rc")).2, "replicationcontrollers");
+        assert_eq!(parts(&parse("/registry/ingress/ns/web")).1, "networking.k8s.io");
+        assert_eq!(
+            parts(&parse("/registry/ranges/serviceips")),
+            ("ranges", "", "rangeallocations", None, "serviceips")
+        );
+        assert_eq!(parts(&parse("/registry/masterleases/10.0.0.1")).2, "masterleases");
+    }
+
+    #[test]
+    fn grouped_keys() {
+        assert_eq!(
+            parts(&parse("/registry/example.com/widgets/team-a/small")),
+            ("example.com/widgets", "example.com", "widgets", Some("team-a"), "small")
+        );
+        assert_eq!(
+            parts(&parse("/registry/apiextensions.k8s.io/customresourcedefinitions/widgets.example.com")),
+            (
+                "apiextensions.k8s.io/customresourcedefinitions",
+                "apiextensions.k8s.io",
+                "customresourcedefinitions",
+                None,
+                "widgets.example.com"
+            )
+        );
+        // Unknown grouped resource: segment count decides.
+        assert_eq!(parts(&parse("/registry/x.io/things/a/b")).3, Some("a"));
+        assert_eq!(parts(&parse("/registry/x.io/things/b")).3, None);
+    }
+
+    #[test]
+    fn other_prefixes_and_bad_keys() {
+        let table = ResourceTable::builtin();
+        let k = parse_key(b"/kubernetes.io/pods/ns/p", "kubernetes.io", &table).unwrap();
+        assert_eq!(parts(&k), ("pods", "", "pods", Some("ns"), "p"));
+        assert!(matches!(parse_key(b"compact_rev_key", "/registry", &table), Err(KeyError::OutsidePrefix(_))));
+        assert_eq!(parse_key(b"/registry/pods", "/registry", &table), Err(KeyError::NoName));
+        assert_eq!(parse_key(b"/registry/pods/ns", "/registry", &table), Err(KeyError::NoName));
+        assert_eq!(parse_key(b"/registry/pods/\xff/x", "/registry", &table), Err(KeyError::NotUtf8));
+    }
+
+    #[test]
+    fn storage_locations_round_trip() {
+        let table = ResourceTable::builtin();
+        assert_eq!(storage_location("", "nodes"), "minions");
+        assert_eq!(storage_location("", "services"), "services/specs");
+        assert_eq!(storage_location("extensions", "ingresses"), "ingress");
+        assert_eq!(storage_location("events.k8s.io", "events"), "events");
+        assert_eq!(storage_location("example.com", "widgets"), "example.com/widgets");
+        for info in table.entries() {
+            let ns = info.namespaced.then_some("ns");
+            let key = object_key("/registry", info, ns, "n");
+            let parsed = parse_key(key.as_bytes(), "/registry", &table).unwrap();
+            assert_eq!(parsed.namespace.as_deref(), ns, "{key}");
+            assert_eq!(parsed.name, "n", "{key}");
+            assert_eq!(storage_location(&parsed.group, &parsed.resource), parsed.storage, "{key}");
+        }
+    }
+}
