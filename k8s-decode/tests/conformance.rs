@@ -5,6 +5,8 @@
 //! result (`vX.Y.0` → X.Y, `HEAD` → newest; `*.after_roundtrip.*` files are
 //! output of the next release's code and are rendered as X.(Y+1)).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use k8s_decode::{DecodeOptions, Decoder, KubeVersion, UNKNOWN_FIELDS_KEY};
@@ -13,14 +15,6 @@ use serde_json::Value;
 /// `../shared` (its absence fails CI; elsewhere the test reports itself skipped).
 fn shared() -> Option<PathBuf> {
     testdata::shared("conformance", "fixtures/k8s-api-testdata").map(|d| d.join("../.."))
-}
-
-fn folder_version(name: &str) -> KubeVersion {
-    if name == "HEAD" {
-        KubeVersion::HEAD
-    } else {
-        name.parse().unwrap_or_else(|e| panic!("folder {name}: {e}"))
-    }
 }
 
 /// Expected JSON for a `.pb`: `<stem>.json` (for `X.after_roundtrip.pb`,
@@ -112,28 +106,18 @@ struct Row {
 fn k8s_api_testdata() {
     let Some(shared) = shared() else { return };
     let root = shared.join("fixtures/k8s-api-testdata");
-    let mut folders: Vec<PathBuf> = Vec::new();
-    for repo in std::fs::read_dir(&root).unwrap() {
-        let repo = repo.unwrap().path();
-        for f in std::fs::read_dir(&repo).unwrap() {
-            let f = f.unwrap().path();
-            if f.is_dir() {
-                folders.push(f);
-            }
-        }
-    }
-    folders.sort();
+    let folders = common::fixture_folders(&root);
     let verbose = std::env::var_os("CONFORMANCE_VERBOSE").is_some();
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     for folder in &folders {
         let name = folder.file_name().unwrap().to_str().unwrap().to_string();
         let label = format!("{}/{}", folder.parent().unwrap().file_name().unwrap().to_str().unwrap(), name);
-        let dec = Decoder::new(folder_version(&name));
+        let dec = Decoder::new(common::folder_version(&name));
         // `*.after_roundtrip.*` is what newer code produced after reading the
         // old fixture (fixtures/README.md): upstream adds the `vX.Y.0` folder
         // during the X.(Y+1) development cycle, so render those as X.(Y+1).
-        let next = Decoder::new(match folder_version(&name).minor() {
+        let next = Decoder::new(match common::folder_version(&name).minor() {
             Some(m) => KubeVersion::minor_release(m + 1),
             None => KubeVersion::HEAD,
         });

@@ -4,18 +4,12 @@
 //! original: they must be byte-identical, or equal to what kube-apiserver
 //! would write for the decoded object (see `normalise`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use k8s_decode::encode::Encoder;
 use k8s_decode::{DecodeOptions, Decoder, KubeVersion, UNKNOWN_FIELDS_KEY};
-
-fn folder_version(name: &str) -> KubeVersion {
-    if name == "HEAD" {
-        KubeVersion::HEAD
-    } else {
-        name.parse().unwrap_or_else(|e| panic!("folder {name}: {e}"))
-    }
-}
 
 /// WatchEvent's envelope names no type (empty apiVersion and kind).
 const WATCH_EVENT: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent";
@@ -51,17 +45,7 @@ struct Row {
 fn k8s_api_testdata_round_trip() {
     let Some(shared) = testdata::shared_fixtures("k8s_api_testdata_round_trip") else { return };
     let root = shared.join("k8s-api-testdata");
-    let mut folders: Vec<PathBuf> = Vec::new();
-    for repo in std::fs::read_dir(&root).unwrap() {
-        let repo = repo.unwrap().path();
-        for f in std::fs::read_dir(&repo).unwrap() {
-            let f = f.unwrap().path();
-            if f.is_dir() {
-                folders.push(f);
-            }
-        }
-    }
-    folders.sort();
+    let folders = common::fixture_folders(&root);
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     let mut notes = Vec::new();
@@ -70,7 +54,7 @@ fn k8s_api_testdata_round_trip() {
         let label = format!("{}/{}", folder.parent().unwrap().file_name().unwrap().to_str().unwrap(), name);
         // `*.after_roundtrip.*` files are the next release's output (see
         // tests/conformance.rs): decode and encode them as X.(Y+1).
-        let this = folder_version(&name);
+        let this = common::folder_version(&name);
         let next = next_of(this);
         let mut pbs: Vec<PathBuf> = std::fs::read_dir(folder)
             .unwrap()
