@@ -152,19 +152,10 @@ enum Seg {
 
 impl State<'_> {
     fn path_string(&self) -> String {
-        let mut s = String::new();
-        for seg in &self.path {
-            match seg {
-                Seg::Key(k) => {
-                    if !s.is_empty() {
-                        s.push('.');
-                    }
-                    s.push_str(k);
-                }
-                Seg::Index(i) => s.push_str(&format!("[{i}]")),
-            }
-        }
-        s
+        crate::render::json_path(self.path.iter().map(|seg| match seg {
+            Seg::Key(k) => crate::render::Seg::Key(k),
+            Seg::Index(i) => crate::render::Seg::Index(*i),
+        }))
     }
 
     fn invalid(&self, expected: &'static str, got: &Value) -> EncodeError {

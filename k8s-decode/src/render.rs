@@ -22,9 +22,28 @@ pub const MAX_DEPTH: u32 = 100;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Seg<'a> {
-    Key(&'static str),
+    Key(&'a str),
     Index(usize),
     MapKey(&'a [u8]),
+}
+
+/// A JSON path as errors and warnings show it, for decoding and encoding alike:
+/// `spec.containers[0].env`, map keys quoted (`data["a.b"]`).
+pub(crate) fn json_path<'s>(segs: impl IntoIterator<Item = Seg<'s>>) -> String {
+    let mut s = String::new();
+    for seg in segs {
+        match seg {
+            Seg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+            Seg::MapKey(k) => s.push_str(&format!("[{:?}]", String::from_utf8_lossy(k))),
+        }
+    }
+    s
 }
 
 pub(crate) struct Renderer<'a> {
@@ -63,22 +82,7 @@ impl<'a> Renderer<'a> {
     }
 
     pub fn path_string(&self) -> String {
-        let mut s = String::new();
-        for seg in &self.path {
-            match seg {
-                Seg::Key(k) => {
-                    if !s.is_empty() {
-                        s.push('.');
-                    }
-                    s.push_str(k);
-                }
-                Seg::Index(i) => s.push_str(&format!("[{i}]")),
-                Seg::MapKey(k) => {
-                    s.push_str(&format!("[{:?}]", String::from_utf8_lossy(k)));
-                }
-            }
-        }
-        s
+        json_path(self.path.iter().copied())
     }
 
     fn offset_of(&self, part: &[u8]) -> usize {
