@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use etcd_snapshot::{Record, Store};
+use etcd_snapshot::{with_prefix, KeyHistory};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use k8s_decode::clean::{clean, skip_reason, CleanOptions, Skip, SkipContext};
 use k8s_decode::keys::{normalize_prefix, parse_key, ObjectKey};
@@ -24,7 +24,7 @@ use regex::Regex;
 use serde_json::{json, Value};
 
 use crate::output::SnapshotArg;
-use crate::render::{store_evidence, KubeVersionArg};
+use crate::render::{sorted_evidence, KubeVersionArg};
 use files::{relative_path, Layout, OutputDir, PathAllocator};
 use select::{LabelSelector, ResourceFilter, Selection};
 
@@ -132,9 +132,7 @@ struct Item {
     resource: String,
     namespace: Option<String>,
     name: String,
-    rank: u8,
-    object: Value,
-    /// The rendered file/document (empty for `--format json` on stdout, rendered as a List).
+    /// The rendered file/document (for `--format json` on a stream: the List item, indented).
     rendered: Vec<u8>,
 }
 
@@ -155,6 +153,18 @@ struct Summary {
     deleted_without_content: usize,
 }
 
+/// A selected key, before decoding: an index into the scan, kept small because a large
+/// snapshot has millions of them.
+#[derive(Clone, Copy)]
+struct Candidate {
+    index: u32,
+    rank: u8,
+}
+
+/// Objects are decoded, cleaned and rendered this many at a time per thread, then written
+/// in order and dropped: memory stays bounded by the batch, not the snapshot.
+const BATCH_PER_THREAD: usize = 512;
+
 pub fn run(args: Args) -> Result<ExitCode> {
     let threads = args.threads.unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
@@ -163,16 +173,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
 fn run_in_pool(args: Args) -> Result<ExitCode> {
     let started = Instant::now();
-    if args.format == Format::Jsonl && args.output != "-" {
+    let destination = Destination::parse(&args.output);
+    if args.format == Format::Jsonl && matches!(destination, Destination::Dir(_)) {
         bail!("--format jsonl writes one stream; use it with -o -");
     }
     let snapshot = args.snapshot.open()?;
     let store = snapshot.store()?;
     let prefix = normalize_prefix(&args.etcd_prefix);
     let at = args.revision;
-    let decoder = args.kube_version.decoder_for(|| store_evidence(&store, &args.etcd_prefix));
 
-    let table = resource_table(&store, &decoder, &prefix, at);
+    // One scan of the whole key space: release evidence, CRDs and Services are then found
+    // in it by binary search instead of scanning the `key` bucket again for each.
+    let scan = store.key_histories(prefix.as_bytes(), at)?;
+    let decoder = args.kube_version.decoder_for(|| sorted_evidence(&scan.items, &args.etcd_prefix));
+    let table = resource_table(&scan.items, &decoder, &prefix);
     let mut names = args.resources.clone();
     names.extend(args.resource_flags.iter().cloned());
     let selection = Selection {
@@ -186,96 +200,112 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     let cleaning = !args.raw;
     let skipping = cleaning && !args.include_owned;
     let services_with_selector =
-        if skipping { services_with_selector(&store, &decoder, &prefix, at) } else { HashSet::new() };
+        if skipping { services_with_selector(&scan.items, &decoder, &prefix) } else { HashSet::new() };
 
-    // One scan: live keys and, if asked, deleted ones with their last content.
-    let scan = store.key_histories(prefix.as_bytes(), at)?;
     let mut summary = Summary::default();
-    let mut candidates: Vec<(String, ObjectKey, Record<'_>, Option<i64>)> = Vec::new();
+    let mut candidates: Vec<Candidate> = Vec::new();
     let report_odd_keys = selection.namespaces.is_empty() && selection.resources.is_none();
-    for history in &scan.items {
-        let (record, deleted_at) = if history.is_deleted() {
+    for (index, history) in scan.items.iter().enumerate() {
+        if history.is_deleted() {
             if !args.include_deleted {
                 continue;
             }
-            match history.last_put {
-                Some(put) => (put, Some(history.last.revision_key.revision.main)),
-                None => {
-                    summary.deleted_without_content += 1;
-                    continue;
-                }
+            if history.last_put.is_none() {
+                summary.deleted_without_content += 1;
+                continue;
             }
-        } else {
-            (history.last, None)
+        }
+        let Ok(raw_key) = std::str::from_utf8(history.key) else {
+            if report_odd_keys {
+                summary.not_objects.push(format!("{}: not UTF-8", String::from_utf8_lossy(history.key)));
+            }
+            continue;
         };
-        let raw_key = String::from_utf8_lossy(history.key).into_owned();
         match parse_key(history.key, &prefix, &table) {
-            Ok(key) if selection.takes_key(&raw_key, &key) => candidates.push((raw_key, key, record, deleted_at)),
+            Ok(key) if selection.takes_key(raw_key, &key) => {
+                let rank = table.lookup(&key.group, &key.resource).map_or(LAST_RANK, |i| apply_rank(&i.group, &i.kind));
+                let index = u32::try_from(index).context("more than 4 billion keys")?;
+                candidates.push(Candidate { index, rank });
+            }
             Ok(_) => {}
             Err(e) if report_odd_keys => summary.not_objects.push(format!("{raw_key}: {e}")),
             Err(_) => {}
         }
     }
+    if args.order == Order::Apply {
+        // Stable: key order within a rank.
+        candidates.sort_by_key(|c| c.rank);
+    }
+
+    let ext = if args.format == Format::Yaml { "yaml" } else { "json" };
+    let mut sink = match &destination {
+        Destination::Stream(path) => Sink::stream(path.as_deref(), args.format)?,
+        Destination::Dir(dir) => {
+            let out = OutputDir::create(dir, args.force)?;
+            if out.has_entries()? {
+                // Fail before writing anything rather than halfway through.
+                let table = &table;
+                out.check_free(candidates.iter().filter_map(|c| {
+                    let key = parse_key(scan.items[c.index as usize].key, &prefix, table).ok()?;
+                    Some(relative_path(args.layout, &storage_name(&key), key.namespace.as_deref(), &key.name, ext))
+                }))?;
+            }
+            Sink::Dir { out, allocator: PathAllocator::default(), layout: args.layout, ext }
+        }
+    };
 
     let progress = progress_bar(candidates.len() as u64);
     let clean_options =
         CleanOptions { keep_owner_references: args.keep_owner_references, keep_node_ports: args.keep_node_ports };
     let has_selector = |ns: &str, name: &str| services_with_selector.contains(&(ns.to_string(), name.to_string()));
-    let stdout_list = args.output == "-" && args.format == Format::Json;
-    let outcomes: Vec<Outcome> = candidates
-        .par_iter()
-        .map(|(raw_key, key, record, deleted_at)| {
-            let outcome = process(
-                &decoder,
-                &table,
-                &selection,
-                raw_key,
-                key,
-                record,
-                *deleted_at,
-                Processing {
-                    cleaning,
-                    skipping,
-                    clean_options: &clean_options,
-                    has_selector: &has_selector,
-                    format: args.format,
-                    render: !stdout_list,
-                },
-            );
-            progress.inc(1);
-            outcome
-        })
-        .collect();
+    let processing = Processing {
+        decoder: &decoder,
+        table: &table,
+        selection: &selection,
+        prefix: &prefix,
+        cleaning,
+        skipping,
+        clean_options: &clean_options,
+        has_selector: &has_selector,
+        format: args.format,
+        list_item: args.format == Format::Json && matches!(destination, Destination::Stream(_)),
+    };
+    let batch = rayon::current_num_threads() * BATCH_PER_THREAD;
+    let mut written = 0;
+    for chunk in candidates.chunks(batch) {
+        let outcomes: Vec<Outcome> = chunk
+            .par_iter()
+            .map(|c| {
+                let outcome = processing.process(&scan.items[c.index as usize]);
+                progress.inc(1);
+                outcome
+            })
+            .collect();
+        let mut items = Vec::with_capacity(outcomes.len());
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Keep(item) => {
+                    *summary.written.entry(item.resource.clone()).or_default() += 1;
+                    items.push(*item);
+                }
+                Outcome::Skipped(skip, resource) => {
+                    *summary.skipped.entry(skip).or_default().entry(resource).or_default() += 1;
+                }
+                Outcome::Filtered => {}
+                Outcome::Undecodable(key, reason) => summary.undecodable.push((key, reason)),
+            }
+        }
+        written += items.len();
+        sink.write(items)?;
+    }
+    sink.finish()?;
     progress.finish_and_clear();
 
-    let mut items: Vec<Item> = Vec::with_capacity(outcomes.len());
-    for outcome in outcomes {
-        match outcome {
-            Outcome::Keep(item) => {
-                *summary.written.entry(item.resource.clone()).or_default() += 1;
-                items.push(*item);
-            }
-            Outcome::Skipped(skip, resource) => {
-                *summary.skipped.entry(skip).or_default().entry(resource).or_default() += 1;
-            }
-            Outcome::Filtered => {}
-            Outcome::Undecodable(key, reason) => summary.undecodable.push((key, reason)),
-        }
-    }
-    if args.order == Order::Apply {
-        // Stable: key order within a rank.
-        items.sort_by_key(|i| i.rank);
-    }
-
-    let destination = if args.output == "-" {
-        write_stream(&items, args.format)?;
-        "stdout".to_string()
-    } else {
-        let dir = PathBuf::from(&args.output);
-        write_dir(&items, &dir, args.layout, args.format, args.force)?;
-        dir.display().to_string()
+    let destination = match &destination {
+        Destination::Stream(None) => "stdout".to_string(),
+        Destination::Stream(Some(path)) | Destination::Dir(path) => path.display().to_string(),
     };
-    print_summary(&summary, items.len(), &destination, started);
+    print_summary(&summary, written, &destination, started);
     let damaged = !scan.errors.is_empty();
     for e in &scan.errors {
         eprintln!("etcdsnap: {}: {e}", snapshot.path().display());
@@ -283,13 +313,42 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     Ok(if summary.undecodable.is_empty() && !damaged { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+/// Where `-o` sends the output.
+enum Destination {
+    /// `-` (stdout), or an existing file that is not a directory (`/dev/null`, a pipe).
+    Stream(Option<PathBuf>),
+    /// One file per object under this directory (created if missing).
+    Dir(PathBuf),
+}
+
+impl Destination {
+    fn parse(output: &str) -> Destination {
+        if output == "-" {
+            return Destination::Stream(None);
+        }
+        let path = PathBuf::from(output);
+        match std::fs::metadata(&path) {
+            Ok(meta) if !meta.is_dir() && !meta.is_file() => Destination::Stream(Some(path)),
+            _ => Destination::Dir(path),
+        }
+    }
+}
+
+/// The resource name as files name it: the plural, `.group`-qualified outside the core groups.
+fn storage_name(key: &ObjectKey) -> String {
+    if is_builtin_group(&key.group) || key.group.is_empty() {
+        key.resource.clone()
+    } else {
+        format!("{}.{}", key.resource, key.group)
+    }
+}
+
 /// Built-ins plus the CRDs stored in the snapshot (at the revision asked for).
-fn resource_table(store: &Store<'_>, decoder: &Decoder, prefix: &str, at: Option<i64>) -> ResourceTable {
+fn resource_table(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) -> ResourceTable {
     let mut table = ResourceTable::builtin();
     let crd_prefix = format!("{prefix}apiextensions.k8s.io/customresourcedefinitions/");
-    let crds = store.live(crd_prefix.as_bytes(), at).map(|s| s.items).unwrap_or_default();
-    for record in crds {
-        if let Ok(decoded) = decoder.decode(record.kv.value, &DecodeOptions::default()) {
+    for history in with_prefix(sorted, crd_prefix.as_bytes()).iter().filter(|h| !h.is_deleted()) {
+        if let Ok(decoded) = decoder.decode(history.last.kv.value, &DecodeOptions::default()) {
             // A malformed CRD only means its resources are not resolvable by name.
             let _ = table.add_crd(&decoded.object);
         }
@@ -298,16 +357,12 @@ fn resource_table(store: &Store<'_>, decoder: &Decoder, prefix: &str, at: Option
 }
 
 /// (namespace, name) of Services with a selector: their Endpoints are controller-managed.
-fn services_with_selector(
-    store: &Store<'_>,
-    decoder: &Decoder,
-    prefix: &str,
-    at: Option<i64>,
-) -> HashSet<(String, String)> {
-    let services = store.live(format!("{prefix}services/specs/").as_bytes(), at).map(|s| s.items).unwrap_or_default();
+fn services_with_selector(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) -> HashSet<(String, String)> {
+    let services = with_prefix(sorted, format!("{prefix}services/specs/").as_bytes());
     services
         .iter()
-        .filter_map(|r| decoder.decode(r.kv.value, &DecodeOptions::default()).ok())
+        .filter(|h| !h.is_deleted())
+        .filter_map(|h| decoder.decode(h.last.kv.value, &DecodeOptions::default()).ok())
         .filter(|d| d.object.pointer("/spec/selector").and_then(Value::as_object).is_some_and(|s| !s.is_empty()))
         .filter_map(|d| {
             let meta = d.object.get("metadata")?;
@@ -316,72 +371,65 @@ fn services_with_selector(
         .collect()
 }
 
+/// Everything the per-object work needs, shared by the worker threads.
 struct Processing<'a> {
+    decoder: &'a Decoder,
+    table: &'a ResourceTable,
+    selection: &'a Selection,
+    prefix: &'a str,
     cleaning: bool,
     skipping: bool,
     clean_options: &'a CleanOptions,
     has_selector: &'a (dyn Fn(&str, &str) -> bool + Sync),
     format: Format,
-    render: bool,
+    /// Render as an item of a streamed `v1/List`.
+    list_item: bool,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn process(
-    decoder: &Decoder,
-    table: &ResourceTable,
-    selection: &Selection,
-    raw_key: &str,
-    key: &ObjectKey,
-    record: &Record<'_>,
-    deleted_at: Option<i64>,
-    p: Processing<'_>,
-) -> Outcome {
-    let options = DecodeOptions { key: Some(record.kv.key), mod_revision: Some(record.kv.mod_revision), message: None };
-    let mut object = match decoder.decode(record.kv.value, &options) {
-        Ok(decoded) => decoded.object,
-        Err(e) => return Outcome::Undecodable(raw_key.to_string(), describe(&e)),
-    };
-    if selection.labels.as_ref().is_some_and(|l| !l.matches(&object)) {
-        return Outcome::Filtered;
-    }
-    let info = table.lookup(&key.group, &key.resource);
-    let resource = if is_builtin_group(&key.group) || key.group.is_empty() {
-        key.resource.clone()
-    } else {
-        format!("{}.{}", key.resource, key.group)
-    };
-    if p.skipping {
-        let context = SkipContext {
-            internal: info.is_some_and(|i| i.internal),
-            service_has_selector: Some(&|ns: &str, name: &str| (p.has_selector)(ns, name)),
+impl Processing<'_> {
+    fn process(&self, history: &KeyHistory<'_>) -> Outcome {
+        let raw_key = String::from_utf8_lossy(history.key);
+        // Candidates were parsed once already; parsing again is cheaper than keeping millions.
+        let key = match parse_key(history.key, self.prefix, self.table) {
+            Ok(key) => key,
+            Err(e) => return Outcome::Undecodable(raw_key.into_owned(), e.to_string()),
         };
-        if let Some(skip) = skip_reason(&object, &context) {
-            return Outcome::Skipped(skip, resource);
+        let (record, deleted_at) = match (history.is_deleted(), history.last_put) {
+            (true, Some(put)) => (put, Some(history.last.revision_key.revision.main)),
+            _ => (history.last, None),
+        };
+        let options =
+            DecodeOptions { key: Some(record.kv.key), mod_revision: Some(record.kv.mod_revision), message: None };
+        let mut object = match self.decoder.decode(record.kv.value, &options) {
+            Ok(decoded) => decoded.object,
+            Err(e) => return Outcome::Undecodable(raw_key.into_owned(), describe(&e)),
+        };
+        if self.selection.labels.as_ref().is_some_and(|l| !l.matches(&object)) {
+            return Outcome::Filtered;
         }
-    }
-    if p.cleaning {
-        clean(&mut object, p.clean_options);
-    }
-    if let Some(revision) = deleted_at {
-        mark_deleted(&mut object, revision);
-    }
-    let rendered = if p.render {
-        match render(&object, p.format) {
+        let info = self.table.lookup(&key.group, &key.resource);
+        let resource = storage_name(&key);
+        if self.skipping {
+            let context = SkipContext {
+                internal: info.is_some_and(|i| i.internal),
+                service_has_selector: Some(&|ns: &str, name: &str| (self.has_selector)(ns, name)),
+            };
+            if let Some(skip) = skip_reason(&object, &context) {
+                return Outcome::Skipped(skip, resource);
+            }
+        }
+        if self.cleaning {
+            clean(&mut object, self.clean_options);
+        }
+        if let Some(revision) = deleted_at {
+            mark_deleted(&mut object, revision);
+        }
+        let rendered = match render(&object, self.format, self.list_item) {
             Ok(bytes) => bytes,
-            Err(e) => return Outcome::Undecodable(raw_key.to_string(), format!("cannot render: {e}")),
-        }
-    } else {
-        Vec::new()
-    };
-    let rank = apply_rank(&object);
-    Outcome::Keep(Box::new(Item {
-        resource,
-        namespace: key.namespace.clone(),
-        name: key.name.clone(),
-        rank,
-        object,
-        rendered,
-    }))
+            Err(e) => return Outcome::Undecodable(raw_key.into_owned(), format!("cannot render: {e}")),
+        };
+        Outcome::Keep(Box::new(Item { resource, namespace: key.namespace, name: key.name, rendered }))
+    }
 }
 
 /// A decode error, told without any bytes of the value (Secrets!).
@@ -405,9 +453,10 @@ fn mark_deleted(object: &mut Value, revision: i64) {
     }
 }
 
-fn render(object: &Value, format: Format) -> Result<Vec<u8>> {
+fn render(object: &Value, format: Format, list_item: bool) -> Result<Vec<u8>> {
     Ok(match format {
         Format::Yaml => k8s_decode::yaml::to_yaml_string(object)?.into_bytes(),
+        Format::Json if list_item => indent_list_item(&k8s_decode::to_go_json_pretty(object)),
         Format::Json => k8s_decode::to_go_json_pretty(object).into_bytes(),
         Format::Jsonl => {
             let mut line = k8s_decode::to_go_json(object).into_bytes();
@@ -417,11 +466,26 @@ fn render(object: &Value, format: Format) -> Result<Vec<u8>> {
     })
 }
 
+/// An object's pretty JSON as an element of a List's `items`, as Go's `MarshalIndent` nests
+/// it: every line indented by two levels, no final newline. JSON strings never hold a raw
+/// newline, so splitting at newlines only splits between tokens.
+fn indent_list_item(pretty: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(pretty.len() + pretty.len() / 4);
+    for (n, line) in pretty.trim_end_matches('\n').split('\n').enumerate() {
+        if n > 0 {
+            out.push(b'\n');
+        }
+        out.extend_from_slice(b"        ");
+        out.extend_from_slice(line.as_bytes());
+    }
+    out
+}
+
+/// The rank of anything not listed in [`apply_rank`]: created last.
+const LAST_RANK: u8 = 14;
+
 /// Creation order for `--order apply` (Velero's restore order, extended).
-fn apply_rank(object: &Value) -> u8 {
-    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
-    let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+fn apply_rank(group: &str, kind: &str) -> u8 {
     match (group, kind) {
         ("apiextensions.k8s.io", "CustomResourceDefinition") => 0,
         ("", "Namespace") => 1,
@@ -440,48 +504,76 @@ fn apply_rank(object: &Value) -> u8 {
         | ("batch", "Job" | "CronJob") => 11,
         ("", "Service") => 12,
         ("networking.k8s.io" | "extensions", "Ingress") => 13,
-        _ => 14,
+        _ => LAST_RANK,
     }
 }
 
-fn write_stream(items: &[Item], format: Format) -> Result<()> {
-    let mut out = BufWriter::new(io::stdout().lock());
-    match format {
-        Format::Json => {
-            let list = json!({
-                "apiVersion": "v1",
-                "items": items.iter().map(|i| i.object.clone()).collect::<Vec<_>>(),
-                "kind": "List",
-                "metadata": {"resourceVersion": ""},
-            });
-            out.write_all(k8s_decode::to_go_json_pretty(&list).as_bytes())?;
+/// Where rendered objects go, batch by batch, in order.
+enum Sink {
+    Stream { out: BufWriter<Box<dyn Write>>, format: Format, count: usize },
+    Dir { out: OutputDir, allocator: PathAllocator, layout: Layout, ext: &'static str },
+}
+
+impl Sink {
+    fn stream(path: Option<&std::path::Path>, format: Format) -> Result<Sink> {
+        let target: Box<dyn Write> = match path {
+            None => Box::new(io::stdout().lock()),
+            Some(path) => Box::new(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .with_context(|| format!("cannot open {}", path.display()))?,
+            ),
+        };
+        let mut out = BufWriter::with_capacity(1 << 20, target);
+        if format == Format::Json {
+            out.write_all(b"{\n    \"apiVersion\": \"v1\",\n    \"items\": [")?;
         }
-        Format::Yaml | Format::Jsonl => {
-            for (n, item) in items.iter().enumerate() {
-                if format == Format::Yaml && n > 0 {
-                    out.write_all(b"---\n")?;
+        Ok(Sink::Stream { out, format, count: 0 })
+    }
+
+    fn write(&mut self, items: Vec<Item>) -> Result<()> {
+        match self {
+            Sink::Stream { out, format, count } => {
+                for item in &items {
+                    match format {
+                        Format::Yaml if *count > 0 => out.write_all(b"---\n")?,
+                        Format::Json => out.write_all(if *count > 0 { b",\n" } else { b"\n" })?,
+                        _ => {}
+                    }
+                    out.write_all(&item.rendered)?;
+                    *count += 1;
                 }
-                out.write_all(&item.rendered)?;
+            }
+            Sink::Dir { out, allocator, layout, ext } => {
+                // Paths in output order (collisions get `~N` deterministically), then the
+                // files themselves in parallel: they are independent.
+                let mut files = Vec::with_capacity(items.len());
+                for item in &items {
+                    let natural = relative_path(*layout, &item.resource, item.namespace.as_deref(), &item.name, ext);
+                    let path = allocator.allocate(natural);
+                    out.make_dirs_for(&path)?;
+                    files.push((path, &item.rendered));
+                }
+                let out = &*out;
+                files.par_iter().try_for_each(|(path, bytes)| out.write(path, bytes))?;
             }
         }
+        Ok(())
     }
-    out.flush()?;
-    Ok(())
-}
 
-fn write_dir(items: &[Item], dir: &std::path::Path, layout: Layout, format: Format, force: bool) -> Result<()> {
-    let ext = if format == Format::Yaml { "yaml" } else { "json" };
-    let mut allocator = PathAllocator::default();
-    let paths: Vec<PathBuf> = items
-        .iter()
-        .map(|i| allocator.allocate(relative_path(layout, &i.resource, i.namespace.as_deref(), &i.name, ext)))
-        .collect();
-    let mut out = OutputDir::create(dir, force)?;
-    out.check_free(paths.iter().map(PathBuf::as_path))?;
-    for (item, path) in items.iter().zip(&paths) {
-        out.write(path, &item.rendered)?;
+    fn finish(self) -> Result<()> {
+        if let Sink::Stream { mut out, format, count } = self {
+            if format == Format::Json {
+                out.write_all(if count > 0 { b"\n    ],\n" } else { b"],\n" })?;
+                out.write_all(
+                    b"    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n",
+                )?;
+            }
+            out.flush()?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn progress_bar(len: u64) -> ProgressBar {

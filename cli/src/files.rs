@@ -81,14 +81,18 @@ pub fn relative_path(layout: Layout, resource: &str, namespace: Option<&str>, na
 
 /// Gives each object a distinct path: later ones that collide with an earlier one (compared
 /// case-insensitively, for case-insensitive file systems) get `~2`, `~3`… before the extension.
+///
+/// Only a 64-bit hash of each path is remembered, so millions of objects cost a few MB. A
+/// hash collision between two different paths (odds about n²/2⁶⁵) gives one of them a `~N`
+/// suffix it did not need; files are still never overwritten.
 #[derive(Debug, Default)]
 pub struct PathAllocator {
-    used: HashSet<String>,
+    used: HashSet<u64>,
 }
 
 impl PathAllocator {
     pub fn allocate(&mut self, path: PathBuf) -> PathBuf {
-        let fold = |p: &Path| p.to_string_lossy().to_lowercase();
+        let fold = |p: &Path| fnv1a(p.to_string_lossy().to_lowercase().as_bytes());
         if self.used.insert(fold(&path)) {
             return path;
         }
@@ -123,8 +127,14 @@ impl OutputDir {
         Ok(OutputDir { root: root.to_path_buf(), force, made: HashSet::new() })
     }
 
+    /// Whether the directory already holds anything (a fresh one needs no existence checks).
+    pub fn has_entries(&self) -> Result<bool> {
+        let mut entries = fs::read_dir(&self.root).with_context(|| format!("cannot read {}", self.root.display()))?;
+        Ok(entries.next().is_some())
+    }
+
     /// Fail before writing anything if a target exists and `--force` is not given.
-    pub fn check_free<'p>(&self, paths: impl IntoIterator<Item = &'p Path>) -> Result<()> {
+    pub fn check_free(&self, paths: impl IntoIterator<Item = PathBuf>) -> Result<()> {
         if self.force {
             return Ok(());
         }
@@ -136,12 +146,19 @@ impl OutputDir {
         Ok(())
     }
 
-    /// Write one file at `relative` (made by [`relative_path`], so it has no `..`).
-    pub fn write(&mut self, relative: &Path, bytes: &[u8]) -> Result<()> {
-        let path = self.root.join(relative);
-        if let Some(parent) = relative.parent().filter(|p| !p.as_os_str().is_empty()) {
-            self.make_dirs(parent)?;
+    /// Make the directories a file at `relative` needs (see [`make_dirs`](Self::make_dirs)).
+    pub fn make_dirs_for(&mut self, relative: &Path) -> Result<()> {
+        match relative.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => self.make_dirs(parent),
+            None => Ok(()),
         }
+    }
+
+    /// Write one file at `relative` (made by [`relative_path`], so it has no `..`), whose
+    /// directories [`make_dirs_for`](Self::make_dirs_for) made. Takes `&self`: files are
+    /// written from several threads.
+    pub fn write(&self, relative: &Path, bytes: &[u8]) -> Result<()> {
+        let path = self.root.join(relative);
         if self.force {
             // Replace, never write through: a symlink planted at the path is removed, not followed.
             match fs::remove_file(&path) {
@@ -250,13 +267,16 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("out");
         let mut out = OutputDir::create(&root, false).unwrap();
+        assert!(!out.has_entries().unwrap());
         let rel = PathBuf::from("ns/pods/web.yaml");
+        out.make_dirs_for(&rel).unwrap();
         out.write(&rel, b"a: 1\n").unwrap();
+        assert!(out.has_entries().unwrap());
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&root.join(&rel)), 0o600);
         assert_eq!(mode(&root.join("ns")), 0o700);
         assert_eq!(mode(&root.join("ns/pods")), 0o700);
-        assert!(out.check_free([rel.as_path()]).is_err());
+        assert!(out.check_free([rel.clone()]).is_err());
         assert!(out.write(&rel, b"b: 2\n").is_err(), "never overwrites without --force");
         let mut forced = OutputDir::create(&root, true).unwrap();
         // A planted symlink is replaced, not followed.
@@ -269,6 +289,6 @@ mod tests {
         assert_eq!(fs::read_to_string(root.join(&rel)).unwrap(), "b: 2\n");
         // A symlinked directory is refused.
         std::os::unix::fs::symlink(tmp.path(), root.join("evil")).unwrap();
-        assert!(forced.write(Path::new("evil/pods/x.yaml"), b"").is_err());
+        assert!(forced.make_dirs_for(Path::new("evil/pods/x.yaml")).is_err());
     }
 }

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use etcd_snapshot::{Salvage, Store};
+use etcd_snapshot::{with_prefix, KeyHistory, Salvage, Store};
 use k8s_decode::{detect_kube_version, DecodeOptions, Decoded, Decoder, KubeVersion};
 
 /// `--kube-version`: the release whose rendering rules apply.
@@ -60,6 +60,16 @@ pub fn store_evidence<'a>(store: &Store<'a>, etcd_prefix: &str) -> Vec<&'a [u8]>
     for prefix in evidence_prefixes(etcd_prefix) {
         let scan = store.live(prefix.as_bytes(), None).map(|s| s.items).unwrap_or_default();
         values.extend(scan.iter().map(|r| r.kv.value));
+    }
+    values
+}
+
+/// Release evidence from a key-sorted scan that covers the evidence prefixes (live keys only).
+pub fn sorted_evidence<'a>(sorted: &[KeyHistory<'a>], etcd_prefix: &str) -> Vec<&'a [u8]> {
+    let mut values = Vec::new();
+    for prefix in evidence_prefixes(etcd_prefix) {
+        let found = with_prefix(sorted, prefix.as_bytes());
+        values.extend(found.iter().filter(|h| !h.is_deleted()).map(|h| h.last.kv.value));
     }
     values
 }

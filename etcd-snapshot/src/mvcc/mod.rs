@@ -11,4 +11,4 @@ pub use meta::StoreMeta;
 pub use record::{KeyValue, KeyValueRef, Record};
 pub use revision::{Revision, RevisionKey};
 pub use salvage::Salvage;
-pub use store::{KeyHistory, LiveKey, Records, Scan, Store};
+pub use store::{with_prefix, KeyHistory, LiveKey, Records, Scan, Store};

@@ -39,6 +39,15 @@ impl<'a> KeyHistory<'a> {
     }
 }
 
+/// The part of a key-sorted list (as [`Store::key_histories`] returns it) whose keys start
+/// with `prefix`: one scan of a wide prefix can then answer narrower questions by binary
+/// search instead of scanning the `key` bucket again.
+pub fn with_prefix<'s, 'a>(sorted: &'s [KeyHistory<'a>], prefix: &[u8]) -> &'s [KeyHistory<'a>] {
+    let start = sorted.partition_point(|h| h.key < prefix);
+    let len = sorted[start..].partition_point(|h| h.key.starts_with(prefix));
+    &sorted[start..start + len]
+}
+
 /// A key that exists at the revision asked for, with its record.
 pub type LiveKey<'a> = Record<'a>;
 
@@ -291,4 +300,29 @@ pub(crate) fn decode_record<'a>(entry: &LeafEntry<'a>) -> Result<Record<'a>, Mvc
         reason: e.to_string(),
     })?;
     Ok(Record { revision_key, kv })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn history(key: &[u8]) -> KeyHistory<'_> {
+        let record = Record {
+            revision_key: RevisionKey { revision: Revision { main: 1, sub: 0 }, tombstone: false },
+            kv: KeyValueRef { key, ..Default::default() },
+        };
+        KeyHistory { key, last: record, last_put: Some(record) }
+    }
+
+    #[test]
+    fn with_prefix_finds_the_sorted_range() {
+        let keys: [&[u8]; 6] = [b"/a", b"/r/p/a", b"/r/p/b", b"/r/pa", b"/r/q", b"/z"];
+        let sorted: Vec<KeyHistory<'_>> = keys.iter().map(|k| history(k)).collect();
+        let found = |p: &[u8]| with_prefix(&sorted, p).iter().map(|h| h.key).collect::<Vec<_>>();
+        assert_eq!(found(b"/r/p/"), [b"/r/p/a".as_slice(), b"/r/p/b"]);
+        assert_eq!(found(b"/r/p"), [b"/r/p/a".as_slice(), b"/r/p/b", b"/r/pa"]);
+        assert_eq!(found(b""), keys);
+        assert!(found(b"/m").is_empty());
+        assert!(found(b"/zz").is_empty());
+    }
 }
