@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use k8s_decode::clean::{clean, skip_reason, CleanOptions, Skip, SkipContext};
 use k8s_decode::keys::{normalize_prefix, parse_key, ObjectKey};
 use k8s_decode::resources::{is_builtin_group, ResourceTable};
-use k8s_decode::{DecodeError, DecodeOptions, Decoder};
+use k8s_decode::{DecodeError, DecodeOptions, Decoder, LeaveOut};
 use rayon::prelude::*;
 use regex::Regex;
 use serde_json::{json, Value};
@@ -398,8 +398,15 @@ impl Processing<'_> {
             (true, Some(put)) => (put, Some(history.last.revision_key.revision.main)),
             _ => (history.last, None),
         };
-        let options =
-            DecodeOptions { key: Some(record.kv.key), mod_revision: Some(record.kv.mod_revision), message: None };
+        // Cleaning drops status and managedFields, so they are not even decoded; Services
+        // keep managedFields, which tell auto-assigned node ports from requested ones.
+        let leave_out = LeaveOut { status: self.cleaning, managed_fields: self.cleaning && key.resource != "services" };
+        let options = DecodeOptions {
+            key: Some(record.kv.key),
+            mod_revision: Some(record.kv.mod_revision),
+            leave_out,
+            ..Default::default()
+        };
         let mut object = match self.decoder.decode(record.kv.value, &options) {
             Ok(decoded) => decoded.object,
             Err(e) => return Outcome::Undecodable(raw_key.into_owned(), describe(&e)),

@@ -86,7 +86,7 @@ pub fn salvage_evidence<'a>(salvage: &Salvage<'a>, etcd_prefix: &str) -> Vec<&'a
 
 /// Decode one stored value; warnings go to stderr, naming the key.
 pub fn decode_value(decoder: &Decoder, key: &str, value: &[u8], mod_revision: Option<i64>) -> Result<Decoded> {
-    let options = DecodeOptions { key: Some(key.as_bytes()), mod_revision, message: None };
+    let options = DecodeOptions { key: Some(key.as_bytes()), mod_revision, ..Default::default() };
     let decoded = decoder.decode(value, &options).with_context(|| format!("{key}: cannot decode the stored value"))?;
     for warning in &decoded.warnings {
         eprintln!("etcdsnap: warning: {key}: {warning}");

@@ -30,6 +30,20 @@ pub struct DecodeOptions<'a> {
     /// Protobuf message to use when the envelope names no type (e.g. a
     /// WatchEvent: `k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent`).
     pub message: Option<&'a str>,
+    /// Fields not to decode at all, for callers that would drop them anyway.
+    pub leave_out: LeaveOut,
+}
+
+/// Fields a caller has no use for, left out of protobuf values without being decoded. They
+/// are often most of an object's bytes (`managedFields` alone is commonly half), so
+/// cleaning them away after decoding would waste most of the work. JSON and CBOR values
+/// are parsed whole and keep them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeaveOut {
+    /// The top-level `status`.
+    pub status: bool,
+    /// `metadata.managedFields`.
+    pub managed_fields: bool,
 }
 
 /// A decoded object.
@@ -221,6 +235,7 @@ impl Decoder {
         }
         let mut r = Renderer::new(self.schema, self.release, value);
         r.warnings = warnings;
+        r.leave_out = opts.leave_out;
         let top = TopTypeMeta { api_version: &api_version, kind: &kind };
         let object = match message {
             Some(id) => {

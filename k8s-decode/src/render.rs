@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::decode::LeaveOut;
 use crate::error::{DecodeError, Warning, WarningKind};
 use crate::schema::{Elem, Field, MsgView, Omit, Schema, Shape, Zero};
 use crate::special::Special;
@@ -58,6 +59,8 @@ pub(crate) struct Renderer<'a> {
     /// each nested message works above its parent's region and truncates
     /// back, so no per-message allocation is needed.
     scratch: Vec<(usize, WireField<'a>)>,
+    /// Fields not rendered (see [`LeaveOut`]).
+    pub leave_out: LeaveOut,
 }
 
 /// kind/apiVersion from the envelope, rendered where the top-level message
@@ -78,6 +81,7 @@ impl<'a> Renderer<'a> {
             path: Vec::new(),
             warnings: Vec::new(),
             scratch: Vec::new(),
+            leave_out: LeaveOut::default(),
         }
     }
 
@@ -227,6 +231,9 @@ impl<'a> Renderer<'a> {
                     continue;
                 }
             }
+            if self.left_out(field.json) {
+                continue;
+            }
             if start == k {
                 if field.mask & self.release_bit != 0 {
                     self.absent(field, depth, out)?;
@@ -239,6 +246,17 @@ impl<'a> Renderer<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Whether the field about to be rendered under the current path is one the caller
+    /// asked to leave out. Only the first two levels can match, so deeper fields pay a
+    /// length check.
+    fn left_out(&self, json: &str) -> bool {
+        match self.path.as_slice() {
+            [] => self.leave_out.status && json == "status",
+            [Seg::Key("metadata")] => self.leave_out.managed_fields && json == "managedFields",
+            _ => false,
+        }
     }
 
     /// A field absent on the wire, valid in the chosen release.

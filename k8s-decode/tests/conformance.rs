@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use k8s_decode::{DecodeOptions, Decoder, KubeVersion, UNKNOWN_FIELDS_KEY};
+use k8s_decode::{DecodeOptions, Decoder, KubeVersion, LeaveOut, UNKNOWN_FIELDS_KEY};
 use serde_json::Value;
 
 /// `../shared` (its absence fails CI; elsewhere the test reports itself skipped).
@@ -213,4 +213,37 @@ fn k8s_api_testdata() {
     }
     assert!(total.fixtures > 0, "no fixtures found");
     assert!(failures.is_empty(), "{} fixtures do not match (see table above)", failures.len());
+}
+
+/// Leaving `status` and `metadata.managedFields` out while decoding gives exactly what
+/// decoding everything and then removing them gives, on every fixture.
+#[test]
+fn leave_out_equals_removing_after_decoding() {
+    let Some(shared) = shared() else { return };
+    let root = shared.join("fixtures/k8s-api-testdata");
+    let mut compared = 0;
+    let mut with_fields = 0;
+    for folder in common::fixture_folders(&root) {
+        let name = folder.file_name().unwrap().to_str().unwrap().to_string();
+        let dec = Decoder::new(common::folder_version(&name));
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let pb = entry.unwrap().path();
+            if pb.extension().is_none_or(|e| e != "pb") || pb.to_str().unwrap().contains(".WatchEvent.") {
+                continue;
+            }
+            let value = std::fs::read(&pb).unwrap();
+            let Ok(full) = dec.decode(&value, &DecodeOptions::default()) else { continue };
+            let leave_out = LeaveOut { status: true, managed_fields: true };
+            let partial = dec.decode(&value, &DecodeOptions { leave_out, ..Default::default() }).unwrap();
+            let mut expected = full.object;
+            let mut removed = expected.as_object_mut().unwrap().shift_remove("status").is_some();
+            if let Some(meta) = expected.get_mut("metadata").and_then(Value::as_object_mut) {
+                removed |= meta.shift_remove("managedFields").is_some();
+            }
+            with_fields += usize::from(removed);
+            assert_eq!(compact(&partial.object), compact(&expected), "{}", pb.display());
+            compared += 1;
+        }
+    }
+    assert!(compared > 800 && with_fields > 400, "{compared} compared, {with_fields} had the fields");
 }

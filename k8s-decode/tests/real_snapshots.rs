@@ -21,7 +21,7 @@ fn kubeadm_1_24_snapshot_decodes_cleanly() {
         if rec.is_tombstone() || !kv.key.starts_with(b"/registry/") {
             continue;
         }
-        let opts = DecodeOptions { key: Some(kv.key), mod_revision: Some(kv.mod_revision), message: None };
+        let opts = DecodeOptions { key: Some(kv.key), mod_revision: Some(kv.mod_revision), ..Default::default() };
         let key = String::from_utf8_lossy(kv.key);
         match dec.decode(kv.value, &opts) {
             Ok(d) => {
