@@ -37,15 +37,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return print_keys(keys).map(|()| ExitCode::SUCCESS);
     }
     let store = snapshot.store()?;
-    let (keys, errors): (Vec<&[u8]>, _) = if args.deleted {
-        let scan = store.deleted(prefix, args.revision)?;
-        (scan.items.iter().map(|h| h.key).collect(), scan.errors)
-    } else {
-        let scan = store.live(prefix, args.revision)?;
-        (scan.items.iter().map(|r| r.kv.key).collect(), scan.errors)
-    };
-    print_keys(keys.into_iter())?;
-    Ok(report_scan_errors(&snapshot, &errors))
+    // Live and deleted keys come from the same scan; nothing is copied out of it.
+    let scan = store.key_histories(prefix, args.revision)?;
+    print_keys(scan.items.iter().filter(|h| h.is_deleted() == args.deleted).map(|h| h.key))?;
+    Ok(report_scan_errors(&snapshot, &scan.errors))
 }
 
 fn print_keys<'a>(keys: impl Iterator<Item = &'a [u8]>) -> Result<()> {
