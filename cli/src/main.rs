@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod decode;
+mod encode;
 mod extract;
 mod get;
 mod ls;
@@ -31,6 +32,8 @@ enum Command {
     Get(get::Args),
     /// Decode one stored etcd value from a file or stdin.
     Decode(decode::Args),
+    /// Encode one object (YAML or JSON) as the API server stores it in etcd.
+    Encode(encode::Args),
     /// Write selected objects as clean, re-creatable YAML/JSON (files or one stream).
     Extract(extract::Args),
 }
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Ls(args) => ls::run(args),
         Command::Get(args) => get::run(args),
         Command::Decode(args) => decode::run(args),
+        Command::Encode(args) => encode::run(args),
         Command::Extract(args) => extract::run(args),
     };
     match result {
