@@ -23,9 +23,11 @@
 //! | `service-node-ports` | Service (unless `--keep-node-ports`) | `spec.ports[].nodePort` and `spec.healthCheckNodePort` that were auto-assigned (not in the last-applied annotation nor owned by a field manager) | auto-assigned ports may be taken on the new cluster (Velero) |
 //! | `pod-scheduling` | Pod | `spec.nodeName`, `spec.priority` | nodes differ; `priority` is computed from `priorityClassName` and rejected when it disagrees (Velero, kubectl-neat) |
 //! | `pod-token-volumes` | Pod | volumes `<serviceAccount>-token-*` / `default-token-*` (secret) and `kube-api-access-*` (projected), and their mounts in containers, initContainers and ephemeralContainers | injected by the ServiceAccount admission plugin, which adds its own again (Velero, kubectl-neat) |
+//! | `pod-ephemeral-containers` | Pod | `spec.ephemeralContainers` | added later through the `ephemeralcontainers` subresource (`kubectl debug`); the API server refuses a Pod that has them on create (`spec.ephemeralContainers: Forbidden: cannot be set on create`) |
 //! | `pod-service-account-alias` | Pod | `spec.serviceAccount` when equal to `spec.serviceAccountName` | deprecated alias filled in by the API server (kubectl-neat) |
-//! | `pvc-binding` | PersistentVolumeClaim dynamically provisioned (a `storage-provisioner` annotation) | `spec.volumeName`, annotations `pv.kubernetes.io/bind-completed`, `pv.kubernetes.io/bound-by-controller` | the new cluster provisions its own volume (Velero) |
+//! | `pvc-binding` | PersistentVolumeClaim | annotations `pv.kubernetes.io/bind-completed`, `pv.kubernetes.io/bound-by-controller`; for a dynamically provisioned claim (a `storage-provisioner` annotation) also `spec.volumeName` and annotation `volume.kubernetes.io/selected-node` | the PV controller treats a claim marked bind-completed as already bound and, finding its volume missing or (after `pv-claim-ref`) not bound to the new claim's uid, marks it `Lost`; without the marks a claim that names its volume binds to it again (Velero resets the same annotations); a dynamic claim gets a new volume, provisioned on a node of the new cluster, not the old one's |
 //! | `pv-claim-ref` | PersistentVolume | `spec.claimRef.uid`, `spec.claimRef.resourceVersion` | the claim's uid changes on restore; a stale uid leaves the volume `Released` |
+//! | `crd-v1` | CustomResourceDefinition stored as `apiextensions.k8s.io/v1beta1` | converts it to `apiextensions.k8s.io/v1`: drops `spec.version`; moves the top-level `validation` (as `schema`), `subresources` and `additionalPrinterColumns` (`JSONPath` renamed `jsonPath`) into every version that lacks its own; gives a version with no schema at all `{type: object, x-kubernetes-preserve-unknown-fields: true}`; `preserveUnknownFields: true` becomes that flag on every schema; moves `conversion.webhookClientConfig` and `conversion.conversionReviewVersions` under `conversion.webhook` | the API server stores CRDs in their v1beta1 form (FORMATS.md §4.4) and serves them as v1; v1beta1 is no longer served (Kubernetes 1.22+), so `create` of the stored form fails |
 //! | `job-controller-uid` | Job without `manualSelector: true` | the `controller-uid` / `batch.kubernetes.io/controller-uid` entries of `spec.selector.matchLabels` (the selector if that empties it) and of `spec.template.metadata.labels` and `metadata.labels` (which the API server defaults from the template's) | generated from the old Job's uid; the API server rejects a selector it did not generate |
 //!
 //! ## Objects skipped (kept with `--include-owned`)
@@ -66,9 +68,11 @@ pub const RULES: &[Rule] = &[
     Rule { id: "service-node-ports", applies_to: "Service", removes: "auto-assigned nodePort, healthCheckNodePort", disabled_by: Some("--keep-node-ports") },
     Rule { id: "pod-scheduling", applies_to: "Pod", removes: "spec.nodeName, spec.priority", disabled_by: None },
     Rule { id: "pod-token-volumes", applies_to: "Pod", removes: "service-account token volumes and their mounts", disabled_by: None },
+    Rule { id: "pod-ephemeral-containers", applies_to: "Pod", removes: "spec.ephemeralContainers", disabled_by: None },
     Rule { id: "pod-service-account-alias", applies_to: "Pod", removes: "spec.serviceAccount equal to serviceAccountName", disabled_by: None },
-    Rule { id: "pvc-binding", applies_to: "dynamically provisioned PersistentVolumeClaim", removes: "spec.volumeName, bind-completed and bound-by-controller annotations", disabled_by: None },
+    Rule { id: "pvc-binding", applies_to: "PersistentVolumeClaim", removes: "bind-completed and bound-by-controller annotations; if dynamically provisioned, spec.volumeName and the selected-node annotation", disabled_by: None },
     Rule { id: "pv-claim-ref", applies_to: "PersistentVolume", removes: "spec.claimRef.uid, spec.claimRef.resourceVersion", disabled_by: None },
+    Rule { id: "crd-v1", applies_to: "CustomResourceDefinition stored as v1beta1", removes: "the v1beta1 form: converted to apiextensions.k8s.io/v1", disabled_by: None },
     Rule { id: "job-controller-uid", applies_to: "Job without manualSelector", removes: "generated controller-uid selector and template labels", disabled_by: None },
 ];
 
@@ -210,12 +214,17 @@ pub fn clean(obj: &mut Value, options: &CleanOptions) -> Vec<&'static str> {
                 is(obj, "", "Pod") && map_at(obj, &["spec"]).is_some_and(|s| remove_all(s, &["nodeName", "priority"]))
             }
             "pod-token-volumes" => is(obj, "", "Pod") && clean_token_volumes(obj),
+            "pod-ephemeral-containers" => {
+                is(obj, "", "Pod")
+                    && map_at(obj, &["spec"]).is_some_and(|s| s.shift_remove("ephemeralContainers").is_some())
+            }
             "pod-service-account-alias" => is(obj, "", "Pod") && clean_service_account_alias(obj),
             "pvc-binding" => is(obj, "", "PersistentVolumeClaim") && clean_pvc_binding(obj),
             "pv-claim-ref" => {
                 is(obj, "", "PersistentVolume")
                     && map_at(obj, &["spec", "claimRef"]).is_some_and(|c| remove_all(c, &["uid", "resourceVersion"]))
             }
+            "crd-v1" => is(obj, "apiextensions.k8s.io", "CustomResourceDefinition") && crd_to_v1(obj),
             "job-controller-uid" => is(obj, "batch", "Job") && clean_job_selector(obj),
             _ => false,
         };
@@ -379,12 +388,79 @@ fn clean_pvc_binding(obj: &mut Value) -> bool {
     let dynamic = ["volume.kubernetes.io/storage-provisioner", "volume.beta.kubernetes.io/storage-provisioner"]
         .iter()
         .any(|a| str_at(obj, &["metadata", "annotations", a]).is_some());
-    if !dynamic {
+    let mut changed =
+        remove_annotations(obj, &["pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-controller"]);
+    if dynamic {
+        changed |= map_at(obj, &["spec"]).is_some_and(|s| s.shift_remove("volumeName").is_some());
+        changed |= remove_annotations(obj, &["volume.kubernetes.io/selected-node"]);
+    }
+    changed
+}
+
+/// A CustomResourceDefinition in the v1beta1 form the API server stores → the v1 form it
+/// serves (the inverse of the storage conversion, for what v1 can express).
+fn crd_to_v1(obj: &mut Value) -> bool {
+    const V1BETA1: &str = "apiextensions.k8s.io/v1beta1";
+    if obj.get("apiVersion").and_then(Value::as_str) != Some(V1BETA1) {
         return false;
     }
-    let mut changed = map_at(obj, &["spec"]).is_some_and(|s| s.shift_remove("volumeName").is_some());
-    changed |= remove_annotations(obj, &["pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-controller"]);
-    changed
+    if let Some(o) = obj.as_object_mut() {
+        o.insert("apiVersion".into(), Value::String("apiextensions.k8s.io/v1".into()));
+    }
+    let Some(spec) = map_at(obj, &["spec"]) else { return true };
+    spec.shift_remove("version");
+    let schema = spec.shift_remove("validation").and_then(|mut v| v.get_mut("openAPIV3Schema").map(Value::take));
+    let subresources = spec.shift_remove("subresources");
+    let columns = spec.shift_remove("additionalPrinterColumns");
+    let preserve_unknown = spec.shift_remove("preserveUnknownFields").and_then(|v| v.as_bool()) == Some(true);
+    fn rename_json_path(columns: &mut Value) {
+        for column in columns.as_array_mut().into_iter().flatten().filter_map(Value::as_object_mut) {
+            if let Some(path) = column.shift_remove("JSONPath") {
+                column.insert("jsonPath".into(), path);
+            }
+        }
+    }
+    if let Some(versions) = spec.get_mut("versions").and_then(Value::as_array_mut) {
+        for version in versions.iter_mut().filter_map(Value::as_object_mut) {
+            if !version.contains_key("schema") {
+                let root = schema.clone().unwrap_or_else(
+                    || serde_json::json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+                );
+                version.insert("schema".into(), serde_json::json!({ "openAPIV3Schema": root }));
+            }
+            if preserve_unknown {
+                if let Some(root) = version.get_mut("schema").and_then(|s| s.get_mut("openAPIV3Schema")) {
+                    if let Some(root) = root.as_object_mut() {
+                        root.insert("x-kubernetes-preserve-unknown-fields".into(), Value::Bool(true));
+                    }
+                }
+            }
+            if let Some(sub) = &subresources {
+                version.entry("subresources").or_insert_with(|| sub.clone());
+            }
+            if let Some(cols) = &columns {
+                version.entry("additionalPrinterColumns").or_insert_with(|| cols.clone());
+            }
+            if let Some(cols) = version.get_mut("additionalPrinterColumns") {
+                rename_json_path(cols);
+            }
+        }
+    }
+    if let Some(conversion) = spec.get_mut("conversion").and_then(Value::as_object_mut) {
+        let client = conversion.shift_remove("webhookClientConfig");
+        let review = conversion.shift_remove("conversionReviewVersions");
+        if client.is_some() || review.is_some() {
+            let mut webhook = Map::new();
+            if let Some(c) = client {
+                webhook.insert("clientConfig".into(), c);
+            }
+            if let Some(r) = review {
+                webhook.insert("conversionReviewVersions".into(), r);
+            }
+            conversion.insert("webhook".into(), Value::Object(webhook));
+        }
+    }
+    true
 }
 
 fn clean_job_selector(obj: &mut Value) -> bool {
@@ -624,15 +700,20 @@ mod tests {
             "containers": [{"name": "c", "volumeMounts": [{"name": "data", "mountPath": "/d"},
                 {"name": "builder-token-x7k2p", "mountPath": "/t"}]}],
             "ephemeralContainers": [{"name": "e", "volumeMounts": [{"name": "default-token-abcde", "mountPath": "/t"}]}]}}));
-        assert_eq!(applied, ["pod-token-volumes"]);
+        assert_eq!(applied, ["pod-token-volumes", "pod-ephemeral-containers"]);
         assert_eq!(
             v["spec"],
             json!({"serviceAccountName": "builder",
                 "volumes": [{"name": "data", "emptyDir": {}}],
                 "initContainers": [{"name": "i"}],
-                "containers": [{"name": "c", "volumeMounts": [{"name": "data", "mountPath": "/d"}]}],
-                "ephemeralContainers": [{"name": "e"}]})
+                "containers": [{"name": "c", "volumeMounts": [{"name": "data", "mountPath": "/d"}]}]})
         );
+        // The mounts go from ephemeral containers too (seen when that rule alone runs).
+        let mut spec = json!({"volumes": [{"name": "kube-api-access-q", "projected": {}}],
+            "ephemeralContainers": [{"name": "e", "volumeMounts": [{"name": "kube-api-access-q", "mountPath": "/t"}]}]});
+        let mut pod = json!({"apiVersion": "v1", "kind": "Pod", "spec": spec.take()});
+        assert!(clean_token_volumes(&mut pod));
+        assert_eq!(pod["spec"], json!({"ephemeralContainers": [{"name": "e"}]}));
         // A user's secret volume that merely looks similar is kept.
         let p = json!({"apiVersion": "v1", "kind": "Pod", "spec": {"volumes": [{"name": "kube-api-access-x", "secret": {}}]}});
         assert_eq!(cleaned(p.clone()).0, p);
@@ -651,10 +732,73 @@ mod tests {
             v["metadata"],
             json!({"annotations": {"volume.kubernetes.io/storage-provisioner": "ebs.csi.aws.com"}})
         );
-        // Statically bound claims keep their volume.
-        let s = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"annotations": {
-            "pv.kubernetes.io/bind-completed": "yes"}}, "spec": {"volumeName": "nfs-1"}});
-        assert_eq!(cleaned(s.clone()).0, s);
+        // Statically bound claims keep their volume, not the marks of a completed binding
+        // (the PV controller would mark the restored claim Lost).
+        let (v, applied) = cleaned(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {
+            "annotations": {"pv.kubernetes.io/bind-completed": "yes", "keep": "x"}}, "spec": {"volumeName": "nfs-1"}}));
+        assert_eq!(applied, ["pvc-binding"]);
+        assert_eq!(v["metadata"], json!({"annotations": {"keep": "x"}}));
+        assert_eq!(v["spec"], json!({"volumeName": "nfs-1"}));
+        // The node the old cluster's scheduler picked goes with the dynamic binding.
+        let (v, _) = cleaned(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"annotations": {
+            "volume.kubernetes.io/selected-node": "n1", "volume.kubernetes.io/storage-provisioner": "p"}}}));
+        assert_eq!(v["metadata"], json!({"annotations": {"volume.kubernetes.io/storage-provisioner": "p"}}));
+        let unbound = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "spec": {"storageClassName": "x"}});
+        assert_eq!(cleaned(unbound.clone()), (unbound, vec![]));
+    }
+
+    #[test]
+    fn pod_ephemeral_containers() {
+        let (v, applied) = cleaned(json!({"apiVersion": "v1", "kind": "Pod", "spec": {
+            "containers": [{"name": "c"}], "ephemeralContainers": [{"name": "debugger", "targetContainerName": "c"}]}}));
+        assert_eq!(applied, ["pod-ephemeral-containers"]);
+        assert_eq!(v["spec"], json!({"containers": [{"name": "c"}]}));
+    }
+
+    #[test]
+    fn crd_v1() {
+        // The v1beta1 form the API server stores for a one-version CRD created as v1.
+        let (v, applied) = cleaned(
+            json!({"kind": "CustomResourceDefinition", "apiVersion": "apiextensions.k8s.io/v1beta1",
+            "metadata": {"name": "shops.example.com"},
+            "spec": {"group": "example.com", "version": "v1", "names": {"plural": "shops", "kind": "Shop"},
+                "scope": "Namespaced", "validation": {"openAPIV3Schema": {"type": "object"}},
+                "subresources": {"status": {}}, "versions": [{"name": "v1", "served": true, "storage": true}],
+                "additionalPrinterColumns": [{"name": "Age", "type": "date", "JSONPath": ".metadata.creationTimestamp"}],
+                "conversion": {"strategy": "None"}, "preserveUnknownFields": false}}),
+        );
+        assert_eq!(applied, ["crd-v1"]);
+        assert_eq!(
+            v,
+            json!({"kind": "CustomResourceDefinition", "apiVersion": "apiextensions.k8s.io/v1",
+                "metadata": {"name": "shops.example.com"},
+                "spec": {"group": "example.com", "names": {"plural": "shops", "kind": "Shop"}, "scope": "Namespaced",
+                    "versions": [{"name": "v1", "served": true, "storage": true,
+                        "schema": {"openAPIV3Schema": {"type": "object"}}, "subresources": {"status": {}},
+                        "additionalPrinterColumns": [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]}],
+                    "conversion": {"strategy": "None"}}})
+        );
+        // Per-version fields stay the version's; no schema and preserveUnknownFields: the
+        // permissive schema; webhook conversion settings move under `webhook`.
+        let (v, _) = cleaned(json!({"kind": "CustomResourceDefinition", "apiVersion": "apiextensions.k8s.io/v1beta1",
+            "spec": {"versions": [
+                    {"name": "v2", "schema": {"openAPIV3Schema": {"type": "object"}},
+                     "additionalPrinterColumns": [{"name": "N", "type": "string", "JSONPath": ".n"}]},
+                    {"name": "v1"}],
+                "preserveUnknownFields": true,
+                "conversion": {"strategy": "Webhook", "webhookClientConfig": {"url": "https://c"},
+                    "conversionReviewVersions": ["v1"]}}}));
+        assert_eq!(
+            v["spec"],
+            json!({"versions": [
+                    {"name": "v2", "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+                     "additionalPrinterColumns": [{"name": "N", "type": "string", "jsonPath": ".n"}]},
+                    {"name": "v1", "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}],
+                "conversion": {"strategy": "Webhook", "webhook": {"clientConfig": {"url": "https://c"},
+                    "conversionReviewVersions": ["v1"]}}})
+        );
+        let v1 = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "spec": {"versions": []}});
+        assert_eq!(cleaned(v1.clone()), (v1, vec![]));
     }
 
     #[test]
