@@ -6,57 +6,15 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn etcdsnap() -> Command {
-    let mut cmd = Command::cargo_bin("etcdsnap").unwrap();
-    cmd.current_dir(testdata::workspace_root());
-    cmd
-}
-
-struct Run {
-    stdout: String,
-    /// stderr without the timing line, which varies.
-    stderr: String,
-    code: i32,
-}
-
-fn run(args: &[&str]) -> Run {
-    let output = etcdsnap().args(args).output().unwrap();
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    let stderr = stderr.lines().filter(|l| !l.starts_with("  time: ")).map(|l| format!("{l}\n")).collect();
-    Run { stdout: String::from_utf8(output.stdout).unwrap(), stderr, code: output.status.code().unwrap_or(-1) }
-}
-
-fn ok(args: &[&str]) -> Run {
-    let r = run(args);
-    assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
-    r
-}
+mod common;
+use common::{ok, read_tree, run};
 
 const SNAP34: &str = "fixtures/etcd-3.4-basic/snapshot.db";
 const SNAP35: &str = "fixtures/etcd-3.5-cluster/snapshot.db";
-
-/// Every file under `dir`, relative path → contents.
-fn read_tree(dir: &Path) -> BTreeMap<String, String> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, fs::read_to_string(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
 
 fn listing(tree: &BTreeMap<String, String>) -> String {
     tree.keys().map(|k| format!("{k}\n")).collect()
