@@ -348,7 +348,7 @@ fn resource_table(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) ->
     let mut table = ResourceTable::builtin();
     let crd_prefix = format!("{prefix}apiextensions.k8s.io/customresourcedefinitions/");
     for history in with_prefix(sorted, crd_prefix.as_bytes()).iter().filter(|h| !h.is_deleted()) {
-        if let Ok(decoded) = decoder.decode(history.last.kv.value, &DecodeOptions::default()) {
+        if let Ok(decoded) = decoder.decode(history.last.record().kv.value, &DecodeOptions::default()) {
             // A malformed CRD only means its resources are not resolvable by name.
             let _ = table.add_crd(&decoded.object);
         }
@@ -362,7 +362,7 @@ fn services_with_selector(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: 
     services
         .iter()
         .filter(|h| !h.is_deleted())
-        .filter_map(|h| decoder.decode(h.last.kv.value, &DecodeOptions::default()).ok())
+        .filter_map(|h| decoder.decode(h.last.record().kv.value, &DecodeOptions::default()).ok())
         .filter(|d| d.object.pointer("/spec/selector").and_then(Value::as_object).is_some_and(|s| !s.is_empty()))
         .filter_map(|d| {
             let meta = d.object.get("metadata")?;
@@ -395,8 +395,8 @@ impl Processing<'_> {
             Err(e) => return Outcome::Undecodable(raw_key.into_owned(), e.to_string()),
         };
         let (record, deleted_at) = match (history.is_deleted(), history.last_put) {
-            (true, Some(put)) => (put, Some(history.last.revision_key.revision.main)),
-            _ => (history.last, None),
+            (true, Some(put)) => (put.record(), Some(history.last.revision_key.revision.main)),
+            _ => (history.last.record(), None),
         };
         // Cleaning drops status and managedFields, so they are not even decoded; Services
         // keep managedFields, which tell auto-assigned node ports from requested ones.

@@ -61,7 +61,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             salvage.history(key)
         } else {
             let newest = salvage.key_histories(key, args.revision);
-            newest.into_iter().filter(|h| h.key == key && !h.is_deleted()).map(|h| h.last).collect()
+            newest.into_iter().filter(|h| h.key == key && !h.is_deleted()).map(|h| h.last.record()).collect()
         };
         if records.is_empty() {
             bail!("{}: key {:?} not found in any leaf page", snapshot.path().display(), args.key);

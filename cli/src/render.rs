@@ -69,7 +69,7 @@ pub fn sorted_evidence<'a>(sorted: &[KeyHistory<'a>], etcd_prefix: &str) -> Vec<
     let mut values = Vec::new();
     for prefix in evidence_prefixes(etcd_prefix) {
         let found = with_prefix(sorted, prefix.as_bytes());
-        values.extend(found.iter().filter(|h| !h.is_deleted()).map(|h| h.last.kv.value));
+        values.extend(found.iter().filter(|h| !h.is_deleted()).map(|h| h.last.record().kv.value));
     }
     values
 }
@@ -79,7 +79,7 @@ pub fn salvage_evidence<'a>(salvage: &Salvage<'a>, etcd_prefix: &str) -> Vec<&'a
     let mut values = Vec::new();
     for prefix in evidence_prefixes(etcd_prefix) {
         let newest = salvage.key_histories(prefix.as_bytes(), None);
-        values.extend(newest.iter().filter_map(|h| h.last_put).map(|r| r.kv.value));
+        values.extend(newest.iter().filter_map(|h| h.last_put).map(|r| r.record().kv.value));
     }
     values
 }

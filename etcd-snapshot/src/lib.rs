@@ -23,6 +23,6 @@ mod source;
 mod status;
 
 pub use error::{Error, FormatError, MetaError, MvccError};
-pub use mvcc::{with_prefix, KeyHistory, Record, Revision, RevisionKey, Salvage, Scan, Store};
+pub use mvcc::{with_prefix, KeyHistory, Record, RecordRef, Revision, RevisionKey, Salvage, Scan, Store};
 pub use source::{Snapshot, SourceKind, TrailerCheck};
 pub use status::{BucketStatus, DbStatus};

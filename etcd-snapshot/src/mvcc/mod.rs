@@ -8,7 +8,7 @@ mod salvage;
 mod store;
 
 pub use meta::StoreMeta;
-pub use record::{KeyValue, KeyValueRef, Record};
+pub use record::{KeyValue, KeyValueRef, Record, RecordRef};
 pub use revision::{Revision, RevisionKey};
 pub use salvage::Salvage;
 pub use store::{with_prefix, KeyHistory, LiveKey, Records, Scan, Store};

@@ -81,11 +81,41 @@ fn take_bytes<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8], prost::DecodeError> {
 pub struct Record<'a> {
     pub revision_key: RevisionKey,
     pub kv: KeyValueRef<'a>,
+    /// The encoded `KeyValue` as stored.
+    pub raw: &'a [u8],
 }
 
 impl Record<'_> {
     pub fn is_tombstone(&self) -> bool {
         self.revision_key.tombstone
+    }
+}
+
+/// A record as scans keep it: its revision key and the still-encoded `KeyValue`, decoded
+/// again when asked for. Less than half the size of a [`Record`], which counts when a scan
+/// holds one per key of a snapshot with millions of keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    pub revision_key: RevisionKey,
+    /// The encoded `KeyValue` as stored.
+    pub raw: &'a [u8],
+}
+
+impl<'a> RecordRef<'a> {
+    pub fn is_tombstone(&self) -> bool {
+        self.revision_key.tombstone
+    }
+
+    /// The decoded record. A `RecordRef` is only made from a [`Record`], whose bytes
+    /// decoded, so decoding them again gives the same record.
+    pub fn record(&self) -> Record<'a> {
+        Record { revision_key: self.revision_key, kv: KeyValueRef::decode(self.raw).unwrap_or_default(), raw: self.raw }
+    }
+}
+
+impl<'a> From<Record<'a>> for RecordRef<'a> {
+    fn from(record: Record<'a>) -> Self {
+        RecordRef { revision_key: record.revision_key, raw: record.raw }
     }
 }
 

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::bbolt::{Bucket, BucketRoot, Db, Entries, LeafEntry};
 use crate::error::{hex_prefix, MvccError};
 
-use super::{KeyValueRef, Record, Revision, RevisionKey, StoreMeta};
+use super::{KeyValueRef, Record, RecordRef, Revision, RevisionKey, StoreMeta};
 
 /// The etcd store inside a bbolt image.
 #[derive(Debug, Clone)]
@@ -28,9 +28,9 @@ pub struct KeyHistory<'a> {
     /// The user key.
     pub key: &'a [u8],
     /// The newest entry: a put (the key exists) or a tombstone (it was deleted).
-    pub last: Record<'a>,
+    pub last: RecordRef<'a>,
     /// The newest put, if one is retained (the content a deleted key had before deletion).
-    pub last_put: Option<Record<'a>>,
+    pub last_put: Option<RecordRef<'a>>,
 }
 
 impl<'a> KeyHistory<'a> {
@@ -191,7 +191,7 @@ impl<'a> Store<'a> {
     /// Keys that exist at `at` (default: current revision), sorted, with their records.
     pub fn live(&self, prefix: &[u8], at: Option<i64>) -> Result<Scan<LiveKey<'a>>, MvccError> {
         let scan = self.key_histories(prefix, at)?;
-        let items = scan.items.into_iter().filter(|h| !h.is_deleted()).map(|h| h.last).collect();
+        let items = scan.items.into_iter().filter(|h| !h.is_deleted()).map(|h| h.last.record()).collect();
         Ok(Scan { items, errors: scan.errors })
     }
 
@@ -233,11 +233,12 @@ pub(crate) fn newest_per_key<'a>(records: impl Iterator<Item = Record<'a>>, pref
         if !record.kv.key.starts_with(prefix) {
             continue;
         }
+        let compact = RecordRef::from(record);
         let slot =
-            newest.entry(record.kv.key).or_insert(KeyHistory { key: record.kv.key, last: record, last_put: None });
-        slot.last = record;
+            newest.entry(record.kv.key).or_insert(KeyHistory { key: record.kv.key, last: compact, last_put: None });
+        slot.last = compact;
         if !record.is_tombstone() {
-            slot.last_put = Some(record);
+            slot.last_put = Some(compact);
         }
     }
     newest
@@ -299,7 +300,7 @@ pub(crate) fn decode_record<'a>(entry: &LeafEntry<'a>) -> Result<Record<'a>, Mvc
         revision: revision_key.revision,
         reason: e.to_string(),
     })?;
-    Ok(Record { revision_key, kv })
+    Ok(Record { revision_key, kv, raw: entry.value })
 }
 
 #[cfg(test)]
@@ -310,8 +311,9 @@ mod tests {
         let record = Record {
             revision_key: RevisionKey { revision: Revision { main: 1, sub: 0 }, tombstone: false },
             kv: KeyValueRef { key, ..Default::default() },
+            raw: &[],
         };
-        KeyHistory { key, last: record, last_put: Some(record) }
+        KeyHistory { key, last: record.into(), last_put: Some(record.into()) }
     }
 
     #[test]
