@@ -370,7 +370,8 @@ fn undecodable_values_are_reported_and_the_rest_written() {
                 files.len()
             };
             if extra.is_empty() {
-                insta::assert_snapshot!("bad_values_summary", r.stderr.replace(dir.to_str().unwrap(), "DIR"));
+                let name = if output == "-" { "bad_values_summary_stdout" } else { "bad_values_summary_dir" };
+                insta::assert_snapshot!(name, r.stderr.replace(dir.to_str().unwrap(), "DIR"));
             } else {
                 let live = ok(&["ls", SNAP, "/registry/"]).stdout;
                 let in_shop = live
