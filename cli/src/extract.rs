@@ -421,7 +421,8 @@ impl Processing<'_> {
                 internal: info.is_some_and(|i| i.internal),
                 service_has_selector: Some(&|ns: &str, name: &str| (self.has_selector)(ns, name)),
             };
-            if let Some(skip) = skip_reason(&object, &context) {
+            let named = || self.selection.resources.as_ref().is_some_and(|r| r.contains(&key));
+            if let Some(skip) = skip_reason(&object, &context).filter(|s| !(s.is_by_kind() && named())) {
                 return Outcome::Skipped(skip, resource);
             }
         }
@@ -444,7 +445,9 @@ fn describe(e: &DecodeError) -> String {
     match e {
         DecodeError::UnrecognizedFormat { .. } => "unrecognised value encoding".into(),
         DecodeError::Json { line, column, .. } => format!("invalid JSON at line {line}, column {column}"),
-        DecodeError::Wire { offset, path, .. } => format!("malformed protobuf at byte {offset} (in {path})"),
+        DecodeError::Wire { offset, path, reason } => {
+            format!("malformed protobuf at byte {offset} (in {path}): {reason}")
+        }
         DecodeError::Cbor { offset, .. } => format!("malformed CBOR at byte {offset}"),
         other => other.to_string(),
     }

@@ -239,9 +239,11 @@ fn skips_and_include_owned() {
         // owned: ReplicaSet of a Deployment, Pods of a ReplicaSet / Job / StatefulSet, an
         // EndpointSlice of a Service, a ControllerRevision of a StatefulSet.
         ("owned", &["rs,pods,endpointslices,controllerrevisions", "-n", "shop", "--name", "^(web|db-|debug)"]),
-        ("events", &["events", "-n", "shop"]),
-        ("leases", &["leases", "-A"]),
-        ("controller-revisions", &["controllerrevisions", "-n", "shop", "--name", "^log-agent"]),
+        // Skips by kind give way when the resource is named (below), so these select by prefix.
+        ("events", &["--prefix", "/registry/events/shop/"]),
+        ("leases", &["--prefix", "/registry/leases/"]),
+        ("controller-revisions", &["--prefix", "/registry/controllerrevisions/shop/log-agent"]),
+        ("nodes", &["--prefix", "/registry/minions/"]),
         ("endpoint-slices", &["endpointslices", "-n", "shop", "--name", "^web-old"]),
         ("service-endpoints", &["endpoints", "-n", "shop"]),
         ("token-secrets", &["secrets", "-n", "shop", "--name", "^default-token"]),
@@ -275,6 +277,13 @@ fn skips_and_include_owned() {
         assert!(!owned.stderr.contains("skipped"), "{id}: {}", owned.stderr);
     }
     insta::assert_snapshot!("skips", report);
+    // Naming the resource asks for exactly those objects: skips by kind do not apply.
+    for (resource, kind) in
+        [("events", "Event"), ("leases", "Lease"), ("no", "Node"), ("controllerrevisions", "ControllerRevision")]
+    {
+        let named = extract(&[resource, "-A"]);
+        assert!(named.stdout.contains(&format!("kind: {kind}\n")), "{resource}: {}", named.stderr);
+    }
 }
 
 /// --include-owned: owned objects are cleaned like the rest (ownerReferences dropped);
@@ -354,7 +363,7 @@ fn undecodable_values_are_reported_and_the_rest_written() {
                 undecodable,
                 [
                     "  undecodable 2:",
-                    &format!("    {TRUNCATED_KEY}: malformed protobuf at byte 21 (in <envelope>)"),
+                    &format!("    {TRUNCATED_KEY}: malformed protobuf at byte 21 (in <envelope>): length prefix exceeds remaining bytes"),
                     &format!("    {ENCRYPTED_KEY}: value is encrypted with provider \"aescbc\" (v1), key \"key1\"; decryption is not supported"),
                 ],
                 "{}",
@@ -406,5 +415,9 @@ fn get_of_the_encrypted_key_fails_clearly() {
     );
     let r = run(&["get", SNAP, TRUNCATED_KEY]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("malformed protobuf at byte 21 (in <envelope>)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("malformed protobuf at byte 21 (in <envelope>): length prefix exceeds remaining bytes"),
+        "{}",
+        r.stderr
+    );
 }

@@ -29,6 +29,7 @@
 //! | `pv-claim-ref` | PersistentVolume | `spec.claimRef.uid`, `spec.claimRef.resourceVersion` | the claim's uid changes on restore; a stale uid leaves the volume `Released` |
 //! | `crd-v1` | CustomResourceDefinition stored as `apiextensions.k8s.io/v1beta1` | converts it to `apiextensions.k8s.io/v1`: drops `spec.version`; moves the top-level `validation` (as `schema`), `subresources` and `additionalPrinterColumns` (`JSONPath` renamed `jsonPath`) into every version that lacks its own; gives a version with no schema at all `{type: object, x-kubernetes-preserve-unknown-fields: true}`; `preserveUnknownFields: true` becomes that flag on every schema; moves `conversion.webhookClientConfig` and `conversion.conversionReviewVersions` under `conversion.webhook` | the API server stores CRDs in their v1beta1 form (FORMATS.md §4.4) and serves them as v1; v1beta1 is no longer served (Kubernetes 1.22+), so `create` of the stored form fails |
 //! | `job-controller-uid` | Job without `manualSelector: true` | the `controller-uid` / `batch.kubernetes.io/controller-uid` entries of `spec.selector.matchLabels` (the selector if that empties it) and of `spec.template.metadata.labels` and `metadata.labels` (which the API server defaults from the template's) | generated from the old Job's uid; the API server rejects a selector it did not generate |
+//! | `token-secret-data` | Secret of type `kubernetes.io/service-account-token` made by hand (not skipped as `token-secrets`) | `data` and the annotation `kubernetes.io/service-account.uid` | the token controller fills in a token of the new cluster; a stale ServiceAccount uid makes it delete the Secret |
 //!
 //! ## Objects skipped (kept with `--include-owned`)
 //!
@@ -40,7 +41,8 @@
 //! | `controller-revisions` | ControllerRevisions | history kept by the DaemonSet/StatefulSet controllers |
 //! | `endpoint-slices` | EndpointSlices with the `endpointslice.kubernetes.io/managed-by` label | managed by the EndpointSlice controllers |
 //! | `service-endpoints` | Endpoints of a Service that has a selector | managed by the endpoints controller |
-//! | `token-secrets` | Secrets of type `kubernetes.io/service-account-token` | the token controller recreates and refills them |
+//! | `token-secrets` | Secrets of type `kubernetes.io/service-account-token` that the token controller generated (named `<serviceAccount>-token-xxxxx`, before 1.24) | the cluster generates its own for each ServiceAccount; token Secrets made by hand are kept (rule `token-secret-data`) |
+//! | `nodes` | Nodes and CSINodes | registered by each node's kubelet; created by hand they would be nodes that do not exist (Velero skips them too) |
 //! | `cluster-defaults` | what every cluster creates itself: namespaces `default`, `kube-system`, `kube-public`, `kube-node-lease`; ConfigMaps `kube-root-ca.crt`; ServiceAccounts `default` without imagePullSecrets; Service/Endpoints/EndpointSlice `default/kubernetes`; objects labelled `kubernetes.io/bootstrapping=rbac-defaults`; APIServices labelled `kube-aggregator.kubernetes.io/automanaged`; APF objects annotated `apf.kubernetes.io/autoupdate-spec: "true"`; PriorityClasses `system-cluster-critical`, `system-node-critical` | `create` would fail with AlreadyExists |
 //! | `apiserver-internal` | `/registry/ranges/*` (RangeAllocation), `/registry/masterleases/*` | API-server bookkeeping no API endpoint serves |
 
@@ -74,6 +76,7 @@ pub const RULES: &[Rule] = &[
     Rule { id: "pv-claim-ref", applies_to: "PersistentVolume", removes: "spec.claimRef.uid, spec.claimRef.resourceVersion", disabled_by: None },
     Rule { id: "crd-v1", applies_to: "CustomResourceDefinition stored as v1beta1", removes: "the v1beta1 form: converted to apiextensions.k8s.io/v1", disabled_by: None },
     Rule { id: "job-controller-uid", applies_to: "Job without manualSelector", removes: "generated controller-uid selector and template labels", disabled_by: None },
+    Rule { id: "token-secret-data", applies_to: "service-account token Secret made by hand", removes: "data, annotation kubernetes.io/service-account.uid", disabled_by: None },
 ];
 
 /// Why an object is skipped by default.
@@ -86,6 +89,7 @@ pub enum Skip {
     EndpointSlices,
     ServiceEndpoints,
     TokenSecrets,
+    Nodes,
     ClusterDefaults,
     ApiserverInternal,
 }
@@ -99,12 +103,19 @@ pub const SKIPS: &[(Skip, &str, &str)] = &[
     (Skip::ControllerRevisions, "controller-revisions", "controller revisions: history kept by their controllers"),
     (Skip::EndpointSlices, "endpoint-slices", "endpoint slices managed by the EndpointSlice controllers"),
     (Skip::ServiceEndpoints, "service-endpoints", "endpoints of Services with a selector: managed by the endpoints controller"),
-    (Skip::TokenSecrets, "token-secrets", "service-account token secrets: recreated by the cluster"),
+    (Skip::TokenSecrets, "token-secrets", "generated service-account token secrets: the cluster makes its own"),
+    (Skip::Nodes, "nodes", "nodes: registered by each node's kubelet"),
     (Skip::ClusterDefaults, "cluster-defaults", "created by every cluster itself (create would fail with AlreadyExists)"),
     (Skip::ApiserverInternal, "apiserver-internal", "API-server bookkeeping (ranges, masterleases) that no API serves"),
 ];
 
 impl Skip {
+    /// Whether the skip is about the kind itself (every Event, Lease, Node…) rather than the
+    /// object: such skips give way when the user names the resource (`extract events`).
+    pub fn is_by_kind(self) -> bool {
+        matches!(self, Skip::Events | Skip::Leases | Skip::ControllerRevisions | Skip::Nodes)
+    }
+
     pub fn id(self) -> &'static str {
         SKIPS.iter().find(|s| s.0 == self).map_or("", |s| s.1)
     }
@@ -226,6 +237,7 @@ pub fn clean(obj: &mut Value, options: &CleanOptions) -> Vec<&'static str> {
             }
             "crd-v1" => is(obj, "apiextensions.k8s.io", "CustomResourceDefinition") && crd_to_v1(obj),
             "job-controller-uid" => is(obj, "batch", "Job") && clean_job_selector(obj),
+            "token-secret-data" => is_token_secret(obj) && clean_token_secret(obj),
             _ => false,
         };
         if changed {
@@ -492,6 +504,37 @@ fn clean_job_selector(obj: &mut Value) -> bool {
     changed
 }
 
+const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
+const SERVICE_ACCOUNT_NAME: &str = "kubernetes.io/service-account.name";
+const SERVICE_ACCOUNT_UID: &str = "kubernetes.io/service-account.uid";
+
+fn is_token_secret(obj: &Value) -> bool {
+    is(obj, "", "Secret") && str_at(obj, &["type"]) == Some(TOKEN_SECRET_TYPE)
+}
+
+/// A token Secret the legacy token controller made for a ServiceAccount (before 1.24 it
+/// made one for each, named `<serviceAccount>-token-<5 random characters>`). Token Secrets
+/// made by hand (the only kind since 1.24, e.g. long-lived tokens for CI) have other names.
+fn is_generated_token_secret(obj: &Value) -> bool {
+    let (Some(account), Some(name)) =
+        (str_at(obj, &["metadata", "annotations", SERVICE_ACCOUNT_NAME]), str_at(obj, &["metadata", "name"]))
+    else {
+        return false;
+    };
+    is_token_secret(obj)
+        && name.strip_prefix(account).and_then(|rest| rest.strip_prefix("-token-")).is_some_and(|suffix| {
+            suffix.len() == 5 && suffix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+/// A token Secret made by hand is restored empty: the token controller fills in `token`,
+/// `ca.crt` and `namespace` for the new cluster's ServiceAccount, and deletes the Secret if
+/// it names the old ServiceAccount's uid.
+fn clean_token_secret(obj: &mut Value) -> bool {
+    let data = obj.as_object_mut().is_some_and(|o| o.shift_remove("data").is_some());
+    remove_annotations(obj, &[SERVICE_ACCOUNT_UID]) | data
+}
+
 /// Why `obj` should not be restored by default, if it should not.
 pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
     if context.internal {
@@ -513,9 +556,8 @@ pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
         ("" | "events.k8s.io", "Event") => return Some(Skip::Events),
         ("coordination.k8s.io", "Lease") => return Some(Skip::Leases),
         ("apps", "ControllerRevision") => return Some(Skip::ControllerRevisions),
-        ("", "Secret") if str_at(obj, &["type"]) == Some("kubernetes.io/service-account-token") => {
-            return Some(Skip::TokenSecrets)
-        }
+        ("", "Secret") if is_generated_token_secret(obj) => return Some(Skip::TokenSecrets),
+        ("", "Node") | ("storage.k8s.io", "CSINode") => return Some(Skip::Nodes),
         _ => {}
     }
     let cluster_default = match (group, kind) {
@@ -843,10 +885,16 @@ mod tests {
             skip(json!({"apiVersion": "apps/v1", "kind": "ControllerRevision"})),
             Some(Skip::ControllerRevisions)
         );
-        assert_eq!(
-            skip(json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token"})),
-            Some(Skip::TokenSecrets)
-        );
+        let token = |name: &str| {
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token", "metadata": {
+                "name": name, "annotations": {"kubernetes.io/service-account.name": "builder"}}})
+        };
+        assert_eq!(skip(token("builder-token-x7k2p")), Some(Skip::TokenSecrets));
+        // Made by hand: kept (and emptied by `token-secret-data`).
+        assert_eq!(skip(token("builder-ci-token")), None);
+        assert_eq!(skip(token("builder-token-TOOLONG")), None);
+        assert_eq!(skip(json!({"apiVersion": "v1", "kind": "Node"})), Some(Skip::Nodes));
+        assert_eq!(skip(json!({"apiVersion": "storage.k8s.io/v1", "kind": "CSINode"})), Some(Skip::Nodes));
         assert_eq!(skip(json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque"})), None);
         let slice = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {
             "name": "s", "labels": {"endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}}});
@@ -886,5 +934,25 @@ mod tests {
         ] {
             assert_eq!(skip(obj.clone()), None, "{obj}");
         }
+    }
+
+    #[test]
+    fn token_secret_made_by_hand_is_kept_empty() {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+            "metadata": {"name": "ci-token", "namespace": "build", "annotations": {
+                "kubernetes.io/service-account.name": "builder",
+                "kubernetes.io/service-account.uid": "0b5c1a7e-0000-4000-8000-000000000001"}},
+            "data": {"token": "c2VjcmV0", "ca.crt": "Y2E=", "namespace": "YnVpbGQ="}});
+        let (v, applied) = cleaned(secret);
+        assert!(applied.contains(&"token-secret-data"), "{applied:?}");
+        assert_eq!(
+            v,
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+                "metadata": {"name": "ci-token", "namespace": "build", "annotations": {
+                    "kubernetes.io/service-account.name": "builder"}}})
+        );
+        let (opaque, applied) = cleaned(json!({"apiVersion": "v1", "kind": "Secret", "data": {"a": "Yg=="}}));
+        assert!(!applied.contains(&"token-secret-data"));
+        assert_eq!(opaque["data"]["a"], "Yg==");
     }
 }

@@ -235,8 +235,12 @@ impl ResourceTable {
     /// `events.k8s.io`, which share storage), in table order.
     pub fn resolve(&self, name: &str) -> Result<Vec<&ResourceInfo>, ResourceError> {
         let lower = name.to_ascii_lowercase();
+        // API-server bookkeeping (`masterleases` hold Endpoints) answers to its own plural
+        // only, so that `endpoints` means the served resource alone.
         let matches_name = |e: &ResourceInfo, n: &str| {
-            e.plural == n || e.singular == n || e.short_names.iter().any(|s| s == n) || e.kind.eq_ignore_ascii_case(n)
+            e.plural == n
+                || !e.internal
+                    && (e.singular == n || e.short_names.iter().any(|s| s == n) || e.kind.eq_ignore_ascii_case(n))
         };
         // Unqualified first: kubectl treats `deployments` as a name before splitting on dots.
         let mut found: Vec<&ResourceInfo> = self.entries.iter().filter(|e| matches_name(e, &lower)).collect();
@@ -279,6 +283,11 @@ mod tests {
         }
         assert_eq!(names(t.resolve("svc").unwrap()), ["services"]);
         assert_eq!(names(t.resolve("po").unwrap()), ["pods"]);
+        // masterleases store Endpoints, but `endpoints`/`ep`/`Endpoints` mean the served resource.
+        for name in ["endpoints", "ep", "Endpoints"] {
+            assert_eq!(names(t.resolve(name).unwrap()), ["endpoints"], "{name}");
+        }
+        assert_eq!(names(t.resolve("masterleases").unwrap()), ["masterleases"]);
         assert_eq!(names(t.resolve("events").unwrap()), ["events", "events.events.k8s.io"]);
         assert_eq!(names(t.resolve("events.events.k8s.io").unwrap()), ["events.events.k8s.io"]);
         assert_eq!(names(t.resolve("crd").unwrap()), ["customresourcedefinitions.apiextensions.k8s.io"]);
