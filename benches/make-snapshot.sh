@@ -110,11 +110,14 @@ T_SAVE=$(date +%s.%N)
 ctl snapshot save "$OUT/snapshot.db" >/dev/null
 T_DONE=$(date +%s.%N)
 "$UTL" snapshot status "$OUT/snapshot.db" -w json > "$OUT/status.json"
+# etcd's CPU time (user + system, in clock ticks) for the record.
+ETCD_TICKS=$(awk '{print $14 + $15}' "/proc/$ETCD_PID/stat" 2>/dev/null || echo 0)
 kill -TERM "$ETCD_PID"; wait "$ETCD_PID" || true; ETCD_PID=""
 
-python3 - "$WORK/manifest.json" "$OUT" "$T0" "$T_BUILD" "$T_LOAD" "$T_SAVE" "$T_DONE" <<'EOF'
+python3 - "$WORK/manifest.json" "$OUT" "$(getconf CLK_TCK)" "$ETCD_TICKS" "$T0" "$T_BUILD" "$T_LOAD" "$T_SAVE" "$T_DONE" <<'EOF'
 import json, os, sys
-src, out, t0, t_build, t_load, t_save, t_done = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:])
+src, out, hz, ticks = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+t0, t_build, t_load, t_save, t_done = map(float, sys.argv[5:])
 m = json.load(open(src))
 st = json.load(open(os.path.join(out, "status.json")))
 size = os.path.getsize(os.path.join(out, "snapshot.db"))
@@ -122,7 +125,8 @@ m["snapshot"] = {"file": "snapshot.db", "bytes": size, "mib": round(size / 2**20
                  "etcdutl_status": st}
 r = lambda x: round(x, 1)
 m["time_seconds"].update({"build": r(t_build - t0), "etcd_load_wall": r(t_save - t_load),
-                          "snapshot_save": r(t_done - t_save), "total": r(t_done - t0)})
+                          "snapshot_save": r(t_done - t_save), "total": r(t_done - t0),
+                          "etcd_cpu": r(ticks / hz)})
 with open(os.path.join(out, "manifest.json"), "w") as f:
     json.dump(m, f, indent=2)
     f.write("\n")
