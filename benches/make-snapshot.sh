@@ -53,6 +53,8 @@ grep -q '^etcd Version: 3\.5\.1$' <<<"$v" || { echo "need etcd 3.5.1 at $ETCD" >
 
 T0=$(date +%s.%N)
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# cargo runs in $ROOT below: a relative target dir is relative to it.
+case "$CARGO_TARGET_DIR" in /*) ;; *) CARGO_TARGET_DIR="$ROOT/$CARGO_TARGET_DIR" ;; esac
 (cd "$ROOT" && cargo build --release -p etcdsnap-bench-gen)
 GEN="$CARGO_TARGET_DIR/release/etcdsnap-gen"
 T_BUILD=$(date +%s.%N)
