@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use etcd_snapshot::{with_prefix, KeyHistory};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use k8s_decode::clean::{clean, skip_reason, CleanOptions, Skip, SkipContext};
+use k8s_decode::clean::{clean, is_controlled, skip_by_kind, skip_reason, CleanOptions, Skip, SkipContext};
 use k8s_decode::keys::{normalize_prefix, parse_key, ObjectKey};
 use k8s_decode::resources::{is_builtin_group, ResourceTable};
 use k8s_decode::{DecodeError, DecodeOptions, Decoder, LeaveOut};
@@ -398,9 +398,36 @@ impl Processing<'_> {
             (true, Some(put)) => (put.record(), Some(history.last.revision_key.revision.main)),
             _ => (history.last.record(), None),
         };
+        let info = self.table.lookup(&key.group, &key.resource);
+        let resource = storage_name(&key);
+        let named = || self.selection.resources.as_ref().is_some_and(|r| r.contains(&key));
+        if self.skipping {
+            // What the key alone decides costs no decoding: most of a cluster's objects are
+            // Events, or Pods and ReplicaSets owned by controllers.
+            if info.is_some_and(|i| i.internal) {
+                return Outcome::Skipped(Skip::ApiserverInternal, resource);
+            }
+            if let Some(skip) = info.and_then(|i| skip_by_kind(&i.group, &i.kind)).filter(|_| !named()) {
+                return Outcome::Skipped(skip, resource);
+            }
+            let metadata_only = DecodeOptions {
+                leave_out: LeaveOut { all_but_metadata: true, managed_fields: true, status: true },
+                ..Default::default()
+            };
+            // A value that fails here fails the full decode below too, which reports it.
+            if let Ok(partial) = self.decoder.decode(record.kv.value, &metadata_only) {
+                if is_controlled(&partial.object) {
+                    return Outcome::Skipped(Skip::Owned, resource);
+                }
+            }
+        }
         // Cleaning drops status and managedFields, so they are not even decoded; Services
         // keep managedFields, which tell auto-assigned node ports from requested ones.
-        let leave_out = LeaveOut { status: self.cleaning, managed_fields: self.cleaning && key.resource != "services" };
+        let leave_out = LeaveOut {
+            status: self.cleaning,
+            managed_fields: self.cleaning && key.resource != "services",
+            ..Default::default()
+        };
         let options = DecodeOptions {
             key: Some(record.kv.key),
             mod_revision: Some(record.kv.mod_revision),
@@ -414,14 +441,11 @@ impl Processing<'_> {
         if self.selection.labels.as_ref().is_some_and(|l| !l.matches(&object)) {
             return Outcome::Filtered;
         }
-        let info = self.table.lookup(&key.group, &key.resource);
-        let resource = storage_name(&key);
         if self.skipping {
             let context = SkipContext {
                 internal: info.is_some_and(|i| i.internal),
                 service_has_selector: Some(&|ns: &str, name: &str| (self.has_selector)(ns, name)),
             };
-            let named = || self.selection.resources.as_ref().is_some_and(|r| r.contains(&key));
             if let Some(skip) = skip_reason(&object, &context).filter(|s| !(s.is_by_kind() && named())) {
                 return Outcome::Skipped(skip, resource);
             }

@@ -14,6 +14,9 @@ mod output;
 mod render;
 mod status;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Offline forensics for etcd snapshots of Kubernetes clusters.
 #[derive(Debug, Parser)]
 #[command(name = "etcdsnap", version, about, propagate_version = true)]

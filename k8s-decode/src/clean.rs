@@ -535,16 +535,32 @@ fn clean_token_secret(obj: &mut Value) -> bool {
     remove_annotations(obj, &[SERVICE_ACCOUNT_UID]) | data
 }
 
+/// The skips that follow from the kind alone (see [`Skip::is_by_kind`]): callers that know
+/// the kind from the key can skip such objects without decoding them.
+pub fn skip_by_kind(group: &str, kind: &str) -> Option<Skip> {
+    match (group, kind) {
+        ("" | "events.k8s.io", "Event") => Some(Skip::Events),
+        ("coordination.k8s.io", "Lease") => Some(Skip::Leases),
+        ("apps", "ControllerRevision") => Some(Skip::ControllerRevisions),
+        ("", "Node") | ("storage.k8s.io", "CSINode") => Some(Skip::Nodes),
+        _ => None,
+    }
+}
+
+/// Whether an object is owned by a controller (`ownerReferences[].controller: true`): this
+/// needs only the metadata.
+pub fn is_controlled(obj: &Value) -> bool {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|refs| refs.iter().any(|r| r.get("controller").and_then(Value::as_bool) == Some(true)))
+}
+
 /// Why `obj` should not be restored by default, if it should not.
 pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
     if context.internal {
         return Some(Skip::ApiserverInternal);
     }
-    let owned = obj
-        .pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array)
-        .is_some_and(|refs| refs.iter().any(|r| r.get("controller").and_then(Value::as_bool) == Some(true)));
-    if owned {
+    if is_controlled(obj) {
         return Some(Skip::Owned);
     }
     let (group, kind) = (group_of(obj), kind_of(obj));
@@ -552,13 +568,11 @@ pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
     let name = str_at(obj, &["metadata", "name"]).unwrap_or("");
     let label = |k: &str| str_at(obj, &["metadata", "labels", k]);
     let annotation = |k: &str| str_at(obj, &["metadata", "annotations", k]);
-    match (group, kind) {
-        ("" | "events.k8s.io", "Event") => return Some(Skip::Events),
-        ("coordination.k8s.io", "Lease") => return Some(Skip::Leases),
-        ("apps", "ControllerRevision") => return Some(Skip::ControllerRevisions),
-        ("", "Secret") if is_generated_token_secret(obj) => return Some(Skip::TokenSecrets),
-        ("", "Node") | ("storage.k8s.io", "CSINode") => return Some(Skip::Nodes),
-        _ => {}
+    if let Some(skip) = skip_by_kind(group, kind) {
+        return Some(skip);
+    }
+    if (group, kind) == ("", "Secret") && is_generated_token_secret(obj) {
+        return Some(Skip::TokenSecrets);
     }
     let cluster_default = match (group, kind) {
         ("", "Namespace") => ["default", "kube-system", "kube-public", "kube-node-lease"].contains(&name),

@@ -44,6 +44,9 @@ pub struct LeaveOut {
     pub status: bool,
     /// `metadata.managedFields`.
     pub managed_fields: bool,
+    /// Every top-level field but `metadata` (kind and apiVersion stay): enough to decide
+    /// from the metadata alone whether an object is wanted before decoding all of it.
+    pub all_but_metadata: bool,
 }
 
 /// A decoded object.

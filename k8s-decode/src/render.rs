@@ -47,6 +47,15 @@ pub(crate) fn json_path<'s>(segs: impl IntoIterator<Item = Seg<'s>>) -> String {
     s
 }
 
+/// A protobuf string as Go's JSON encoder writes it (invalid UTF-8 becomes U+FFFD). Valid
+/// UTF-8 (nearly always) takes the fast validation path without copying twice.
+pub(crate) fn utf8_lossy(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
 pub(crate) struct Renderer<'a> {
     pub schema: &'static Schema,
     views: &'static [MsgView],
@@ -253,7 +262,7 @@ impl<'a> Renderer<'a> {
     /// length check.
     fn left_out(&self, json: &str) -> bool {
         match self.path.as_slice() {
-            [] => self.leave_out.status && json == "status",
+            [] => self.leave_out.status && json == "status" || self.leave_out.all_but_metadata && json != "metadata",
             [Seg::Key("metadata")] => self.leave_out.managed_fields && json == "managedFields",
             _ => false,
         }
@@ -380,7 +389,7 @@ impl<'a> Renderer<'a> {
                 _ => {}
             }
         }
-        let k = String::from_utf8_lossy(key).into_owned();
+        let k = utf8_lossy(key);
         self.path.push(Seg::MapKey(key));
         let v = match val {
             Some(v) => self.elem(field.elem, v, depth),
@@ -421,7 +430,7 @@ impl<'a> Renderer<'a> {
     /// Render one element value.
     pub fn elem(&mut self, elem: Elem, v: WireValue<'a>, depth: u32) -> Result<Value, DecodeError> {
         Ok(match (elem, v) {
-            (Elem::String, WireValue::Bytes(b)) => Value::String(String::from_utf8_lossy(b).into_owned()),
+            (Elem::String, WireValue::Bytes(b)) => Value::String(utf8_lossy(b)),
             (Elem::Bytes, WireValue::Bytes(b)) => Value::String(crate::base64::encode(b)),
             (Elem::Message(t), WireValue::Bytes(b)) => self.message(t, b, depth + 1)?,
             (Elem::Double, WireValue::Fixed64(x)) => self.double(x),

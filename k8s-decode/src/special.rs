@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{DecodeError, WarningKind};
-use crate::render::Renderer;
+use crate::render::{utf8_lossy, Renderer};
 use crate::schema::Field;
 use crate::wire::{Fields, WireValue};
 
@@ -174,12 +174,12 @@ impl<'a> Renderer<'a> {
             }
             Special::Duration => Value::String(go_duration(varint(1) as i64)),
             Special::Quantity => match bytes(1) {
-                Some(b) if !b.is_empty() => Value::String(String::from_utf8_lossy(b).into_owned()),
+                Some(b) if !b.is_empty() => Value::String(utf8_lossy(b)),
                 _ => Value::String("0".into()),
             },
             Special::IntOrString => match varint(1) {
                 0 => Value::from(i64::from(varint(2) as u32 as i32)),
-                1 => Value::String(String::from_utf8_lossy(bytes(3).unwrap_or_default()).into_owned()),
+                1 => Value::String(utf8_lossy(bytes(3).unwrap_or_default())),
                 t => {
                     self.warn(
                         Some(msg),
@@ -213,9 +213,7 @@ impl<'a> Renderer<'a> {
             }
             Special::OrStringArray { schema } => {
                 if !p.repeated2.is_empty() {
-                    Value::Array(
-                        p.repeated2.iter().map(|b| Value::String(String::from_utf8_lossy(b).into_owned())).collect(),
-                    )
+                    Value::Array(p.repeated2.iter().map(|b| Value::String(utf8_lossy(b))).collect())
                 } else if let Some(b) = bytes(1) {
                     self.message(schema, b, depth + 1)?
                 } else {
@@ -227,7 +225,7 @@ impl<'a> Renderer<'a> {
                 for f in Fields::new(buf) {
                     let f = f.map_err(|e| self.wire_err(buf, e))?;
                     if let (1, WireValue::Bytes(b)) = (f.number, f.value) {
-                        items.push(Value::String(String::from_utf8_lossy(b).into_owned()));
+                        items.push(Value::String(utf8_lossy(b)));
                     }
                 }
                 if items.is_empty() {

@@ -233,7 +233,7 @@ fn leave_out_equals_removing_after_decoding() {
             }
             let value = std::fs::read(&pb).unwrap();
             let Ok(full) = dec.decode(&value, &DecodeOptions::default()) else { continue };
-            let leave_out = LeaveOut { status: true, managed_fields: true };
+            let leave_out = LeaveOut { status: true, managed_fields: true, ..Default::default() };
             let partial = dec.decode(&value, &DecodeOptions { leave_out, ..Default::default() }).unwrap();
             let mut expected = full.object;
             let mut removed = expected.as_object_mut().unwrap().shift_remove("status").is_some();

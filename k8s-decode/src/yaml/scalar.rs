@@ -45,6 +45,7 @@ pub(crate) enum Style {
 }
 
 /// What a string's characters allow.
+#[derive(Debug, PartialEq, Eq)]
 struct Traits {
     plain: bool,
     single: bool,
@@ -56,6 +57,43 @@ struct Traits {
 impl Traits {
     /// One pass over the characters (no allocation).
     fn of(s: &str) -> Traits {
+        if s.is_ascii() {
+            return Traits::of_ascii(s.as_bytes());
+        }
+        Traits::of_chars(s)
+    }
+
+    /// [`Traits::of_chars`] for ASCII text (configuration files, certificates, scripts:
+    /// the long multi-line values), byte by byte with the same rules: of ASCII, only `\n`
+    /// and `' '..='~'` are printable, and `\n`, `\r` are breaks.
+    fn of_ascii(b: &[u8]) -> Traits {
+        let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+            return Traits { plain: false, single: true, literal: true, newline: false };
+        };
+        let brk = |c: u8| c == b'\n' || c == b'\r';
+        let special = !b.iter().fold(true, |ok, &c| ok & (c == b'\n' || (b' '..=b'~').contains(&c)));
+        let newline = b.contains(&b'\n');
+        let multiline = newline || b.contains(&b'\r');
+        let (mut space_then_break, mut break_then_space, mut bad_inside) = (false, false, false);
+        for w in b.windows(2) {
+            let (p, c) = (w[0], w[1]);
+            space_then_break |= p == b' ' && brk(c);
+            break_then_space |= c == b' ' && brk(p);
+            bad_inside |= (p == b':' && c == b' ') || (p == b' ' && c == b'#');
+        }
+        bad_inside |= last == b':';
+        let second = b.get(1).copied();
+        let bad_start = b"#,[]{}&*!|>'\"%@`".contains(&first)
+            || (b"-?:".contains(&first) && second.is_none_or(|c| c == b' '))
+            || b.starts_with(b"---")
+            || b.starts_with(b"...");
+        let plain = !(special || multiline || bad_start || bad_inside || first == b' ' || last == b' ');
+        let single = !(special || space_then_break || break_then_space);
+        let literal = !(special || space_then_break || last == b' ');
+        Traits { plain, single, literal, newline }
+    }
+
+    fn of_chars(s: &str) -> Traits {
         let mut chars = s.chars();
         let Some(first) = chars.next() else {
             return Traits { plain: false, single: true, literal: true, newline: false };
@@ -105,15 +143,12 @@ impl Traits {
 fn printable_ascii_style(s: &str) -> Option<Style> {
     let b = s.as_bytes();
     let (&first, &last) = (b.first()?, b.last()?);
-    let mut prev = 0u8;
-    let mut bad_inside = false;
-    for &c in b {
-        if !(b' '..=b'~').contains(&c) {
-            return None;
-        }
-        bad_inside |= (prev == b':' && c == b' ') || (prev == b' ' && c == b'#');
-        prev = c;
+    // Two simple passes the compiler vectorises: long values (Secret data, certificates,
+    // configuration files) make this one of the hottest loops of `extract`.
+    if !b.iter().fold(true, |ok, c| ok & (b' '..=b'~').contains(c)) {
+        return None;
     }
+    let bad_inside = b.contains(&b' ') && b.windows(2).any(|w| matches!(w, [b':', b' '] | [b' ', b'#']));
     if reads_as_other_type(s) {
         return Some(Style::Double);
     }
@@ -405,6 +440,31 @@ impl Out {
         for shift in (0..digits).rev() {
             let nibble = (code >> (4 * shift)) & 0xF;
             self.put_char(char::from_digit(nibble, 16).unwrap_or('0').to_ascii_uppercase());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ASCII fast path agrees with the general one on every string of up to four
+    /// characters over the characters that matter to the rules.
+    #[test]
+    fn ascii_traits_agree_with_char_traits() {
+        let alphabet = [" ", ":", "#", "\n", "\r", "\t", "a", "-", "?", ".", "'", "\"", "\u{7f}", "\u{1}", "{", "@"];
+        let mut strings = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> =
+                strings.iter().flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}"))).collect();
+            strings.extend(longer);
+            strings.dedup();
+        }
+        strings.sort();
+        strings.dedup();
+        assert!(strings.len() > 60_000);
+        for s in &strings {
+            assert_eq!(Traits::of_ascii(s.as_bytes()), Traits::of_chars(s), "{s:?}");
         }
     }
 }
