@@ -31,6 +31,8 @@ use select::{LabelSelector, ResourceFilter, Selection};
 // Declared here rather than in main.rs: they serve `extract` only.
 #[path = "files.rs"]
 mod files;
+#[path = "pipeline.rs"]
+mod pipeline;
 #[path = "select.rs"]
 mod select;
 
@@ -161,9 +163,13 @@ struct Candidate {
     rank: u8,
 }
 
-/// Objects are decoded, cleaned and rendered this many at a time per thread, then written
-/// in order and dropped: memory stays bounded by the batch, not the snapshot.
-const BATCH_PER_THREAD: usize = 512;
+/// Objects are decoded, cleaned and rendered in chunks of this many on every core, and
+/// written in order and dropped as soon as their turn comes (see `pipeline`).
+const CHUNK: usize = 64;
+
+/// How many chunks each thread may work ahead of the writer: memory stays bounded by this
+/// window (threads × 16 × 64 objects), not by the snapshot.
+const CHUNKS_AHEAD_PER_THREAD: usize = 16;
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let threads = args.threads.unwrap_or(0);
@@ -184,7 +190,7 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
 
     // One scan of the whole key space: release evidence, CRDs and Services are then found
     // in it by binary search instead of scanning the `key` bucket again for each.
-    let scan = store.key_histories(prefix.as_bytes(), at)?;
+    let scan = store.key_histories_where(prefix.as_bytes(), at, key_filter(&args, &prefix))?;
     let decoder = args.kube_version.decoder_for(|| sorted_evidence(&scan.items, &args.etcd_prefix));
     let table = resource_table(&scan.items, &decoder, &prefix);
     let mut names = args.resources.clone();
@@ -270,17 +276,20 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
         format: args.format,
         list_item: args.format == Format::Json && matches!(destination, Destination::Stream(_)),
     };
-    let batch = rayon::current_num_threads() * BATCH_PER_THREAD;
     let mut written = 0;
-    for chunk in candidates.chunks(batch) {
-        let outcomes: Vec<Outcome> = chunk
-            .par_iter()
+    let threads = rayon::current_num_threads();
+    let chunks: Vec<&[Candidate]> = candidates.chunks(CHUNK).collect();
+    let work = |i: usize| -> Vec<Outcome> {
+        chunks[i]
+            .iter()
             .map(|c| {
                 let outcome = processing.process(&scan.items[c.index as usize]);
                 progress.inc(1);
                 outcome
             })
-            .collect();
+            .collect()
+    };
+    pipeline::ordered(chunks.len(), threads, threads * CHUNKS_AHEAD_PER_THREAD, work, |outcomes| {
         let mut items = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
             match outcome {
@@ -296,8 +305,8 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
             }
         }
         written += items.len();
-        sink.write(items)?;
-    }
+        sink.write(items)
+    })?;
     sink.finish()?;
     progress.finish_and_clear();
 
@@ -311,6 +320,32 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
         eprintln!("etcdsnap: {}: {e}", snapshot.path().display());
     }
     Ok(if summary.undecodable.is_empty() && !damaged { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Which keys the scan keeps. With only `-n` given, the keys of other namespaces are left
+/// out of the scan at once (a cheap substring test), which makes extracting one namespace of
+/// a large snapshot cost little more than reading it. Kept besides: CRDs (resource names)
+/// and the release evidence. Over-inclusion is harmless: selection is exact later.
+fn key_filter<'f>(args: &'f Args, prefix: &str) -> impl Fn(&[u8]) -> bool + Sync + 'f {
+    let narrow = !args.namespaces.is_empty()
+        && !args.cluster_scoped
+        && args.resources.is_empty()
+        && args.resource_flags.is_empty()
+        && args.key_prefixes.is_empty();
+    let always: Vec<Vec<u8>> = [
+        format!("{prefix}apiextensions.k8s.io/customresourcedefinitions/"),
+        format!("{prefix}minions/"),
+        format!("{prefix}pods/kube-system/kube-apiserver"),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect();
+    let segments: Vec<Vec<u8>> = args.namespaces.iter().map(|ns| format!("/{ns}/").into_bytes()).collect();
+    move |key: &[u8]| {
+        !narrow
+            || always.iter().any(|p| key.starts_with(p))
+            || segments.iter().any(|segment| key.windows(segment.len()).any(|w| w == segment.as_slice()))
+    }
 }
 
 /// Where `-o` sends the output.

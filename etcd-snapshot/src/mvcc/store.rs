@@ -154,9 +154,23 @@ impl<'a> Store<'a> {
     /// tombstone does not exist at `at`. `at` below the compaction revision is an error, as
     /// in etcd (`ErrCompacted`). Scans in parallel on the current rayon pool.
     pub fn key_histories(&self, prefix: &[u8], at: Option<i64>) -> Result<Scan<KeyHistory<'a>>, MvccError> {
+        self.key_histories_where(prefix, at, |_| true)
+    }
+
+    /// [`key_histories`](Self::key_histories) of the keys `keep` accepts only. Every record
+    /// is still read (the bucket is ordered by revision, not key), but keys left out cost
+    /// no hashing, sorting or memory: a question about one namespace of a large snapshot
+    /// then costs little more than reading the file.
+    pub fn key_histories_where(
+        &self,
+        prefix: &[u8],
+        at: Option<i64>,
+        keep: impl Fn(&[u8]) -> bool + Sync,
+    ) -> Result<Scan<KeyHistory<'a>>, MvccError> {
         let (at, damage) = self.check_revision(at)?;
         let per_run = self.par_runs(|run, errors| {
-            let newest = newest_per_key(run.filter_map(|r| r.map_err(|e| errors.push(e)).ok()), prefix, at);
+            let records = run.filter_map(|r| r.map_err(|e| errors.push(e)).ok()).filter(|r| keep(r.kv.key));
+            let newest = newest_per_key(records, prefix, at);
             // Sorting each run's keys here runs in parallel; the merge below is then linear.
             let mut sorted: Vec<KeyHistory<'a>> = newest.into_values().collect();
             sorted.sort_unstable_by(|a, b| a.key.cmp(b.key));
