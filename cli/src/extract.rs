@@ -19,7 +19,6 @@ use k8s_decode::clean::{clean, is_controlled, skip_by_kind, skip_reason, CleanOp
 use k8s_decode::keys::{normalize_prefix, parse_key, ObjectKey};
 use k8s_decode::resources::{is_builtin_group, ResourceTable};
 use k8s_decode::{DecodeError, DecodeOptions, Decoder, LeaveOut};
-use rayon::prelude::*;
 use regex::Regex;
 use serde_json::{json, Value};
 
@@ -132,8 +131,6 @@ pub struct Args {
 /// One object ready to write.
 struct Item {
     resource: String,
-    namespace: Option<String>,
-    name: String,
     /// The rendered file/document (for `--format json` on a stream: the List item, indented).
     rendered: Vec<u8>,
 }
@@ -143,6 +140,8 @@ enum Outcome {
     Skipped(Skip, String),
     Filtered,
     Undecodable(String, String),
+    /// Writing the object's file failed: the run stops.
+    Failed(anyhow::Error),
 }
 
 /// What the closing summary reports.
@@ -244,8 +243,8 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     }
 
     let ext = if args.format == Format::Yaml { "yaml" } else { "json" };
-    let mut sink = match &destination {
-        Destination::Stream(path) => Sink::stream(path.as_deref(), args.format)?,
+    let (mut sink, out_dir) = match &destination {
+        Destination::Stream(path) => (Sink::stream(path.as_deref(), args.format)?, None),
         Destination::Dir(dir) => {
             let out = OutputDir::create(dir, args.force)?;
             if out.has_entries()? {
@@ -256,8 +255,26 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
                     Some(relative_path(args.layout, &storage_name(&key), key.namespace.as_deref(), &key.name, ext))
                 }))?;
             }
-            Sink::Dir { out, allocator: PathAllocator::default(), layout: args.layout, ext }
+            (Sink::Dir, Some(out))
         }
+    };
+    // Every file's path, in output order, before any work: collisions get their `~N` in
+    // the same order whatever the threads, and the workers write the files themselves.
+    let paths: Vec<PathBuf> = if out_dir.is_some() {
+        let mut allocator = PathAllocator::default();
+        candidates
+            .iter()
+            .map(|c| {
+                let key = parse_key(scan.items[c.index as usize].key, &prefix, &table).ok();
+                let natural = key.map_or_else(
+                    || PathBuf::from(format!("_unparsed/{}.{ext}", c.index)),
+                    |k| relative_path(args.layout, &storage_name(&k), k.namespace.as_deref(), &k.name, ext),
+                );
+                allocator.allocate(natural)
+            })
+            .collect()
+    } else {
+        Vec::new()
     };
 
     let progress = progress_bar(candidates.len() as u64);
@@ -279,11 +296,21 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     let mut written = 0;
     let threads = rayon::current_num_threads();
     let chunks: Vec<&[Candidate]> = candidates.chunks(CHUNK).collect();
+    let out_dir = out_dir.as_ref();
     let work = |i: usize| -> Vec<Outcome> {
         chunks[i]
             .iter()
-            .map(|c| {
-                let outcome = processing.process(&scan.items[c.index as usize]);
+            .enumerate()
+            .map(|(j, c)| {
+                let mut outcome = processing.process(&scan.items[c.index as usize]);
+                if let (Some(out), Outcome::Keep(item)) = (out_dir, &mut outcome) {
+                    let path = &paths[i * CHUNK + j];
+                    if let Err(e) = out.make_dirs_for(path).and_then(|()| out.write(path, &item.rendered)) {
+                        outcome = Outcome::Failed(e);
+                    } else {
+                        item.rendered = Vec::new();
+                    }
+                }
                 progress.inc(1);
                 outcome
             })
@@ -302,6 +329,7 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
                 }
                 Outcome::Filtered => {}
                 Outcome::Undecodable(key, reason) => summary.undecodable.push((key, reason)),
+                Outcome::Failed(e) => return Err(e),
             }
         }
         written += items.len();
@@ -495,7 +523,7 @@ impl Processing<'_> {
             Ok(bytes) => bytes,
             Err(e) => return Outcome::Undecodable(raw_key.into_owned(), format!("cannot render: {e}")),
         };
-        Outcome::Keep(Box::new(Item { resource, namespace: key.namespace, name: key.name, rendered }))
+        Outcome::Keep(Box::new(Item { resource, rendered }))
     }
 }
 
@@ -577,10 +605,15 @@ fn apply_rank(group: &str, kind: &str) -> u8 {
     }
 }
 
-/// Where rendered objects go, batch by batch, in order.
+/// Where rendered objects go, in order.
 enum Sink {
-    Stream { out: BufWriter<Box<dyn Write>>, format: Format, count: usize },
-    Dir { out: OutputDir, allocator: PathAllocator, layout: Layout, ext: &'static str },
+    Stream {
+        out: BufWriter<Box<dyn Write>>,
+        format: Format,
+        count: usize,
+    },
+    /// One file per object, written by the workers themselves (see `paths`).
+    Dir,
 }
 
 impl Sink {
@@ -614,19 +647,7 @@ impl Sink {
                     *count += 1;
                 }
             }
-            Sink::Dir { out, allocator, layout, ext } => {
-                // Paths in output order (collisions get `~N` deterministically), then the
-                // files themselves in parallel: they are independent.
-                let mut files = Vec::with_capacity(items.len());
-                for item in &items {
-                    let natural = relative_path(*layout, &item.resource, item.namespace.as_deref(), &item.name, ext);
-                    let path = allocator.allocate(natural);
-                    out.make_dirs_for(&path)?;
-                    files.push((path, &item.rendered));
-                }
-                let out = &*out;
-                files.par_iter().try_for_each(|(path, bytes)| out.write(path, bytes))?;
-            }
+            Sink::Dir => {}
         }
         Ok(())
     }

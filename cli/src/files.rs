@@ -12,6 +12,7 @@ use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 
@@ -113,8 +114,8 @@ impl PathAllocator {
 pub struct OutputDir {
     root: PathBuf,
     force: bool,
-    /// Directories made (or checked) already.
-    made: HashSet<PathBuf>,
+    /// Directories made (or checked) already; files are written from several threads.
+    made: Mutex<HashSet<PathBuf>>,
 }
 
 impl OutputDir {
@@ -124,7 +125,7 @@ impl OutputDir {
             .mode(0o700)
             .create(root)
             .with_context(|| format!("cannot create {}", root.display()))?;
-        Ok(OutputDir { root: root.to_path_buf(), force, made: HashSet::new() })
+        Ok(OutputDir { root: root.to_path_buf(), force, made: Mutex::new(HashSet::new()) })
     }
 
     /// Whether the directory already holds anything (a fresh one needs no existence checks).
@@ -147,7 +148,7 @@ impl OutputDir {
     }
 
     /// Make the directories a file at `relative` needs (see [`make_dirs`](Self::make_dirs)).
-    pub fn make_dirs_for(&mut self, relative: &Path) -> Result<()> {
+    pub fn make_dirs_for(&self, relative: &Path) -> Result<()> {
         match relative.parent().filter(|p| !p.as_os_str().is_empty()) {
             Some(parent) => self.make_dirs(parent),
             None => Ok(()),
@@ -179,11 +180,13 @@ impl OutputDir {
     }
 
     /// Make each directory of `relative` (0700), refusing to go through symlinks.
-    fn make_dirs(&mut self, relative: &Path) -> Result<()> {
+    fn make_dirs(&self, relative: &Path) -> Result<()> {
+        // One lock for the whole path: two threads never race to create the same directory.
+        let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
         let mut dir = self.root.clone();
         for component in relative.components() {
             dir.push(component);
-            if self.made.contains(&dir) {
+            if made.contains(&dir) {
                 continue;
             }
             match dir.symlink_metadata() {
@@ -194,7 +197,7 @@ impl OutputDir {
                     .create(&dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?,
             }
-            self.made.insert(dir.clone());
+            made.insert(dir.clone());
         }
         Ok(())
     }
@@ -266,7 +269,7 @@ mod tests {
     fn modes_and_no_overwrite() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("out");
-        let mut out = OutputDir::create(&root, false).unwrap();
+        let out = OutputDir::create(&root, false).unwrap();
         assert!(!out.has_entries().unwrap());
         let rel = PathBuf::from("ns/pods/web.yaml");
         out.make_dirs_for(&rel).unwrap();
@@ -278,7 +281,7 @@ mod tests {
         assert_eq!(mode(&root.join("ns/pods")), 0o700);
         assert!(out.check_free([rel.clone()]).is_err());
         assert!(out.write(&rel, b"b: 2\n").is_err(), "never overwrites without --force");
-        let mut forced = OutputDir::create(&root, true).unwrap();
+        let forced = OutputDir::create(&root, true).unwrap();
         // A planted symlink is replaced, not followed.
         let victim = tmp.path().join("victim");
         fs::write(&victim, "keep").unwrap();

