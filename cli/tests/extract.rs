@@ -357,3 +357,30 @@ fn real_snapshots_write_every_object_and_round_trip_through_k8s_openapi() {
     }
     assert!(checked > 300, "only {checked} files were checked");
 }
+
+/// `-n` alone narrows the scan to the namespace's keys before any decoding. It must select
+/// exactly the objects of those namespaces that `-A` writes.
+#[test]
+fn namespace_narrowing_changes_nothing() {
+    for (snapshot, namespaces) in
+        [(SNAP35, &["team-a"][..]), (SNAP35, &["team-b", "default"]), ("fixtures/etcd-3.5-k8s/snapshot.db", &["shop"])]
+    {
+        let mut args = vec!["extract", snapshot, "--format", "jsonl"];
+        for ns in namespaces {
+            args.extend(["-n", ns]);
+        }
+        let narrowed = run(&args);
+        let all = run(&["extract", snapshot, "--format", "jsonl", "-A"]);
+        let in_namespaces: Vec<&str> = all
+            .stdout
+            .lines()
+            .filter(|line| {
+                let object: Value = serde_json::from_str(line).unwrap();
+                object["metadata"]["namespace"].as_str().is_some_and(|ns| namespaces.contains(&ns))
+            })
+            .collect();
+        assert!(in_namespaces.len() > 10, "{args:?}");
+        assert_eq!(narrowed.stdout.lines().collect::<Vec<_>>(), in_namespaces, "{args:?}");
+        assert_eq!(narrowed.code, all.code, "{args:?}");
+    }
+}
