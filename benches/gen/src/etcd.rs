@@ -40,8 +40,25 @@ impl Conn {
         Ok(Conn { addr, writer: stream, reader, request: Vec::new() })
     }
 
-    /// POST a JSON body; the parsed JSON answer of a 200, an error otherwise.
+    /// POST a JSON body; the parsed JSON answer of a 200, an error otherwise. etcd's
+    /// "request timed out" (HTTP 503, when the machine is briefly starved: a multi-minute
+    /// generation on a shared 2-core machine) is retried a few times, as the API server's
+    /// etcd client does; a put that did land before the timeout then lands twice, which
+    /// only adds a revision.
     pub fn post(&mut self, path: &str, body: &[u8]) -> Result<Value> {
+        const ATTEMPTS: u32 = 6;
+        for attempt in 1.. {
+            match self.post_once(path, body) {
+                Err(e) if attempt < ATTEMPTS && format!("{e:#}").contains("request timed out") => {
+                    std::thread::sleep(Duration::from_secs(u64::from(attempt)));
+                }
+                answer => return answer,
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    fn post_once(&mut self, path: &str, body: &[u8]) -> Result<Value> {
         self.request.clear();
         write!(
             self.request,
