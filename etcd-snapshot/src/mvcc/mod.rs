@@ -1,6 +1,7 @@
 //! etcd's multi-version key space on top of bbolt: the `key` bucket holds one entry per
 //! revision, keyed by [`RevisionKey`], whose value is a [`KeyValue`] record.
 
+mod key_sort;
 mod meta;
 mod record;
 mod revision;
