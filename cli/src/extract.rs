@@ -1,8 +1,9 @@
 //! `etcdsnap extract`: select objects, decode them on every core, clean them for
 //! `kubectl create -f`, and write them as files or one stream.
 //!
-//! Work is split in three: one scan of the key space (the store's own parallel scan), the
-//! per-object work (decode, label filter, skip decision, cleaning, rendering) on the rayon
+//! Work is split in three: one scan of the key space (the store's own parallel scan; one per
+//! key range when a snapshot is too large for one, so memory stays bounded), the per-object
+//! work (decode, label filter, skip decision, cleaning, rendering) on the rayon
 //! pool, and writing, which runs in a fixed order so that the output never depends on the
 //! number of threads.
 
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use etcd_snapshot::{with_prefix, KeyHistory};
+use etcd_snapshot::{with_prefix, KeyHistory, KeySample};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use k8s_decode::clean::{clean, is_controlled, skip_by_kind, skip_reason, CleanOptions, Skip, SkipContext};
 use k8s_decode::keys::{normalize_prefix, parse_key, ObjectKey};
@@ -124,6 +125,9 @@ pub struct Args {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Records per pass over the file (tests use it to force several passes).
+    #[arg(long, hide = true, default_value_t = etcd_snapshot::PASS_RECORDS)]
+    pass_records: usize,
     #[command(flatten)]
     kube_version: KubeVersionArg,
 }
@@ -186,12 +190,29 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     let store = snapshot.store()?;
     let prefix = normalize_prefix(&args.etcd_prefix);
     let at = args.revision;
+    let filter = key_filter(&args, &prefix);
 
-    // One scan of the whole key space: release evidence, CRDs and Services are then found
-    // in it by binary search instead of scanning the `key` bucket again for each.
-    let scan = store.key_histories_where(prefix.as_bytes(), at, key_filter(&args, &prefix))?;
-    let decoder = args.kube_version.decoder_for(|| sorted_evidence(&scan.items, &args.etcd_prefix));
-    let table = resource_table(&scan.items, &decoder, &prefix);
+    // Memory is bounded by the keys of one pass over the file. Usually everything fits in
+    // one, and that one scan also gives the release evidence, CRDs and Services (found in
+    // it by binary search); otherwise a small scan of just those comes first.
+    let sample = store.sample_keys(prefix.as_bytes(), &filter);
+    let passes = sample.passes(args.pass_records);
+    let context_prefixes: Vec<Vec<u8>> = [
+        format!("{prefix}apiextensions.k8s.io/customresourcedefinitions/"),
+        format!("{prefix}minions/"),
+        format!("{prefix}pods/kube-system/kube-apiserver"),
+        format!("{prefix}services/specs/"),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect();
+    let context = if passes == 1 {
+        store.key_histories_where(prefix.as_bytes(), at, &filter)?
+    } else {
+        store.key_histories_where(prefix.as_bytes(), at, |key| context_prefixes.iter().any(|p| key.starts_with(p)))?
+    };
+    let decoder = args.kube_version.decoder_for(|| sorted_evidence(&context.items, &args.etcd_prefix));
+    let table = resource_table(&context.items, &decoder, &prefix);
     let mut names = args.resources.clone();
     names.extend(args.resource_flags.iter().cloned());
     let selection = Selection {
@@ -205,79 +226,12 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     let cleaning = !args.raw;
     let skipping = cleaning && !args.include_owned;
     let services_with_selector =
-        if skipping { services_with_selector(&scan.items, &decoder, &prefix) } else { HashSet::new() };
+        if skipping { services_with_selector(&context.items, &decoder, &prefix) } else { HashSet::new() };
 
-    let mut summary = Summary::default();
-    let mut candidates: Vec<Candidate> = Vec::new();
-    let report_odd_keys = selection.namespaces.is_empty() && selection.resources.is_none();
-    for (index, history) in scan.items.iter().enumerate() {
-        if history.is_deleted() {
-            if !args.include_deleted {
-                continue;
-            }
-            if history.last_put.is_none() {
-                summary.deleted_without_content += 1;
-                continue;
-            }
-        }
-        let Ok(raw_key) = std::str::from_utf8(history.key) else {
-            if report_odd_keys {
-                summary.not_objects.push(format!("{}: not UTF-8", String::from_utf8_lossy(history.key)));
-            }
-            continue;
-        };
-        match parse_key(history.key, &prefix, &table) {
-            Ok(key) if selection.takes_key(raw_key, &key) => {
-                let rank = table.lookup(&key.group, &key.resource).map_or(LAST_RANK, |i| apply_rank(&i.group, &i.kind));
-                let index = u32::try_from(index).context("more than 4 billion keys")?;
-                candidates.push(Candidate { index, rank });
-            }
-            Ok(_) => {}
-            Err(e) if report_odd_keys => summary.not_objects.push(format!("{raw_key}: {e}")),
-            Err(_) => {}
-        }
-    }
-    if args.order == Order::Apply {
-        // Stable: key order within a rank.
-        candidates.sort_by_key(|c| c.rank);
-    }
-
-    let ext = if args.format == Format::Yaml { "yaml" } else { "json" };
     let (mut sink, out_dir) = match &destination {
         Destination::Stream(path) => (Sink::stream(path.as_deref(), args.format)?, None),
-        Destination::Dir(dir) => {
-            let out = OutputDir::create(dir, args.force)?;
-            if out.has_entries()? {
-                // Fail before writing anything rather than halfway through.
-                let table = &table;
-                out.check_free(candidates.iter().filter_map(|c| {
-                    let key = parse_key(scan.items[c.index as usize].key, &prefix, table).ok()?;
-                    Some(relative_path(args.layout, &storage_name(&key), key.namespace.as_deref(), &key.name, ext))
-                }))?;
-            }
-            (Sink::Dir, Some(out))
-        }
+        Destination::Dir(dir) => (Sink::Dir, Some(OutputDir::create(dir, args.force)?)),
     };
-    // Every file's path, in output order, before any work: collisions get their `~N` in
-    // the same order whatever the threads, and the workers write the files themselves.
-    let paths: Vec<PathBuf> = if out_dir.is_some() {
-        let mut allocator = PathAllocator::default();
-        candidates
-            .iter()
-            .map(|c| {
-                let key = parse_key(scan.items[c.index as usize].key, &prefix, &table).ok();
-                let natural = key.map_or_else(
-                    || PathBuf::from(format!("_unparsed/{}.{ext}", c.index)),
-                    |k| relative_path(args.layout, &storage_name(&k), k.namespace.as_deref(), &k.name, ext),
-                );
-                allocator.allocate(natural)
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-
-    let progress = progress_bar(candidates.len() as u64);
     let clean_options =
         CleanOptions { keep_owner_references: args.keep_owner_references, keep_node_ports: args.keep_node_ports };
     let has_selector = |ns: &str, name: &str| services_with_selector.contains(&(ns.to_string(), name.to_string()));
@@ -293,61 +247,208 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
         format: args.format,
         list_item: args.format == Format::Json && matches!(destination, Destination::Stream(_)),
     };
-    let mut written = 0;
-    let threads = rayon::current_num_threads();
-    let chunks: Vec<&[Candidate]> = candidates.chunks(CHUNK).collect();
-    let out_dir = out_dir.as_ref();
-    let work = |i: usize| -> Vec<Outcome> {
-        chunks[i]
-            .iter()
-            .enumerate()
-            .map(|(j, c)| {
-                let mut outcome = processing.process(&scan.items[c.index as usize]);
-                if let (Some(out), Outcome::Keep(item)) = (out_dir, &mut outcome) {
-                    let path = &paths[i * CHUNK + j];
-                    if let Err(e) = out.make_dirs_for(path).and_then(|()| out.write(path, &item.rendered)) {
-                        outcome = Outcome::Failed(e);
-                    } else {
-                        item.rendered = Vec::new();
-                    }
-                }
-                progress.inc(1);
-                outcome
-            })
-            .collect()
+    let mut run = Run {
+        args: &args,
+        processing: &processing,
+        out_dir: out_dir.as_ref(),
+        paths: PathAllocator::default(),
+        summary: Summary::default(),
+        written: 0,
     };
-    pipeline::ordered(chunks.len(), threads, threads * CHUNKS_AHEAD_PER_THREAD, work, |outcomes| {
-        let mut items = Vec::with_capacity(outcomes.len());
-        for outcome in outcomes {
-            match outcome {
-                Outcome::Keep(item) => {
-                    *summary.written.entry(item.resource.clone()).or_default() += 1;
-                    items.push(*item);
-                }
-                Outcome::Skipped(skip, resource) => {
-                    *summary.skipped.entry(skip).or_default().entry(resource).or_default() += 1;
-                }
-                Outcome::Filtered => {}
-                Outcome::Undecodable(key, reason) => summary.undecodable.push((key, reason)),
-                Outcome::Failed(e) => return Err(e),
-            }
+    let scan_errors = if passes == 1 {
+        run.extract(&context.items, &mut sink)?;
+        context.errors
+    } else {
+        drop(context);
+        let rank_of = |key: &[u8]| match args.order {
+            Order::Key => 0,
+            Order::Apply => key_rank(key, &prefix, &table),
+        };
+        let mut errors = None;
+        for pass in OrderRange::plan(&sample, passes, &rank_of) {
+            let scan = store
+                .key_histories_where(prefix.as_bytes(), at, |key| filter(key) && pass.contains(rank_of(key), key))?;
+            run.extract(&scan.items, &mut sink)?;
+            // Every pass reads the whole bucket and meets the same damage: report it once.
+            errors.get_or_insert(scan.errors);
         }
-        written += items.len();
-        sink.write(items)
-    })?;
+        errors.unwrap_or_default()
+    };
     sink.finish()?;
-    progress.finish_and_clear();
+    let Run { summary, written, .. } = run;
 
     let destination = match &destination {
         Destination::Stream(None) => "stdout".to_string(),
         Destination::Stream(Some(path)) | Destination::Dir(path) => path.display().to_string(),
     };
     print_summary(&summary, written, &destination, started);
-    let damaged = !scan.errors.is_empty();
-    for e in &scan.errors {
+    for e in &scan_errors {
         eprintln!("etcdsnap: {}: {e}", snapshot.path().display());
     }
-    Ok(if summary.undecodable.is_empty() && !damaged { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if summary.undecodable.is_empty() && scan_errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The output order's rank of a key (see [`apply_rank`]).
+fn key_rank(key: &[u8], prefix: &str, table: &ResourceTable) -> u8 {
+    parse_key(key, prefix, table)
+        .ok()
+        .and_then(|k| table.lookup(&k.group, &k.resource).map(|i| apply_rank(&i.group, &i.kind)))
+        .unwrap_or(LAST_RANK)
+}
+
+/// One pass's share of the output: the keys from `start` to before `end` in output order,
+/// (rank, key), either end open. Passes cut in output order write the same output as one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OrderRange {
+    start: Option<(u8, Vec<u8>)>,
+    end: Option<(u8, Vec<u8>)>,
+}
+
+impl OrderRange {
+    /// `passes` consecutive ranges with about as many sampled records each.
+    fn plan(sample: &KeySample<'_>, passes: usize, rank_of: &impl Fn(&[u8]) -> u8) -> Vec<OrderRange> {
+        let mut ordered: Vec<(u8, &[u8])> = sample.keys.iter().map(|&k| (rank_of(k), k)).collect();
+        ordered.sort_unstable();
+        let mut bounds: Vec<(u8, &[u8])> = (1..passes).map(|i| ordered[i * ordered.len() / passes]).collect();
+        bounds.dedup();
+        let owned = |(rank, key): (u8, &[u8])| (rank, key.to_vec());
+        let mut starts: Vec<Option<(u8, Vec<u8>)>> = vec![None];
+        starts.extend(bounds.iter().map(|&b| Some(owned(b))));
+        let mut ends: Vec<Option<(u8, Vec<u8>)>> = bounds.iter().map(|&b| Some(owned(b))).collect();
+        ends.push(None);
+        starts.into_iter().zip(ends).map(|(start, end)| OrderRange { start, end }).collect()
+    }
+
+    fn contains(&self, rank: u8, key: &[u8]) -> bool {
+        let after_start = self.start.as_ref().is_none_or(|(r, k)| (rank, key) >= (*r, k.as_slice()));
+        let before_end = self.end.as_ref().is_none_or(|(r, k)| (rank, key) < (*r, k.as_slice()));
+        after_start && before_end
+    }
+}
+
+/// What carries over from one pass to the next.
+struct Run<'r> {
+    args: &'r Args,
+    processing: &'r Processing<'r>,
+    out_dir: Option<&'r OutputDir>,
+    /// Paths handed out so far: collisions get their `~N` in output order across passes.
+    paths: PathAllocator,
+    summary: Summary,
+    written: usize,
+}
+
+impl Run<'_> {
+    /// Select, process and write the objects of one scan (sorted by key), in output order.
+    fn extract(&mut self, items: &[KeyHistory<'_>], sink: &mut Sink) -> Result<()> {
+        let args = self.args;
+        let (prefix, table, selection) = (self.processing.prefix, self.processing.table, self.processing.selection);
+        let mut candidates: Vec<Candidate> = Vec::new();
+        let report_odd_keys = selection.namespaces.is_empty() && selection.resources.is_none();
+        for (index, history) in items.iter().enumerate() {
+            if history.is_deleted() {
+                if !args.include_deleted {
+                    continue;
+                }
+                if history.last_put.is_none() {
+                    self.summary.deleted_without_content += 1;
+                    continue;
+                }
+            }
+            let Ok(raw_key) = std::str::from_utf8(history.key) else {
+                if report_odd_keys {
+                    self.summary.not_objects.push(format!("{}: not UTF-8", String::from_utf8_lossy(history.key)));
+                }
+                continue;
+            };
+            match parse_key(history.key, prefix, table) {
+                Ok(key) if selection.takes_key(raw_key, &key) => {
+                    let rank =
+                        table.lookup(&key.group, &key.resource).map_or(LAST_RANK, |i| apply_rank(&i.group, &i.kind));
+                    let index = u32::try_from(index).context("more than 4 billion keys")?;
+                    candidates.push(Candidate { index, rank });
+                }
+                Ok(_) => {}
+                Err(e) if report_odd_keys => self.summary.not_objects.push(format!("{raw_key}: {e}")),
+                Err(_) => {}
+            }
+        }
+        if args.order == Order::Apply {
+            // Stable: key order within a rank.
+            candidates.sort_by_key(|c| c.rank);
+        }
+
+        // Every file's path, in output order, before any work: collisions get their `~N`
+        // in the same order whatever the threads, and the workers write the files
+        // themselves.
+        let ext = if args.format == Format::Yaml { "yaml" } else { "json" };
+        let paths: Vec<PathBuf> = match self.out_dir {
+            Some(out) => {
+                let paths: Vec<PathBuf> = candidates
+                    .iter()
+                    .map(|c| {
+                        let key = parse_key(items[c.index as usize].key, prefix, table).ok();
+                        let natural = key.map_or_else(
+                            || PathBuf::from(format!("_unparsed/{}.{ext}", c.index)),
+                            |k| relative_path(args.layout, &storage_name(&k), k.namespace.as_deref(), &k.name, ext),
+                        );
+                        self.paths.allocate(natural)
+                    })
+                    .collect();
+                if out.has_entries()? {
+                    // Fail before writing anything (of this pass) rather than halfway through.
+                    out.check_free(paths.iter().cloned())?;
+                }
+                paths
+            }
+            None => Vec::new(),
+        };
+
+        let progress = progress_bar(candidates.len() as u64);
+        let threads = rayon::current_num_threads();
+        let chunks: Vec<&[Candidate]> = candidates.chunks(CHUNK).collect();
+        let (processing, out_dir) = (self.processing, self.out_dir);
+        let work = |i: usize| -> Vec<Outcome> {
+            chunks[i]
+                .iter()
+                .enumerate()
+                .map(|(j, c)| {
+                    let mut outcome = processing.process(&items[c.index as usize]);
+                    if let (Some(out), Outcome::Keep(item)) = (out_dir, &mut outcome) {
+                        let path = &paths[i * CHUNK + j];
+                        if let Err(e) = out.make_dirs_for(path).and_then(|()| out.write(path, &item.rendered)) {
+                            outcome = Outcome::Failed(e);
+                        } else {
+                            item.rendered = Vec::new();
+                        }
+                    }
+                    progress.inc(1);
+                    outcome
+                })
+                .collect()
+        };
+        let (summary, written) = (&mut self.summary, &mut self.written);
+        pipeline::ordered(chunks.len(), threads, threads * CHUNKS_AHEAD_PER_THREAD, work, |outcomes| {
+            let mut items = Vec::with_capacity(outcomes.len());
+            for outcome in outcomes {
+                match outcome {
+                    Outcome::Keep(item) => {
+                        *summary.written.entry(item.resource.clone()).or_default() += 1;
+                        items.push(*item);
+                    }
+                    Outcome::Skipped(skip, resource) => {
+                        *summary.skipped.entry(skip).or_default().entry(resource).or_default() += 1;
+                    }
+                    Outcome::Filtered => {}
+                    Outcome::Undecodable(key, reason) => summary.undecodable.push((key, reason)),
+                    Outcome::Failed(e) => return Err(e),
+                }
+            }
+            *written += items.len();
+            sink.write(items)
+        })?;
+        progress.finish_and_clear();
+        Ok(())
+    }
 }
 
 /// Which keys the scan keeps. With only `-n` given, the keys of other namespaces are left

@@ -24,6 +24,9 @@ pub struct Args {
     /// files whose tree is lost, and revisions compaction removed but did not overwrite.
     #[arg(long)]
     salvage: bool,
+    /// Records per pass over the file (tests use it to force several passes).
+    #[arg(long, hide = true, default_value_t = etcd_snapshot::PASS_RECORDS)]
+    pass_records: usize,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -37,18 +40,32 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return print_keys(keys).map(|()| ExitCode::SUCCESS);
     }
     let store = snapshot.store()?;
-    // Live and deleted keys come from the same scan; nothing is copied out of it.
-    let scan = store.key_histories(prefix, args.revision)?;
-    print_keys(scan.items.iter().filter(|h| h.is_deleted() == args.deleted).map(|h| h.key))?;
-    Ok(report_scan_errors(&snapshot, &scan.errors))
+    // Memory is bounded by the keys of one pass: a snapshot too large for one is read
+    // once per key range, and the ranges come out in key order.
+    let ranges = store.plan_ranges(prefix, |_| true, args.pass_records);
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut errors = None;
+    for range in &ranges {
+        let scan = store.key_histories_where(prefix, args.revision, |key| range.contains(key))?;
+        write_keys(&mut out, scan.items.iter().filter(|h| h.is_deleted() == args.deleted).map(|h| h.key))?;
+        // Every pass reads the whole bucket and meets the same damage: report it once.
+        errors.get_or_insert(scan.errors);
+    }
+    out.flush()?;
+    Ok(report_scan_errors(&snapshot, &errors.unwrap_or_default()))
 }
 
 fn print_keys<'a>(keys: impl Iterator<Item = &'a [u8]>) -> Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
+    write_keys(&mut out, keys)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn write_keys<'a>(out: &mut impl Write, keys: impl Iterator<Item = &'a [u8]>) -> Result<()> {
     for key in keys {
         out.write_all(key)?;
         out.write_all(b"\n")?;
     }
-    out.flush()?;
     Ok(())
 }

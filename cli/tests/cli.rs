@@ -50,6 +50,18 @@ fn ls_prefix_revision_and_deleted() {
 }
 
 #[test]
+fn ls_in_several_passes_lists_the_same_keys() {
+    for args in [&["ls", SNAP35][..], &["ls", SNAP35, "--deleted"], &["ls", SNAP35, "/registry/", "--revision", "3085"]]
+    {
+        let one = stdout_of(args);
+        assert!(!one.is_empty(), "{args:?}");
+        // About 3000 records: 40 per pass is dozens of passes.
+        let many = stdout_of(&[args, &["--pass-records", "40"]].concat());
+        assert_eq!(one, many, "{args:?}");
+    }
+}
+
+#[test]
 fn get_outputs() {
     let key = "/registry/configmaps/default/feature-flags";
     insta::assert_snapshot!("get_yaml", stdout_of(&["get", SNAP34, key]));

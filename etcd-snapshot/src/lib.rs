@@ -23,6 +23,9 @@ mod source;
 mod status;
 
 pub use error::{Error, FormatError, MetaError, MvccError};
-pub use mvcc::{with_prefix, KeyHistory, Record, RecordRef, Revision, RevisionKey, Salvage, Scan, Store};
+pub use mvcc::{
+    with_prefix, KeyHistory, KeyRange, KeySample, Record, RecordRef, Revision, RevisionKey, Salvage, Scan, Store,
+    PASS_RECORDS,
+};
 pub use source::{Snapshot, SourceKind, TrailerCheck};
 pub use status::{BucketStatus, DbStatus};

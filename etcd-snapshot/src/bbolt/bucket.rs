@@ -20,6 +20,13 @@ pub enum BucketRoot<'a> {
     Inline { at: PageId, image: &'a [u8] },
 }
 
+/// Some of a bucket's leaf pages, each a root to walk, and how many leaf pages it has.
+#[derive(Debug, Clone)]
+pub struct LeafSample<'a> {
+    pub leaf_pages: u64,
+    pub sampled: Vec<BucketRoot<'a>>,
+}
+
 /// A bucket: ordered key/value entries, some of which may be nested buckets.
 #[derive(Debug, Clone, Copy)]
 pub struct Bucket<'a> {
@@ -119,6 +126,38 @@ impl<'a> Bucket<'a> {
             }
         }
         Ok(None)
+    }
+
+    /// About `count` leaf pages spread evenly over the tree (in key order), and how many
+    /// leaf pages it has: a cheap sample of a large bucket, which reads the branch pages only
+    /// (the sampled leaves are read by whoever walks them). bbolt trees are balanced, so the leaves are the
+    /// level where the first page is a leaf. Unreadable branch pages are left out of the
+    /// sample; full walks report them.
+    pub fn sample_leaves(&self, count: usize) -> LeafSample<'a> {
+        let BucketRoot::Page(root) = self.root else {
+            return LeafSample { leaf_pages: 1, sampled: vec![self.root] };
+        };
+        let mut level = vec![root];
+        for _ in 0..MAX_TREE_DEPTH {
+            let first_is_branch =
+                level.first().is_some_and(|&id| self.db.tree_page(id).is_ok_and(|page| page.kind == PageKind::Branch));
+            if !first_is_branch {
+                break;
+            }
+            let mut next = Vec::new();
+            for &id in &level {
+                let Ok(page) = self.db.tree_page(id) else { continue };
+                if page.kind != PageKind::Branch {
+                    continue;
+                }
+                next.extend((0..usize::from(page.count)).filter_map(|i| page.branch_element(i).ok()).map(|e| e.child));
+            }
+            level = next;
+        }
+        let leaf_pages = level.len() as u64;
+        let every = level.len().div_ceil(count.max(1)).max(1);
+        let sampled = level.into_iter().step_by(every).map(BucketRoot::Page).collect();
+        LeafSample { leaf_pages, sampled }
     }
 
     /// Split the tree into at least `min_parts` disjoint subtrees in key order (fewer if the

@@ -10,7 +10,7 @@ mod meta;
 mod page;
 mod walk;
 
-pub use bucket::{Bucket, BucketRoot};
+pub use bucket::{Bucket, BucketRoot, LeafSample};
 pub use db::Db;
 pub use meta::{Meta, MetaChoice, MetaSlot};
 pub use page::{BranchElement, LeafElement, Page, PageKind};

@@ -75,9 +75,6 @@ pub(crate) struct SortedOrder {
     pub indexes: Vec<u32>,
     /// `equal_to_previous[i]`: the key of `indexes[i]` equals that of `indexes[i - 1]`.
     pub equal_to_previous: Vec<bool>,
-    /// Consecutive ranges of positions covering `indexes`; equal keys are never in two of
-    /// them, so callers can fold equal neighbours range by range in parallel.
-    pub parts: Vec<std::ops::Range<usize>>,
 }
 
 /// Sort `items` by `key`, stably, and tell which neighbours have equal keys.
@@ -100,7 +97,6 @@ pub(crate) fn sorted_order<T: Sync>(items: &[T], key: impl Fn(&T) -> &[u8] + Syn
     let key_of = |slot: &Slot| key_at(slot.index);
     // Groups of slots whose keys are equal up to `depth`, each in input order. The buckets
     // are the first groups: their keys differ, so they are sorted apart and in parallel.
-    let parts = buckets.iter().map(|&(start, end)| start..end).collect();
     let mut groups: Vec<(usize, usize, usize)> =
         buckets.into_iter().filter(|(start, end)| end - start > 1).map(|(start, end)| (start, end, 0)).collect();
     while !groups.is_empty() {
@@ -115,7 +111,6 @@ pub(crate) fn sorted_order<T: Sync>(items: &[T], key: impl Fn(&T) -> &[u8] + Syn
     SortedOrder {
         indexes: slots.par_iter().map(|s| s.index).collect(),
         equal_to_previous: slots.par_iter().map(|s| s.equal_to_previous).collect(),
-        parts,
     }
 }
 
@@ -251,13 +246,6 @@ mod tests {
         assert_eq!(got, expected);
         let equal: Vec<bool> = (0..got.len()).map(|i| i > 0 && got[i].1 == got[i - 1].1).collect();
         assert_eq!(order.equal_to_previous, equal);
-        let mut covered = 0;
-        for part in &order.parts {
-            assert_eq!(part.start, covered);
-            assert!(part.is_empty() || !order.equal_to_previous[part.start], "equal keys in two parts");
-            covered = part.end;
-        }
-        assert_eq!(covered, got.len());
     }
 
     #[test]

@@ -3,12 +3,15 @@
 
 mod key_sort;
 mod meta;
+mod newest;
+mod ranges;
 mod record;
 mod revision;
 mod salvage;
 mod store;
 
 pub use meta::StoreMeta;
+pub use ranges::{KeyRange, KeySample, PASS_RECORDS};
 pub use record::{KeyValue, KeyValueRef, Record, RecordRef};
 pub use revision::{Revision, RevisionKey};
 pub use salvage::Salvage;

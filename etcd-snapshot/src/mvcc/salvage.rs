@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 
 use crate::bbolt::{Db, LeafEntry, Page};
 
-use super::store::{decode_record, merge_runs, newest_per_key};
+use super::newest::{merge_runs, newest_per_key};
+use super::store::decode_record;
 use super::{KeyHistory, Record, RevisionKey};
 
 /// Records recovered from all leaf pages, in revision order.
@@ -64,7 +65,7 @@ impl<'a> Salvage<'a> {
     /// Newest recovered entry ≤ `at` (default: all) of each key starting with `prefix`,
     /// sorted by key.
     pub fn key_histories(&self, prefix: &[u8], at: Option<i64>) -> Vec<KeyHistory<'a>> {
-        merge_runs(&[newest_per_key(self.records.iter().copied(), prefix, at.unwrap_or(i64::MAX))])
+        merge_runs(vec![newest_per_key(self.records.iter().copied(), prefix, at.unwrap_or(i64::MAX))])
     }
 
     /// Every recovered entry of one key, in revision order.

@@ -1,14 +1,13 @@
 //! Views of the MVCC key space with etcd's semantics: state at a revision, history of a
 //! key, deleted keys. Scans split the `key` bucket into subtrees and run them on rayon.
 
-use std::hash::BuildHasher;
-
 use rayon::prelude::*;
 
 use crate::bbolt::{Bucket, BucketRoot, Db, Entries, LeafEntry};
 use crate::error::{hex_prefix, MvccError};
 
-use super::{key_sort, KeyValueRef, Record, RecordRef, Revision, RevisionKey, StoreMeta};
+use super::newest::{merge_runs, newest_per_key};
+use super::{KeyValueRef, Record, RecordRef, Revision, RevisionKey, StoreMeta};
 
 /// The etcd store inside a bbolt image.
 #[derive(Debug, Clone)]
@@ -177,7 +176,7 @@ impl<'a> Store<'a> {
             errors.extend(errs);
             runs.push(run);
         }
-        Ok(Scan { items: merge_runs(&runs), errors })
+        Ok(Scan { items: merge_runs(runs), errors })
     }
 
     /// Run `scan` over disjoint runs of the `key` bucket on the rayon pool. Results come back
@@ -224,117 +223,6 @@ impl<'a> Store<'a> {
         }
         scan
     }
-}
-
-/// The newest entry of each key of one run of records, in order of first appearance, with
-/// a copy of the keys side by side in one buffer.
-///
-/// The copy is made while the key is in cache (just hashed). Lookups and the sort then
-/// compare keys in a few MB of consecutive memory instead of paying a cache and TLB miss per
-/// comparison in a multi-GB mapping.
-#[derive(Default)]
-pub(crate) struct NewestPerKey<'a> {
-    histories: Vec<KeyHistory<'a>>,
-    /// `histories[i].key` for every `i`, one after the other.
-    key_copies: Vec<u8>,
-    /// Where `histories[i].key` starts in `key_copies`.
-    copy_starts: Vec<u32>,
-}
-
-impl<'a> NewestPerKey<'a> {
-    fn key_copy(&self, index: usize) -> &[u8] {
-        let start = self.copy_starts[index] as usize;
-        &self.key_copies[start..start + self.histories[index].key.len()]
-    }
-
-    fn key_copies(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        (0..self.histories.len()).map(|i| self.key_copy(i))
-    }
-}
-
-/// Slots of the per-run key index: the key's hash and its place in
-/// [`NewestPerKey::histories`]. Keeping the hash means growing the table never hashes a key
-/// again (which would read it from the mapping); equal hashes are confirmed on the copies.
-type KeyIndex = hashbrown::HashTable<(u64, u32)>;
-
-/// Tables start this large: growing from a handful of slots to tens of thousands costs more
-/// than the memory (16 B a slot).
-const INITIAL_INDEX_SLOTS: usize = 1 << 12;
-
-/// The newest entry ≤ `at` of every key starting with `prefix`, from records in revision
-/// order (records past `at` end the fold).
-pub(crate) fn newest_per_key<'a>(
-    records: impl Iterator<Item = Record<'a>>,
-    prefix: &[u8],
-    at: i64,
-) -> NewestPerKey<'a> {
-    // foldhash: several times faster than SipHash on this hot path, and etcd keys are not
-    // hash-flooding input worth SipHash's cost; its seed is still random per process.
-    let hasher = foldhash::fast::RandomState::default();
-    let mut index = KeyIndex::with_capacity(INITIAL_INDEX_SLOTS);
-    let mut newest = NewestPerKey::default();
-    for record in records {
-        if record.revision_key.revision.main > at {
-            break;
-        }
-        let key = record.kv.key;
-        if !key.starts_with(prefix) {
-            continue;
-        }
-        let hash = hasher.hash_one(key);
-        let found = index.find(hash, |&(h, i)| h == hash && newest.key_copy(i as usize) == key);
-        let slot = match found {
-            Some(&(_, i)) => i as usize,
-            None => {
-                let i = newest.histories.len();
-                let start = u32::try_from(newest.key_copies.len()).expect("a run's keys fit in 4 GiB");
-                newest.copy_starts.push(start);
-                newest.key_copies.extend_from_slice(key);
-                newest.histories.push(KeyHistory { key, last: record.into(), last_put: None });
-                index.insert_unique(hash, (hash, i as u32), |&(h, _)| h);
-                i
-            }
-        };
-        let history = &mut newest.histories[slot];
-        history.last = record.into();
-        if !record.is_tombstone() {
-            history.last_put = Some(record.into());
-        }
-    }
-    newest
-}
-
-/// Sort the newest entries of each run by key, the runs given in revision order. A key found
-/// in several runs takes its newest entry from the latest run, and its newest put from the
-/// latest run that has one: the stable sort keeps equal keys in run order.
-pub(crate) fn merge_runs<'a>(runs: &[NewestPerKey<'a>]) -> Vec<KeyHistory<'a>> {
-    let total = runs.iter().map(|run| run.histories.len()).sum();
-    let mut histories: Vec<&KeyHistory<'a>> = Vec::with_capacity(total);
-    let mut key_copies: Vec<&[u8]> = Vec::with_capacity(total);
-    for run in runs {
-        histories.extend(&run.histories);
-        key_copies.extend(run.key_copies());
-    }
-    let order = key_sort::sorted_order(&key_copies, |key| key);
-    let merged_parts: Vec<Vec<KeyHistory<'a>>> = order
-        .parts
-        .par_iter()
-        .map(|part| {
-            let mut merged: Vec<KeyHistory<'a>> = Vec::with_capacity(part.len());
-            for position in part.clone() {
-                let newer = *histories[order.indexes[position] as usize];
-                match merged.last_mut() {
-                    Some(older) if order.equal_to_previous[position] => {
-                        older.last = newer.last;
-                        older.last_put = newer.last_put.or(older.last_put);
-                    }
-                    _ => merged.push(newer),
-                }
-            }
-            merged
-        })
-        .collect();
-    merged_parts.concat()
 }
 
 fn parse_revision_key(entry: &LeafEntry<'_>) -> Result<RevisionKey, MvccError> {
