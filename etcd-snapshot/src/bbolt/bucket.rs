@@ -151,6 +151,11 @@ impl<'a> Bucket<'a> {
                     continue;
                 }
                 next.extend((0..usize::from(page.count)).filter_map(|i| page.branch_element(i).ok()).map(|e| e.child));
+                // A tree has fewer pages than the file: more means a hostile branch cycle,
+                // which would otherwise double the level at every step.
+                if next.len() as u64 > self.db.page_limit() {
+                    return LeafSample { leaf_pages: 1, sampled: vec![self.root] };
+                }
             }
             level = next;
         }
