@@ -197,15 +197,8 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     // it by binary search); otherwise a small scan of just those comes first.
     let sample = store.sample_keys(prefix.as_bytes(), &filter);
     let passes = sample.passes(args.pass_records);
-    let context_prefixes: Vec<Vec<u8>> = [
-        format!("{prefix}apiextensions.k8s.io/customresourcedefinitions/"),
-        format!("{prefix}minions/"),
-        format!("{prefix}pods/kube-system/kube-apiserver"),
-        format!("{prefix}services/specs/"),
-    ]
-    .into_iter()
-    .map(String::into_bytes)
-    .collect();
+    let mut context_prefixes = always_scanned(&prefix);
+    context_prefixes.push(services_prefix(&prefix).into_bytes());
     let context = if passes == 1 {
         store.key_histories_where(prefix.as_bytes(), at, &filter)?
     } else {
@@ -461,20 +454,30 @@ fn key_filter<'f>(args: &'f Args, prefix: &str) -> impl Fn(&[u8]) -> bool + Sync
         && args.resources.is_empty()
         && args.resource_flags.is_empty()
         && args.key_prefixes.is_empty();
-    let always: Vec<Vec<u8>> = [
-        format!("{prefix}apiextensions.k8s.io/customresourcedefinitions/"),
-        format!("{prefix}minions/"),
-        format!("{prefix}pods/kube-system/kube-apiserver"),
-    ]
-    .into_iter()
-    .map(String::into_bytes)
-    .collect();
+    let always = always_scanned(prefix);
     let segments: Vec<Vec<u8>> = args.namespaces.iter().map(|ns| format!("/{ns}/").into_bytes()).collect();
     move |key: &[u8]| {
         !narrow
             || always.iter().any(|p| key.starts_with(p))
             || segments.iter().any(|segment| key.windows(segment.len()).any(|w| w == segment.as_slice()))
     }
+}
+
+/// Keys every scan keeps whatever is selected: CRDs (they name resources) and the release
+/// evidence (Nodes, the API server's Pod).
+fn always_scanned(prefix: &str) -> Vec<Vec<u8>> {
+    [crd_prefix(prefix), format!("{prefix}minions/"), format!("{prefix}pods/kube-system/kube-apiserver")]
+        .into_iter()
+        .map(String::into_bytes)
+        .collect()
+}
+
+fn crd_prefix(prefix: &str) -> String {
+    format!("{prefix}apiextensions.k8s.io/customresourcedefinitions/")
+}
+
+fn services_prefix(prefix: &str) -> String {
+    format!("{prefix}services/specs/")
 }
 
 /// Where `-o` sends the output.
@@ -510,8 +513,7 @@ fn storage_name(key: &ObjectKey) -> String {
 /// Built-ins plus the CRDs stored in the snapshot (at the revision asked for).
 fn resource_table(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) -> ResourceTable {
     let mut table = ResourceTable::builtin();
-    let crd_prefix = format!("{prefix}apiextensions.k8s.io/customresourcedefinitions/");
-    for history in with_prefix(sorted, crd_prefix.as_bytes()).iter().filter(|h| !h.is_deleted()) {
+    for history in with_prefix(sorted, crd_prefix(prefix).as_bytes()).iter().filter(|h| !h.is_deleted()) {
         if let Ok(decoded) = decoder.decode(history.last.record().kv.value, &DecodeOptions::default()) {
             // A malformed CRD only means its resources are not resolvable by name.
             let _ = table.add_crd(&decoded.object);
@@ -522,7 +524,7 @@ fn resource_table(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) ->
 
 /// (namespace, name) of Services with a selector: their Endpoints are controller-managed.
 fn services_with_selector(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) -> HashSet<(String, String)> {
-    let services = with_prefix(sorted, format!("{prefix}services/specs/").as_bytes());
+    let services = with_prefix(sorted, services_prefix(prefix).as_bytes());
     services
         .iter()
         .filter(|h| !h.is_deleted())
