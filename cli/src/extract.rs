@@ -455,11 +455,17 @@ fn key_filter<'f>(args: &'f Args, prefix: &str) -> impl Fn(&[u8]) -> bool + Sync
         && args.resource_flags.is_empty()
         && args.key_prefixes.is_empty();
     let always = always_scanned(prefix);
-    let segments: Vec<Vec<u8>> = args.namespaces.iter().map(|ns| format!("/{ns}/").into_bytes()).collect();
+    // memmem's vectorised search: a byte-by-byte window comparison was an eighth of
+    // extracting one namespace from 2 GiB, run on every record's key.
+    let segments: Vec<memchr::memmem::Finder<'static>> = args
+        .namespaces
+        .iter()
+        .map(|ns| memchr::memmem::Finder::new(format!("/{ns}/").as_bytes()).into_owned())
+        .collect();
     move |key: &[u8]| {
         !narrow
             || always.iter().any(|p| key.starts_with(p))
-            || segments.iter().any(|segment| key.windows(segment.len()).any(|w| w == segment.as_slice()))
+            || segments.iter().any(|segment| segment.find(key).is_some())
     }
 }
 
