@@ -5,7 +5,8 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use memmap2::Mmap;
+use memmap2::{Mmap, UncheckedAdvice};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::bbolt::Db;
@@ -126,6 +127,38 @@ impl Snapshot {
     }
 }
 
+/// Mappings at least this large release their page tables on every core when dropped.
+const PARALLEL_RELEASE_BYTES: usize = 256 << 20;
+/// Each job of that release covers this much of the mapping.
+const RELEASE_CHUNK_BYTES: usize = 64 << 20;
+
+#[cfg(target_os = "linux")]
+impl Drop for Snapshot {
+    /// A scan touches the whole mapping, and `munmap` then clears its page tables on one
+    /// core after all other work is done: 100-190 ms for 2 GiB, a seventh of `etcdsnap ls`.
+    /// `MADV_DONTNEED` on disjoint ranges runs under the shared mmap lock, so every core
+    /// clears its part (70 ms on 2 cores) and `munmap` finds nothing left to do.
+    fn drop(&mut self) {
+        if self.map.len() < PARALLEL_RELEASE_BYTES || rayon::current_num_threads() < 2 {
+            return;
+        }
+        let len = self.map.len();
+        let map = &self.map;
+        (0..len.div_ceil(RELEASE_CHUNK_BYTES)).into_par_iter().for_each(|chunk| {
+            let start = chunk * RELEASE_CHUNK_BYTES;
+            // SAFETY: the mapping is private and read-only, and nothing borrows it any more
+            // (`drop` has `&mut self`). Dropping its pages unmaps page-cache pages, which a
+            // later access would only fault in again unchanged; the file is not touched.
+            #[allow(unsafe_code)]
+            let released = unsafe {
+                map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, RELEASE_CHUNK_BYTES.min(len - start))
+            };
+            // Only an optimisation: on failure `munmap` still releases everything.
+            drop(released);
+        });
+    }
+}
+
 /// A directory is taken as an etcd data dir (or its `member` dir) holding `member/snap/db`.
 fn resolve(path: &Path) -> Result<PathBuf, Error> {
     let meta = std::fs::metadata(path).map_err(|error| Error::Io { path: path.to_path_buf(), error })?;
@@ -141,4 +174,42 @@ fn resolve(path: &Path) -> Result<PathBuf, Error> {
         path: path.to_path_buf(),
         reason: "directory is not an etcd data dir (no member/snap/db inside)".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot mapping large enough to be released on every core when dropped: a real
+    /// fixture grown with zeros past its last page (bbolt ignores what lies beyond its
+    /// high-water mark; the file is sparse, so nothing is written to disk but its header).
+    #[test]
+    fn a_large_mapping_reads_the_same_after_another_was_released() {
+        let fixture = testdata::project_fixtures().join("etcd-3.5-cluster/snapshot.db");
+        let original = std::fs::read(&fixture).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        std::fs::write(&path, &original[..original.len() - TRAILER_LEN]).unwrap();
+        File::options().write(true).open(&path).unwrap().set_len(PARALLEL_RELEASE_BYTES as u64 + 4096).unwrap();
+        let live_keys = |snapshot: &Snapshot| -> Vec<Vec<u8>> {
+            let store = snapshot.store().unwrap();
+            store.live(b"", None).unwrap().items.iter().map(|record| record.kv.key.to_vec()).collect()
+        };
+        let first = Snapshot::open(&path).unwrap();
+        assert_eq!(first.kind(), SourceKind::RawDb);
+        let keys = live_keys(&first);
+        assert!(!keys.is_empty());
+        // Dropping releases the pages of this mapping only: another mapping of the same file,
+        // open meanwhile, and the file itself are unchanged.
+        let second = Snapshot::open(&path).unwrap();
+        drop(first);
+        assert_eq!(live_keys(&second), keys);
+        drop(second);
+        assert_eq!(live_keys(&Snapshot::open(&path).unwrap()), keys);
+        let image = &original[..original.len() - TRAILER_LEN];
+        let mut head = vec![0; image.len()];
+        std::io::Read::read_exact(&mut File::open(&path).unwrap(), &mut head).unwrap();
+        assert_eq!(head, image);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), PARALLEL_RELEASE_BYTES as u64 + 4096);
+    }
 }

@@ -7,6 +7,8 @@
 //! pages, and scanned one range per pass: every pass reads the whole bucket again but keeps
 //! only its range, so memory is bounded by the range, not by the snapshot.
 
+use rayon::prelude::*;
+
 use crate::bbolt::Entries;
 
 use super::store::{decode_record, Store};
@@ -82,20 +84,22 @@ impl KeySample<'_> {
 impl<'a> Store<'a> {
     /// Keys starting with `prefix` that `keep` accepts, from about [`SAMPLED_LEAVES`] leaf
     /// pages spread evenly over the `key` bucket. Damaged pages are left out.
-    pub fn sample_keys(&self, prefix: &[u8], keep: impl Fn(&[u8]) -> bool) -> KeySample<'a> {
+    pub fn sample_keys(&self, prefix: &[u8], keep: impl Fn(&[u8]) -> bool + Sync) -> KeySample<'a> {
         let bucket = self.key_bucket();
         let sample = bucket.sample_leaves(SAMPLED_LEAVES);
-        let mut keys = Vec::new();
-        for &root in &sample.sampled {
-            for entry in Entries::new(self.db(), root).flatten() {
-                if let Ok(record) = decode_record(&entry) {
-                    let key = record.kv.key;
-                    if key.starts_with(prefix) && keep(key) {
-                        keys.push(key);
-                    }
-                }
-            }
-        }
+        // In parallel: the sampled leaves are the first pages of the file a command touches,
+        // and their page faults were a tenth of `ls` on 2 GiB, on one core.
+        let db = self.db();
+        let keys: Vec<&'a [u8]> = sample
+            .sampled
+            .par_iter()
+            .flat_map_iter(|&root| {
+                Entries::new(db, root)
+                    .flatten()
+                    .filter_map(|entry| decode_record(&entry).ok().map(|record| record.kv.key))
+                    .filter(|key| key.starts_with(prefix) && keep(key))
+            })
+            .collect();
         let scale =
             if sample.sampled.is_empty() { 0.0 } else { sample.leaf_pages as f64 / sample.sampled.len() as f64 };
         KeySample { keys, scale }
@@ -105,7 +109,7 @@ impl<'a> Store<'a> {
     /// scans of bounded memory: one range, every key, when they are at most `max_records`
     /// records; else ranges as [`KeySample::passes`] counts them. Scan each with
     /// [`key_histories_where`](Self::key_histories_where), keeping `range.contains(key)`.
-    pub fn plan_ranges(&self, prefix: &[u8], keep: impl Fn(&[u8]) -> bool, max_records: usize) -> Vec<KeyRange> {
+    pub fn plan_ranges(&self, prefix: &[u8], keep: impl Fn(&[u8]) -> bool + Sync, max_records: usize) -> Vec<KeyRange> {
         let sample = self.sample_keys(prefix, keep);
         let passes = sample.passes(max_records);
         if passes == 1 {
