@@ -4,6 +4,8 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
+use etcd_snapshot::KeyHistory;
+use rayon::prelude::*;
 
 use crate::output::{report_salvage, report_scan_errors, SnapshotArg};
 
@@ -47,7 +49,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut errors = None;
     for range in &ranges {
         let scan = store.key_histories_where(prefix, args.revision, |key| range.contains(key))?;
-        write_keys(&mut out, scan.items.iter().filter(|h| h.is_deleted() == args.deleted).map(|h| h.key))?;
+        write_histories(&mut out, &scan.items, args.deleted)?;
         // Every pass reads the whole bucket and meets the same damage: report it once.
         errors.get_or_insert(scan.errors);
     }
@@ -59,6 +61,32 @@ fn print_keys<'a>(keys: impl Iterator<Item = &'a [u8]>) -> Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     write_keys(&mut out, keys)?;
     out.flush()?;
+    Ok(())
+}
+
+/// Keys written per batch: formatted in parallel, then written in order.
+const WRITE_BATCH: usize = 1 << 16;
+
+/// Keys of the histories that are (or are not) deleted, one per line. The keys sit in the
+/// mapping in revision order, so reading them in key order is a cache miss each: formatting
+/// batches on every core shares those misses (a tenth of `ls` on 2 GiB when done on one).
+fn write_histories(out: &mut impl Write, histories: &[KeyHistory<'_>], deleted: bool) -> Result<()> {
+    for batch in histories.chunks(WRITE_BATCH) {
+        let parts: Vec<Vec<u8>> = batch
+            .par_chunks(WRITE_BATCH / 16)
+            .map(|part| {
+                let mut text = Vec::with_capacity(part.len() * 64);
+                for history in part.iter().filter(|h| h.is_deleted() == deleted) {
+                    text.extend_from_slice(history.key);
+                    text.push(b'\n');
+                }
+                text
+            })
+            .collect();
+        for part in &parts {
+            out.write_all(part)?;
+        }
+    }
     Ok(())
 }
 
