@@ -19,6 +19,8 @@
 //! a loop, not recursion, so a hostile snapshot of long keys with equal prefixes cannot
 //! overflow the stack. Callers pass keys in compact memory (copies) for the best speed.
 
+use std::cmp::Ordering;
+
 use rayon::prelude::*;
 
 /// Groups this small are finished with an insertion sort on the remaining bytes.
@@ -220,18 +222,37 @@ fn sort_level<'k>(
 }
 
 /// Insertion sort of a small group on the bytes from `depth` on, stable, marking equal
-/// neighbours.
+/// neighbours. The digits the slots still cache are compared first: reading the keys is a
+/// cache miss each, and most small groups differ within those bytes.
 fn finish_small<'k>(group: &mut [Slot], depth: usize, key_of: &impl Fn(&Slot) -> &'k [u8]) {
-    let rest = |slot: &Slot| key_of(slot).get(depth..).unwrap_or_default();
+    // A group past a multiple of `CACHED` went through `sort_level` at that multiple, which
+    // loaded its slots; at a multiple itself, nothing is loaded for this depth yet.
+    let cached_until = if depth.is_multiple_of(CACHED) { depth } else { depth - depth % CACHED + CACHED };
+    let compare = |a: &Slot, b: &Slot| {
+        let mut at = depth;
+        while at < cached_until {
+            let (x, y) = (a.digit(at), b.digit(at));
+            if x != y {
+                return x.cmp(&y);
+            }
+            if x & 0xff != 8 {
+                // Both keys end within this digit, with the same bytes.
+                return Ordering::Equal;
+            }
+            at += 8;
+        }
+        let rest = |slot: &Slot| key_of(slot).get(at..).unwrap_or_default();
+        rest(a).cmp(rest(b))
+    };
     for i in 1..group.len() {
         let mut j = i;
-        while j > 0 && rest(&group[j]) < rest(&group[j - 1]) {
+        while j > 0 && compare(&group[j], &group[j - 1]) == Ordering::Less {
             group.swap(j, j - 1);
             j -= 1;
         }
     }
     for i in 1..group.len() {
-        group[i].equal_to_previous = rest(&group[i]) == rest(&group[i - 1]);
+        group[i].equal_to_previous = compare(&group[i], &group[i - 1]) == Ordering::Equal;
     }
 }
 
@@ -304,6 +325,44 @@ mod tests {
         check(&keys);
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         pool.install(|| check(&keys));
+    }
+
+    /// Small groups are finished on the digits their slots cache, then on the keys: groups
+    /// that end at a multiple of the cache width (nothing cached for them yet), within the
+    /// cached digits, and past them; with equal keys, and keys ending inside a digit.
+    #[test]
+    fn small_groups_compare_cached_digits_then_keys() {
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for shared in [30, 32, 36, 40, 63, 64, 70] {
+            for n in 0..(SMALL_GROUP + 3) {
+                let mut key = vec![b'k'; shared];
+                key.extend_from_slice(format!("{}", (n * 7919) % 23).as_bytes());
+                if n % 4 == 0 {
+                    key.extend_from_slice(&[0, 0, 1]);
+                }
+                keys.push(key.clone());
+                if n % 5 == 0 {
+                    keys.push(key); // an equal key, later in the input
+                }
+            }
+            // A group of a few, below the small-group size from the start.
+            for tail in [&b"b"[..], b"a\0", b"a", b""] {
+                let mut key = vec![b'q'; shared];
+                key.extend_from_slice(tail);
+                keys.push(key);
+            }
+        }
+        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        check(&refs);
+        // Again past the bucketed size, so that the groups go through several levels.
+        let many: Vec<Vec<u8>> = (0..BUCKETED_SORT_MIN + 100)
+            .map(|i| {
+                let mut key = keys[i % keys.len()].clone();
+                key.extend_from_slice(format!("/{}", i % 37).as_bytes());
+                key
+            })
+            .collect();
+        check(&many.iter().map(Vec::as_slice).collect::<Vec<_>>());
     }
 
     #[test]
