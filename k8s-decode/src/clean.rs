@@ -547,6 +547,14 @@ pub fn skip_by_kind(group: &str, kind: &str) -> Option<Skip> {
     }
 }
 
+/// Whether [`skip_reason`] needs more of an object of this kind than its `apiVersion`,
+/// `kind` and `metadata`: a Secret's `type`, a ServiceAccount's `imagePullSecrets`. For
+/// every other kind it answers the same from those alone, so a caller holding only them
+/// (a metadata-only decode) can decide before decoding the rest.
+pub fn skip_needs_content(obj: &Value) -> bool {
+    matches!((group_of(obj), kind_of(obj)), ("", "Secret" | "ServiceAccount"))
+}
+
 /// Whether an object is owned by a controller (`ownerReferences[].controller: true`): this
 /// needs only the metadata.
 pub fn is_controlled(obj: &Value) -> bool {
@@ -948,6 +956,71 @@ mod tests {
         ] {
             assert_eq!(skip(obj.clone()), None, "{obj}");
         }
+    }
+
+    /// Every object of the skip tests, with the context it is judged in.
+    fn skip_cases() -> Vec<Value> {
+        let mut cases = vec![
+            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"ownerReferences": [
+                {"kind": "Deployment", "controller": true}]}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"ownerReferences": [{"kind": "X"}]}}),
+            json!({"apiVersion": "v1", "kind": "Event"}),
+            json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease"}),
+            json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {
+                "name": "s", "labels": {"endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}}}),
+            json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {"name": "by-hand"},
+                "endpoints": []}),
+            json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"namespace": "web", "name": "front"}}),
+            json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"namespace": "web", "name": "manual"},
+                "subsets": []}),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}, "spec": {}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"namespace": "a", "name": "kube-root-ca.crt"}}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"namespace": "default", "name": "kubernetes"},
+                "spec": {"clusterIP": "10.0.0.1"}}),
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "admin",
+                "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}}, "rules": []}),
+            json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1beta2", "kind": "FlowSchema", "metadata": {"name": "x",
+                "annotations": {"apf.kubernetes.io/autoupdate-spec": "true"}}}),
+            json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                "metadata": {"name": "system-node-critical"}, "value": 2000001000}),
+        ];
+        // The kinds whose skip needs more than the metadata.
+        cases.push(json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+            "metadata": {"name": "builder-token-x7k2p", "annotations": {"kubernetes.io/service-account.name": "builder"}}}));
+        cases.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"},
+            "imagePullSecrets": [{"name": "r"}]}));
+        cases
+    }
+
+    /// `apiVersion`, `kind` and `metadata` only, as a metadata-only decode gives them.
+    fn metadata_only(obj: &Value) -> Value {
+        let mut only = Map::new();
+        for key in ["apiVersion", "kind", "metadata"] {
+            if let Some(v) = obj.get(key) {
+                only.insert(key.into(), v.clone());
+            }
+        }
+        Value::Object(only)
+    }
+
+    #[test]
+    fn skips_of_most_kinds_follow_from_the_metadata() {
+        let has_selector = |ns: &str, name: &str| ns == "web" && name == "front";
+        let ctx = SkipContext { service_has_selector: Some(&has_selector), ..Default::default() };
+        let mut needing_content = 0;
+        for obj in skip_cases() {
+            let full = skip_reason(&obj, &ctx);
+            let partial = skip_reason(&metadata_only(&obj), &ctx);
+            if skip_needs_content(&obj) {
+                // The exception is needed: on the metadata alone these would be judged wrongly.
+                assert_ne!(full, partial, "{obj}");
+                needing_content += 1;
+            } else {
+                assert_eq!(full, partial, "{obj}");
+            }
+        }
+        assert_eq!(needing_content, 2);
     }
 
     #[test]
