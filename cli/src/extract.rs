@@ -261,6 +261,7 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
         };
         let mut errors = None;
         for pass in OrderRange::plan(&sample, passes, &rank_of) {
+            crate::alloc::release_freed_memory();
             let scan = store
                 .key_histories_where(prefix.as_bytes(), at, |key| filter(key) && pass.contains(rank_of(key), key))?;
             run.extract(&scan.items, &mut sink)?;

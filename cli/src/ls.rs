@@ -48,6 +48,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut out = BufWriter::new(io::stdout().lock());
     let mut errors = None;
     for range in &ranges {
+        if ranges.len() > 1 {
+            crate::alloc::release_freed_memory();
+        }
         let scan = store.key_histories_where(prefix, args.revision, |key| range.contains(key))?;
         write_histories(&mut out, &scan.items, args.deleted)?;
         // Every pass reads the whole bucket and meets the same damage: report it once.

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod alloc;
 mod decode;
 mod encode;
 mod extract;
@@ -13,9 +14,6 @@ mod ls;
 mod output;
 mod render;
 mod status;
-
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Offline forensics for etcd snapshots of Kubernetes clusters.
 #[derive(Debug, Parser)]

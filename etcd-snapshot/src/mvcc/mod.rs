@@ -11,7 +11,7 @@ mod salvage;
 mod store;
 
 pub use meta::StoreMeta;
-pub use ranges::{KeyRange, KeySample, MULTI_PASS_RECORDS, PASS_RECORDS};
+pub use ranges::{KeyRange, KeySample, PASS_RECORDS};
 pub use record::{KeyValue, KeyValueRef, Record, RecordRef};
 pub use revision::{Revision, RevisionKey};
 pub use salvage::Salvage;

@@ -13,15 +13,11 @@ use crate::bbolt::Entries;
 
 use super::store::{decode_record, Store};
 
-/// Records a scan may keep when one pass holds them all: its peak is then about 160 MB
-/// (measured: about 300 B per record at the peak of the sort, on a 2 GiB snapshot).
+/// Records a scan may keep in one pass: its peak is then about 160 MB (measured: about
+/// 300 B per record at the peak of the sort, on a 2 GiB snapshot). Scans in several passes
+/// free each pass's memory before the next: an allocator that holds on to freed memory for
+/// a while (mimalloc for a second, by default) lets that add up; `etcdsnap` tells it not to.
 pub const PASS_RECORDS: usize = 550_000;
-
-/// Records per pass when several passes are needed. Smaller than [`PASS_RECORDS`] because
-/// allocators keep part of what one pass freed when the next one starts (glibc and mimalloc
-/// alike): measured on the 8 GiB snapshot, `ls` peaked at 190–235 MB with passes of 550k
-/// records and at 140 MB with passes of 200k.
-pub const MULTI_PASS_RECORDS: usize = 200_000;
 
 /// Leaf pages read to plan ranges, at most: a few MB of a multi-GB file.
 const SAMPLED_LEAVES: usize = 4096;
@@ -70,14 +66,9 @@ impl KeySample<'_> {
         self.keys.len() as f64 * self.scale
     }
 
-    /// How many passes the asked-for keys need: one if they are at most `max_records`,
-    /// else passes of at most `max_records` or [`MULTI_PASS_RECORDS`], whichever is less.
+    /// How many passes of at most `max_records` the asked-for keys need.
     pub fn passes(&self, max_records: usize) -> usize {
-        let estimated = self.estimated_records();
-        if estimated <= max_records as f64 {
-            return 1;
-        }
-        (estimated / max_records.clamp(1, MULTI_PASS_RECORDS) as f64).ceil().max(1.0) as usize
+        (self.estimated_records() / max_records.max(1) as f64).ceil().max(1.0) as usize
     }
 }
 
