@@ -94,9 +94,18 @@ impl<'a> Db<'a> {
     /// free pages keep stale leaves of older transactions until they are reused. Overflow
     /// continuation pages of well-formed pages are stepped over, not read as pages.
     pub fn carve_leaf_pages(&self) -> impl Iterator<Item = Page<'a>> + '_ {
-        let mut id: PageId = 2;
+        self.carve_leaf_pages_in(2..self.page_limit)
+    }
+
+    /// [`carve_leaf_pages`](Self::carve_leaf_pages) of the pages that start in `ids`, so
+    /// that parts of the file can be carved in parallel. A part that starts inside the
+    /// overflow of a page of the part before reads those continuation pages as candidates;
+    /// they hold that page's bytes, not a header with their own id, so they are not taken.
+    pub fn carve_leaf_pages_in(&self, ids: std::ops::Range<PageId>) -> impl Iterator<Item = Page<'a>> + '_ {
+        let mut id = ids.start.max(2);
+        let end = ids.end.min(self.page_limit);
         std::iter::from_fn(move || {
-            while id < self.page_limit {
+            while id < end {
                 let here = id;
                 id += 1;
                 let Ok(page) = self.page(here) else { continue };

@@ -20,7 +20,7 @@ use super::store::{decode_record, Store};
 pub const PASS_RECORDS: usize = 550_000;
 
 /// Leaf pages read to plan ranges, at most: a few MB of a multi-GB file.
-const SAMPLED_LEAVES: usize = 4096;
+pub(crate) const SAMPLED_LEAVES: usize = 4096;
 
 /// Keys `[start, end)`, either end open.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,6 +70,20 @@ impl KeySample<'_> {
     pub fn passes(&self, max_records: usize) -> usize {
         (self.estimated_records() / max_records.max(1) as f64).ceil().max(1.0) as usize
     }
+
+    /// Consecutive key ranges of at most about `max_records` records each, cut at sampled
+    /// keys: one range, every key, when they all fit.
+    pub fn ranges(&self, max_records: usize) -> Vec<KeyRange> {
+        let passes = self.passes(max_records);
+        if passes == 1 || self.keys.is_empty() {
+            return vec![KeyRange::all()];
+        }
+        let mut keys = self.keys.clone();
+        keys.sort_unstable();
+        let mut bounds: Vec<&[u8]> = (1..passes).map(|i| keys[i * keys.len() / passes]).collect();
+        bounds.dedup();
+        KeyRange::cut_at(&bounds)
+    }
 }
 
 impl<'a> Store<'a> {
@@ -101,16 +115,7 @@ impl<'a> Store<'a> {
     /// records; else ranges as [`KeySample::passes`] counts them. Scan each with
     /// [`key_histories_where`](Self::key_histories_where), keeping `range.contains(key)`.
     pub fn plan_ranges(&self, prefix: &[u8], keep: impl Fn(&[u8]) -> bool + Sync, max_records: usize) -> Vec<KeyRange> {
-        let sample = self.sample_keys(prefix, keep);
-        let passes = sample.passes(max_records);
-        if passes == 1 {
-            return vec![KeyRange::all()];
-        }
-        let mut keys = sample.keys;
-        keys.sort_unstable();
-        let mut bounds: Vec<&[u8]> = (1..passes).map(|i| keys[i * keys.len() / passes]).collect();
-        bounds.dedup();
-        KeyRange::cut_at(&bounds)
+        self.sample_keys(prefix, keep).ranges(max_records)
     }
 }
 

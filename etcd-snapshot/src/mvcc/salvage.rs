@@ -12,15 +12,19 @@
 //! while the put before it survives, so a deleted key can look live. Callers must present
 //! it as recovered data.
 
-use std::collections::BTreeMap;
+use rayon::prelude::*;
 
-use crate::bbolt::{Db, LeafEntry, Page};
+use crate::bbolt::{Db, LeafEntry, Page, PageId, PageKind};
 
 use super::newest::{merge_runs, newest_per_key};
+use super::ranges::SAMPLED_LEAVES;
 use super::store::decode_record;
-use super::{KeyHistory, Record, RevisionKey};
+use super::{KeyHistory, KeySample, Record};
 
-/// Records recovered from all leaf pages, in revision order.
+/// Pages per part of the file carved by one job.
+const CARVE_PART_PAGES: u64 = 1 << 14;
+
+/// Records recovered from all leaf pages (or those of the asked-for keys), in revision order.
 #[derive(Debug, Clone)]
 pub struct Salvage<'a> {
     records: Vec<Record<'a>>,
@@ -35,26 +39,75 @@ pub struct Salvage<'a> {
 impl<'a> Salvage<'a> {
     /// Carve every leaf page of `db` for `key`-bucket records.
     pub fn scan(db: Db<'a>) -> Salvage<'a> {
-        let mut found: BTreeMap<RevisionKey, Record<'a>> = BTreeMap::new();
-        let (mut pages_used, mut pages_scanned, mut conflicts) = (0, 0, 0);
-        for page in db.carve_leaf_pages() {
-            pages_scanned += 1;
-            let records = key_bucket_records(&page);
-            if records.is_empty() {
+        Self::scan_where(db, |_| true)
+    }
+
+    /// Carve every leaf page of `db` for `key`-bucket records, keeping those whose user key
+    /// `keep` accepts. Memory is what the kept records take: a file too large to salvage at
+    /// once is salvaged by key ranges ([`sample_keys`](Self::sample_keys) plans them), each
+    /// range a scan of its own.
+    pub fn scan_where(db: Db<'a>, keep: impl Fn(&[u8]) -> bool + Sync) -> Salvage<'a> {
+        // Parts of the file are carved on every core and joined in file order.
+        let parts: Vec<(Vec<Record<'a>>, usize, usize)> = (0..db.page_limit().div_ceil(CARVE_PART_PAGES))
+            .into_par_iter()
+            .map(|part| {
+                let ids = part * CARVE_PART_PAGES..(part + 1) * CARVE_PART_PAGES;
+                let (mut found, mut pages_used, mut pages_scanned) = (Vec::new(), 0, 0);
+                for page in db.carve_leaf_pages_in(ids) {
+                    pages_scanned += 1;
+                    let records = key_bucket_records(&page);
+                    if records.is_empty() {
+                        continue;
+                    }
+                    pages_used += 1;
+                    found.extend(records.into_iter().filter(|r| keep(r.kv.key)));
+                }
+                (found, pages_used, pages_scanned)
+            })
+            .collect();
+        let (mut pages_used, mut pages_scanned) = (0, 0);
+        let mut found = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum());
+        for (records, used, scanned) in parts {
+            found.extend(records);
+            pages_used += used;
+            pages_scanned += scanned;
+        }
+        // Stable, so that of several copies of a revision the one carved first is kept.
+        found.sort_by_key(|r| r.revision_key);
+        let mut conflicts = 0;
+        found.dedup_by(|later, kept| {
+            let copy = later.revision_key == kept.revision_key;
+            if copy && later.kv != kept.kv {
+                conflicts += 1;
+            }
+            copy
+        });
+        Salvage { records: found, pages_used, pages_scanned, conflicts }
+    }
+
+    /// Keys starting with `prefix` that `keep` accepts, from about [`SAMPLED_LEAVES`] pages
+    /// spread evenly over the file and carved as [`scan_where`](Self::scan_where) carves
+    /// them: the plan of a salvage in key ranges ([`KeySample::ranges`]).
+    pub fn sample_keys(db: Db<'a>, prefix: &[u8], keep: impl Fn(&[u8]) -> bool) -> KeySample<'a> {
+        let first: PageId = 2;
+        let pages = db.page_limit().saturating_sub(first);
+        let step = (pages / SAMPLED_LEAVES as u64).max(1);
+        let mut keys = Vec::new();
+        let mut sampled = 0u64;
+        // A page id in the middle of a leaf's overflow reads as garbage and carves nothing,
+        // so every leaf is sampled with the same chance whatever its size.
+        for id in (first..db.page_limit()).step_by(step as usize) {
+            sampled += 1;
+            let Ok(page) = db.page(id) else { continue };
+            if page.kind != PageKind::Leaf || page.count == 0 {
                 continue;
             }
-            pages_used += 1;
-            for record in records {
-                match found.get(&record.revision_key) {
-                    Some(kept) if kept.kv != record.kv => conflicts += 1,
-                    Some(_) => {}
-                    None => {
-                        found.insert(record.revision_key, record);
-                    }
-                }
-            }
+            keys.extend(
+                key_bucket_records(&page).into_iter().map(|r| r.kv.key).filter(|k| k.starts_with(prefix) && keep(k)),
+            );
         }
-        Salvage { records: found.into_values().collect(), pages_used, pages_scanned, conflicts }
+        let scale = if sampled == 0 { 0.0 } else { pages as f64 / sampled as f64 };
+        KeySample { keys, scale }
     }
 
     /// Every recovered record, in revision order.
