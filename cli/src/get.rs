@@ -8,8 +8,10 @@ use base64::Engine;
 use etcd_snapshot::{Record, Salvage};
 use serde_json::{json, Value};
 
-use crate::output::{report_salvage, report_scan_errors, SnapshotArg};
-use crate::render::{decode_value, salvage_evidence, store_evidence, write_object, KubeVersionArg, ObjectFormat};
+use crate::output::{report_scan_errors, SalvageReport, SnapshotArg};
+use crate::render::{
+    decode_value, evidence_prefixes, salvage_evidence, store_evidence, write_object, KubeVersionArg, ObjectFormat,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
@@ -55,8 +57,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let salvage;
     let store;
     let (records, errors, decoder) = if args.salvage {
-        salvage = Salvage::scan(snapshot.db()?);
-        report_salvage(&snapshot, &salvage);
+        // Only the key's records and the release evidence are kept: a whole file's would
+        // not fit the memory bound.
+        let evidence = evidence_prefixes(&args.etcd_prefix);
+        salvage =
+            Salvage::scan_where(snapshot.db()?, |k| k == key || evidence.iter().any(|p| k.starts_with(p.as_bytes())));
+        let mut report = SalvageReport::default();
+        report.add(&salvage);
+        report.print(&snapshot, Some(&format!("of {:?} and of the release evidence", args.key)));
         let records: Vec<Record<'_>> = if args.history {
             salvage.history(key)
         } else {

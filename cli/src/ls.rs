@@ -4,10 +4,10 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use etcd_snapshot::KeyHistory;
+use etcd_snapshot::{KeyHistory, Salvage};
 use rayon::prelude::*;
 
-use crate::output::{report_salvage, report_scan_errors, SnapshotArg};
+use crate::output::{report_scan_errors, SalvageReport, SnapshotArg};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,18 +34,30 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     let snapshot = args.snapshot.open()?;
     let prefix = args.prefix.as_bytes();
+    let mut out = BufWriter::new(io::stdout().lock());
     if args.salvage {
-        let salvage = etcd_snapshot::Salvage::scan(snapshot.db()?);
-        report_salvage(&snapshot, &salvage);
-        let histories = salvage.key_histories(prefix, args.revision);
-        let keys = histories.iter().filter(|h| h.is_deleted() == args.deleted).map(|h| h.key);
-        return print_keys(keys).map(|()| ExitCode::SUCCESS);
+        // Salvage goes by key ranges too when its records are many; it holds every record it
+        // keeps while it folds them (100 B each), so its passes are half the size.
+        let db = snapshot.db()?;
+        let ranges = Salvage::sample_keys(db, prefix, |_| true).ranges(args.pass_records / 2);
+        let mut report = SalvageReport::default();
+        for range in &ranges {
+            if ranges.len() > 1 {
+                crate::alloc::release_freed_memory();
+            }
+            let salvage = Salvage::scan_where(db, |key| key.starts_with(prefix) && range.contains(key));
+            report.add(&salvage);
+            write_histories(&mut out, &salvage.key_histories(prefix, args.revision), args.deleted)?;
+        }
+        out.flush()?;
+        let kept = format!("under {:?}", args.prefix);
+        report.print(&snapshot, Some(kept.as_str()).filter(|_| !prefix.is_empty()));
+        return Ok(ExitCode::SUCCESS);
     }
     let store = snapshot.store()?;
     // Memory is bounded by the keys of one pass: a snapshot too large for one is read
     // once per key range, and the ranges come out in key order.
     let ranges = store.plan_ranges(prefix, |_| true, args.pass_records);
-    let mut out = BufWriter::new(io::stdout().lock());
     let mut errors = None;
     for range in &ranges {
         if ranges.len() > 1 {
@@ -58,13 +70,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(report_scan_errors(&snapshot, &errors.unwrap_or_default()))
-}
-
-fn print_keys<'a>(keys: impl Iterator<Item = &'a [u8]>) -> Result<()> {
-    let mut out = BufWriter::new(io::stdout().lock());
-    write_keys(&mut out, keys)?;
-    out.flush()?;
-    Ok(())
 }
 
 /// Keys written per batch: formatted in parallel, then written in order.
@@ -89,14 +94,6 @@ fn write_histories(out: &mut impl Write, histories: &[KeyHistory<'_>], deleted: 
         for part in &parts {
             out.write_all(part)?;
         }
-    }
-    Ok(())
-}
-
-fn write_keys<'a>(out: &mut impl Write, keys: impl Iterator<Item = &'a [u8]>) -> Result<()> {
-    for key in keys {
-        out.write_all(key)?;
-        out.write_all(b"\n")?;
     }
     Ok(())
 }

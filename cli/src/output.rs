@@ -21,22 +21,45 @@ impl SnapshotArg {
     }
 }
 
-/// Say what salvage found; its results are recovered evidence, not etcd's answer.
-pub fn report_salvage(snapshot: &Snapshot, salvage: &etcd_snapshot::Salvage<'_>) {
-    eprintln!(
-        "etcdsnap: {}: salvage: {} records carved from {} of {} leaf pages, reachable or not; \
-         recovered data: a key whose deletion was compacted away can look live",
-        snapshot.path().display(),
-        salvage.records().len(),
-        salvage.pages_used,
-        salvage.pages_scanned
-    );
-    if salvage.conflicts > 0 {
+/// What a salvage found, over all its passes.
+#[derive(Debug, Default)]
+pub struct SalvageReport {
+    records: usize,
+    pages_used: usize,
+    pages_scanned: usize,
+    conflicts: usize,
+}
+
+impl SalvageReport {
+    /// Count one pass (every pass carves the same pages, for other keys).
+    pub fn add(&mut self, salvage: &etcd_snapshot::Salvage<'_>) {
+        self.records += salvage.records().len();
+        self.pages_used = salvage.pages_used;
+        self.pages_scanned = salvage.pages_scanned;
+        self.conflicts += salvage.conflicts;
+    }
+
+    /// Say what salvage found (`kept`: which records were kept, if not all); its results
+    /// are recovered evidence, not etcd's answer.
+    pub fn print(&self, snapshot: &Snapshot, kept: Option<&str>) {
+        let records = match kept {
+            Some(kept) => format!("{} records {kept}", self.records),
+            None => format!("{} records", self.records),
+        };
         eprintln!(
-            "etcdsnap: {}: salvage: {} revisions differ between page copies (damage); the first copy was kept",
+            "etcdsnap: {}: salvage: {records} carved from {} of {} leaf pages, reachable or not; \
+             recovered data: a key whose deletion was compacted away can look live",
             snapshot.path().display(),
-            salvage.conflicts
+            self.pages_used,
+            self.pages_scanned
         );
+        if self.conflicts > 0 {
+            eprintln!(
+                "etcdsnap: {}: salvage: {} revisions differ between page copies (damage); the first copy was kept",
+                snapshot.path().display(),
+                self.conflicts
+            );
+        }
     }
 }
 

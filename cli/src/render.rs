@@ -49,7 +49,7 @@ impl KubeVersionArg {
 }
 
 /// Where release evidence lives: Nodes, and the kube-apiserver static Pods of kube-system.
-fn evidence_prefixes(etcd_prefix: &str) -> [String; 2] {
+pub fn evidence_prefixes(etcd_prefix: &str) -> [String; 2] {
     let prefix = etcd_prefix.trim_end_matches('/');
     [format!("{prefix}/minions/"), format!("{prefix}/pods/kube-system/kube-apiserver")]
 }

@@ -51,8 +51,13 @@ fn ls_prefix_revision_and_deleted() {
 
 #[test]
 fn ls_in_several_passes_lists_the_same_keys() {
-    for args in [&["ls", SNAP35][..], &["ls", SNAP35, "--deleted"], &["ls", SNAP35, "/registry/", "--revision", "3085"]]
-    {
+    for args in [
+        &["ls", SNAP35][..],
+        &["ls", SNAP35, "--deleted"],
+        &["ls", SNAP35, "/registry/", "--revision", "3085"],
+        &["ls", SNAP35, "--salvage"],
+        &["ls", SNAP35, "/registry/", "--salvage", "--deleted"],
+    ] {
         let one = stdout_of(args);
         assert!(!one.is_empty(), "{args:?}");
         // About 3000 records: 40 per pass is dozens of passes.
