@@ -261,6 +261,17 @@ def main():
         out_mb = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(all_dir) for f in fs) / 1e6
         add(f"extract -A -o DIR, {cores} threads", "", to_dir,
             f"{n} files, {n / to_dir.seconds / 1000:.0f}k objects/s, {out_mb / to_dir.seconds:.0f} MB/s written")
+
+        # (6) The other commands, for their peak memory: one run each.
+        status = median_of(1, [ETCDSNAP, "status", snap])
+        add("etcdsnap status", "etcdsnap status snapshot.db", status, "hashes the whole file; counts live keys")
+        key = subprocess.run([ETCDSNAP, "ls", snap, f"/registry/deployments/{namespace}/"], capture_output=True,
+                             check=True, text=True).stdout.split("\n")[0]
+        get = median_of(1, [ETCDSNAP, "get", snap, key])
+        add("etcdsnap get one key", f"etcdsnap get snapshot.db {key}", get, "")
+        salvage = median_of(1, [ETCDSNAP, "ls", "--salvage", snap])
+        add("etcdsnap ls --salvage", "etcdsnap ls --salvage snapshot.db > /dev/null", salvage,
+            "carves every leaf page, reachable or not")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
