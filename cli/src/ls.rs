@@ -7,7 +7,7 @@ use anyhow::Result;
 use etcd_snapshot::{KeyHistory, Salvage};
 use rayon::prelude::*;
 
-use crate::output::{report_scan_errors, SalvageReport, SnapshotArg};
+use crate::output::{report_scan_errors, scan_in_passes, SalvageReport, SnapshotArg};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -55,21 +55,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let store = snapshot.store()?;
-    // Memory is bounded by the keys of one pass: a snapshot too large for one is read
-    // once per key range, and the ranges come out in key order.
-    let ranges = store.plan_ranges(prefix, |_| true, args.pass_records);
-    let mut errors = None;
-    for range in &ranges {
-        if ranges.len() > 1 {
-            crate::alloc::release_freed_memory();
-        }
-        let scan = store.key_histories_where(prefix, args.revision, |key| range.contains(key))?;
-        write_histories(&mut out, &scan.items, args.deleted)?;
-        // Every pass reads the whole bucket and meets the same damage: report it once.
-        errors.get_or_insert(scan.errors);
-    }
+    let errors = scan_in_passes(&store, prefix, args.revision, args.pass_records, |histories| {
+        write_histories(&mut out, &histories, args.deleted)
+    })?;
     out.flush()?;
-    Ok(report_scan_errors(&snapshot, &errors.unwrap_or_default()))
+    Ok(report_scan_errors(&snapshot, &errors))
 }
 
 /// Keys written per batch: formatted in parallel, then written in order.

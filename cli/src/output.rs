@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use etcd_snapshot::{MvccError, Snapshot};
+use etcd_snapshot::{KeyHistory, MvccError, Snapshot, Store};
 
 /// Positional snapshot path shared by every command.
 #[derive(Debug, clap::Args)]
@@ -61,6 +61,30 @@ impl SalvageReport {
             );
         }
     }
+}
+
+/// The key histories starting with `prefix` at `at`, handed to `each` one key range at a
+/// time: a snapshot too large for one pass of `max_records` records is read once per range,
+/// and the ranges come in key order, so memory is bounded by one pass. Returns the damage
+/// met, which every pass meets alike (so it is the first pass's).
+pub fn scan_in_passes<'a>(
+    store: &Store<'a>,
+    prefix: &[u8],
+    at: Option<i64>,
+    max_records: usize,
+    mut each: impl FnMut(Vec<KeyHistory<'a>>) -> Result<()>,
+) -> Result<Vec<MvccError>> {
+    let ranges = store.plan_ranges(prefix, |_| true, max_records);
+    let mut errors = None;
+    for range in &ranges {
+        if ranges.len() > 1 {
+            crate::alloc::release_freed_memory();
+        }
+        let scan = store.key_histories_where(prefix, at, |key| range.contains(key))?;
+        errors.get_or_insert(scan.errors);
+        each(scan.items)?;
+    }
+    Ok(errors.unwrap_or_default())
 }
 
 /// Report damage met during a scan on stderr; the readable part was already printed.

@@ -6,7 +6,7 @@ use anyhow::Result;
 use etcd_snapshot::{DbStatus, SourceKind, TrailerCheck};
 use serde_json::{json, Value};
 
-use crate::output::{report_scan_errors, SnapshotArg};
+use crate::output::{report_scan_errors, scan_in_passes, SnapshotArg};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
@@ -28,17 +28,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let status = DbStatus::compute(&db).map_err(|e| anyhow::anyhow!("{}: {e}", snapshot.path().display()))?;
     let store = snapshot.store()?;
     // Counted by key ranges, as `ls` lists them, so that memory stays bounded.
-    let ranges = store.plan_ranges(b"", |_| true, etcd_snapshot::PASS_RECORDS);
-    let (mut live_keys, mut errors) = (0, None);
-    for range in &ranges {
-        if ranges.len() > 1 {
-            crate::alloc::release_freed_memory();
-        }
-        let scan = store.key_histories_where(b"", None, |key| range.contains(key))?;
-        live_keys += scan.items.iter().filter(|h| !h.is_deleted()).count();
-        // Every pass reads the whole bucket and meets the same damage: report it once.
-        errors.get_or_insert(scan.errors);
-    }
+    let mut live_keys = 0;
+    let errors = scan_in_passes(&store, b"", None, etcd_snapshot::PASS_RECORDS, |histories| {
+        live_keys += histories.iter().filter(|h| !h.is_deleted()).count();
+        Ok(())
+    })?;
     let trailer = match snapshot.verify_trailer() {
         TrailerCheck::Absent => "absent".to_string(),
         TrailerCheck::Valid => "valid".to_string(),
@@ -82,7 +76,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(1));
     }
-    Ok(report_scan_errors(&snapshot, &errors.unwrap_or_default()))
+    Ok(report_scan_errors(&snapshot, &errors))
 }
 
 fn print_table(report: &Value) {
