@@ -73,12 +73,12 @@ impl KeySample<'_> {
 
     /// Consecutive key ranges of at most about `max_records` records each, cut at sampled
     /// keys: one range, every key, when they all fit.
-    pub fn ranges(&self, max_records: usize) -> Vec<KeyRange> {
+    pub fn ranges(self, max_records: usize) -> Vec<KeyRange> {
         let passes = self.passes(max_records);
         if passes == 1 || self.keys.is_empty() {
             return vec![KeyRange::all()];
         }
-        let mut keys = self.keys.clone();
+        let mut keys = self.keys;
         keys.sort_unstable();
         let mut bounds: Vec<&[u8]> = (1..passes).map(|i| keys[i * keys.len() / passes]).collect();
         bounds.dedup();
