@@ -76,16 +76,30 @@ pub fn normalize_prefix(etcd_prefix: &str) -> String {
 
 /// Where a group/resource is stored under the prefix, without slashes at either end.
 pub fn storage_location(group: &str, plural: &str) -> String {
+    match fixed_location(group, plural) {
+        Some(storage) => storage.to_string(),
+        None => format!("{group}/{plural}"),
+    }
+}
+
+/// [`storage_location`] when it is a fixed name (a built-in's plural or a special
+/// location), `None` for `<group>/<plural>`.
+fn fixed_location<'p>(group: &str, plural: &'p str) -> Option<&'p str> {
     if let Some(&(storage, _, _)) = SPECIAL.iter().find(|&&(_, g, p)| g == group && p == plural) {
-        return storage.to_string();
+        return Some(storage);
     }
     if let Some(&(_, _, storage)) = COHABITING.iter().find(|&&(g, p, _)| g == group && p == plural) {
-        return storage.to_string();
+        return Some(storage);
     }
-    if is_builtin_group(group) {
-        plural.to_string()
-    } else {
-        format!("{group}/{plural}")
+    is_builtin_group(group).then_some(plural)
+}
+
+/// Whether `location` is [`storage_location`]`(group, plural)`, without building it: parsing
+/// asks this of many table entries for every key.
+fn is_stored_at(group: &str, plural: &str, location: &str) -> bool {
+    match fixed_location(group, plural) {
+        Some(storage) => storage == location,
+        None => location.strip_prefix(group).and_then(|rest| rest.strip_prefix('/')) == Some(plural),
     }
 }
 
@@ -110,9 +124,17 @@ pub fn object_key(etcd_prefix: &str, info: &ResourceInfo, namespace: Option<&str
 /// resources it does not know, two remaining segments mean namespace/name and one means a
 /// cluster-scoped name (names cannot contain `/`).
 pub fn parse_key(key: &[u8], etcd_prefix: &str, table: &ResourceTable) -> Result<ObjectKey, KeyError> {
-    let prefix = normalize_prefix(etcd_prefix);
+    // Callers usually pass the prefix normalised already: no copy per key then.
+    let trimmed = etcd_prefix.trim_matches('/');
+    let normalised = etcd_prefix == "/"
+        || (!trimmed.is_empty()
+            && etcd_prefix.len() == trimmed.len() + 2
+            && etcd_prefix.starts_with('/')
+            && etcd_prefix.ends_with('/'));
+    let prefix: std::borrow::Cow<'_, str> =
+        if normalised { etcd_prefix.into() } else { normalize_prefix(etcd_prefix).into() };
     let key = std::str::from_utf8(key).map_err(|_| KeyError::NotUtf8)?;
-    let rest = key.strip_prefix(prefix.as_str()).ok_or_else(|| KeyError::OutsidePrefix(prefix.clone()))?;
+    let rest = key.strip_prefix(&*prefix).ok_or_else(|| KeyError::OutsidePrefix(prefix.to_string()))?;
     let (storage, group, resource, remaining) = if let Some(&(storage, group, plural)) =
         SPECIAL.iter().find(|&&(s, _, _)| rest.strip_prefix(s).is_some_and(|r| r.starts_with('/')))
     {
@@ -126,7 +148,7 @@ pub fn parse_key(key: &[u8], etcd_prefix: &str, table: &ResourceTable) -> Result
             let group = table
                 .entries()
                 .iter()
-                .find(|e| !e.internal && storage_location(&e.group, &e.plural) == first)
+                .find(|e| !e.internal && is_stored_at(&e.group, &e.plural, first))
                 .map(|e| e.group.clone())
                 .unwrap_or_default();
             (first.to_string(), group, first.to_string(), after)
@@ -212,8 +234,19 @@ mod tests {
     #[test]
     fn other_prefixes_and_bad_keys() {
         let table = ResourceTable::builtin();
-        let k = parse_key(b"/kubernetes.io/pods/ns/p", "kubernetes.io", &table).unwrap();
-        assert_eq!(parts(&k), ("pods", "", "pods", Some("ns"), "p"));
+        // Any spelling of the prefix, normalised or not (parsing borrows a normalised one).
+        for prefix in ["kubernetes.io", "/kubernetes.io", "/kubernetes.io/", "//kubernetes.io//", "kubernetes.io/"] {
+            let k = parse_key(b"/kubernetes.io/pods/ns/p", prefix, &table).unwrap();
+            assert_eq!(parts(&k), ("pods", "", "pods", Some("ns"), "p"), "{prefix}");
+        }
+        for prefix in ["", "/", "//"] {
+            let k = parse_key(b"/pods/ns/p", prefix, &table).unwrap();
+            assert_eq!(parts(&k), ("pods", "", "pods", Some("ns"), "p"), "{prefix:?}");
+        }
+        assert_eq!(
+            parse_key(b"/kubernetes.iox/pods/ns/p", "/kubernetes.io/", &table),
+            Err(KeyError::OutsidePrefix("/kubernetes.io/".into()))
+        );
         assert!(matches!(parse_key(b"compact_rev_key", "/registry", &table), Err(KeyError::OutsidePrefix(_))));
         assert_eq!(parse_key(b"/registry/pods", "/registry", &table), Err(KeyError::NoName));
         assert_eq!(parse_key(b"/registry/pods/ns", "/registry", &table), Err(KeyError::NoName));
@@ -235,6 +268,14 @@ mod tests {
             assert_eq!(parsed.namespace.as_deref(), ns, "{key}");
             assert_eq!(parsed.name, "n", "{key}");
             assert_eq!(storage_location(&parsed.group, &parsed.resource), parsed.storage, "{key}");
+            for other in table.entries() {
+                let location = storage_location(&other.group, &other.plural);
+                assert_eq!(is_stored_at(&info.group, &info.plural, &location), location == parsed.storage, "{key}");
+            }
         }
+        assert!(is_stored_at("example.com", "widgets", "example.com/widgets"));
+        assert!(!is_stored_at("example.com", "widgets", "example.com/widgetsx"));
+        assert!(!is_stored_at("example.com", "widgets", "example.comx/widgets"));
+        assert!(!is_stored_at("example.com", "widgets", "widgets"));
     }
 }
