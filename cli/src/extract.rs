@@ -563,11 +563,12 @@ struct Processing<'a> {
 
 impl Processing<'_> {
     fn process(&self, history: &KeyHistory<'_>) -> Outcome {
-        let raw_key = String::from_utf8_lossy(history.key);
+        // Only errors show the key: no copy of it for every object.
+        let raw_key = || String::from_utf8_lossy(history.key).into_owned();
         // Candidates were parsed once already; parsing again is cheaper than keeping millions.
         let key = match parse_key(history.key, self.prefix, self.table) {
             Ok(key) => key,
-            Err(e) => return Outcome::Undecodable(raw_key.into_owned(), e.to_string()),
+            Err(e) => return Outcome::Undecodable(raw_key(), e.to_string()),
         };
         let (record, deleted_at) = match (history.is_deleted(), history.last_put) {
             (true, Some(put)) => (put.record(), Some(history.last.revision_key.revision.main)),
@@ -584,6 +585,11 @@ impl Processing<'_> {
             }
             if let Some(skip) = info.and_then(|i| skip_by_kind(&i.group, &i.kind)).filter(|_| !named()) {
                 return Outcome::Skipped(skip, resource);
+            }
+            // Owned objects are most of what is skipped; their owner references are read
+            // from the bytes, without decoding even the metadata.
+            if self.decoder.controlled(record.kv.value) == Some(true) {
+                return Outcome::Skipped(Skip::Owned, resource);
             }
             let metadata_only = DecodeOptions {
                 leave_out: LeaveOut { all_but_metadata: true, managed_fields: true, status: true },
@@ -624,7 +630,7 @@ impl Processing<'_> {
         };
         let mut object = match self.decoder.decode(record.kv.value, &options) {
             Ok(decoded) => decoded.object,
-            Err(e) => return Outcome::Undecodable(raw_key.into_owned(), describe(&e)),
+            Err(e) => return Outcome::Undecodable(raw_key(), describe(&e)),
         };
         if self.selection.labels.as_ref().is_some_and(|l| !l.matches(&object)) {
             return Outcome::Filtered;
@@ -642,7 +648,7 @@ impl Processing<'_> {
         }
         let rendered = match render(&object, self.format, self.list_item) {
             Ok(bytes) => bytes,
-            Err(e) => return Outcome::Undecodable(raw_key.into_owned(), format!("cannot render: {e}")),
+            Err(e) => return Outcome::Undecodable(raw_key(), format!("cannot render: {e}")),
         };
         Outcome::Keep(Box::new(Item { resource, rendered }))
     }

@@ -68,8 +68,8 @@ pub struct Decoded {
 /// the schema is shared and parsed once per process.
 #[derive(Debug, Clone, Copy)]
 pub struct Decoder {
-    schema: &'static Schema,
-    release: usize,
+    pub(crate) schema: &'static Schema,
+    pub(crate) release: usize,
     version: KubeVersion,
 }
 

@@ -27,6 +27,7 @@ mod detect;
 pub mod encode;
 mod error;
 pub mod keys;
+mod peek;
 mod render;
 pub mod resources;
 pub mod schema;

@@ -1,0 +1,215 @@
+//! Questions answered straight from a stored value's protobuf bytes, without decoding it.
+//!
+//! `extract` skips objects owned by a controller (most Pods, ReplicaSets and
+//! EndpointSlices of a cluster). Deciding that from a metadata-only decode still builds
+//! every label, annotation and reference of the object; reading the one flag from the
+//! wire builds nothing. The answer is the one [`crate::clean::is_controlled`] gives on the
+//! decoded object: the walk below follows the renderer's rules for which occurrence of a
+//! field counts and which wire types it accepts.
+
+use crate::decode::Decoder;
+use crate::schema::{Elem, MsgView, Schema};
+use crate::special::Special;
+use crate::wire::{Fields, WireValue};
+
+const PROTO_PREFIX: &[u8] = b"k8s\0";
+const PROTOBUF_CONTENT_TYPE: &[u8] = b"application/vnd.kubernetes.protobuf";
+
+impl Decoder {
+    /// Whether the object in a protobuf value has an owner reference with
+    /// `controller: true`, read from the bytes alone. `None` when the bytes cannot
+    /// answer: JSON, CBOR or encrypted values, an envelope the decoder would treat
+    /// specially, or malformed wire data on the path read (decode the value to learn
+    /// why).
+    ///
+    /// Only the envelope, the object's top-level fields, its metadata's fields and the
+    /// owner references are read: an object whose metadata is damaged deeper than that
+    /// (say in a label) gets an answer here and an error from [`Decoder::decode`].
+    pub fn controlled(&self, value: &[u8]) -> Option<bool> {
+        let body = value.strip_prefix(PROTO_PREFIX)?;
+        let (mut api_version, mut kind, mut raw): (&[u8], &[u8], Option<&[u8]>) = (&[], &[], None);
+        for f in Fields::new(body) {
+            match f.ok()? {
+                f if f.number == 1 => {
+                    let WireValue::Bytes(type_meta) = f.value else { return None };
+                    for g in Fields::new(type_meta) {
+                        match g.ok()? {
+                            g if g.number == 1 => api_version = bytes(g.value)?,
+                            g if g.number == 2 => kind = bytes(g.value)?,
+                            _ => return None,
+                        }
+                    }
+                }
+                f if f.number == 2 => raw = Some(bytes(f.value)?),
+                // Content encoding: the decoder refuses the value.
+                f if f.number == 3 && !bytes(f.value)?.is_empty() => return None,
+                // Content type: anything but protobuf is decoded otherwise.
+                f if f.number == 4 && !matches!(bytes(f.value)?, b"" | PROTOBUF_CONTENT_TYPE) => return None,
+                f if f.number == 3 || f.number == 4 => {}
+                _ => return None,
+            }
+        }
+        let raw = raw?;
+        let schema = self.schema;
+        let views = schema.views(self.release);
+        let message = schema.message_for_gvk(std::str::from_utf8(api_version).ok()?, std::str::from_utf8(kind).ok()?);
+        let metadata = match message {
+            Some(id) => {
+                if schema.messages[id as usize].special != Special::None {
+                    return None;
+                }
+                let object_meta = Elem::Message(schema.well_known.object_meta);
+                // The renderer keeps the last occurrence of a singular field.
+                let mut metadata = None;
+                for f in Fields::new(raw) {
+                    let f = f.ok()?;
+                    if let (Some(field), WireValue::Bytes(b)) =
+                        (field_of(schema, &views[id as usize], f.number), f.value)
+                    {
+                        if field.json == "metadata" && field.elem == object_meta {
+                            metadata = Some(b);
+                        }
+                    }
+                }
+                metadata
+            }
+            // A kind the schema does not know: its first field 1 is read as ObjectMeta.
+            None => {
+                let mut metadata = None;
+                for f in Fields::new(raw) {
+                    let f = f.ok()?;
+                    if let (1, WireValue::Bytes(b), None) = (f.number, f.value, metadata) {
+                        metadata = Some(b);
+                    }
+                }
+                metadata
+            }
+        };
+        let Some(metadata) = metadata else { return Some(false) };
+        let meta_view = &views[schema.well_known.object_meta as usize];
+        let mut controlled = false;
+        for f in Fields::new(metadata) {
+            let f = f.ok()?;
+            let Some(field) = field_of(schema, meta_view, f.number) else { continue };
+            let (Elem::Message(owner_reference), WireValue::Bytes(reference)) = (field.elem, f.value) else { continue };
+            if field.json != "ownerReferences" {
+                continue;
+            }
+            // The last occurrence of `controller` counts, as for any singular field.
+            let mut controller = false;
+            for g in Fields::new(reference) {
+                let g = g.ok()?;
+                if let (Some(field), WireValue::Varint(v)) =
+                    (field_of(schema, &views[owner_reference as usize], g.number), g.value)
+                {
+                    if field.json == "controller" && field.elem == Elem::Bool {
+                        controller = v != 0;
+                    }
+                }
+            }
+            controlled |= controller;
+        }
+        Some(controlled)
+    }
+}
+
+fn bytes(v: WireValue<'_>) -> Option<&[u8]> {
+    match v {
+        WireValue::Bytes(b) => Some(b),
+        _ => None,
+    }
+}
+
+fn field_of<'s>(schema: &'s Schema, view: &MsgView, number: u32) -> Option<&'s crate::schema::Field> {
+    view.position(number).map(|pos| &schema.fields[view.order[pos] as usize])
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use crate::clean::is_controlled;
+    use crate::encode::Encoder;
+    use crate::{DecodeOptions, Decoder, KubeVersion, LeaveOut};
+
+    fn version() -> KubeVersion {
+        KubeVersion::minor_release(30)
+    }
+
+    /// What `controlled` must agree with: the metadata-only decode `extract` makes.
+    fn decoded_answer(value: &[u8]) -> Option<bool> {
+        let options = DecodeOptions {
+            leave_out: LeaveOut { all_but_metadata: true, managed_fields: true, status: true },
+            ..Default::default()
+        };
+        Decoder::new(version()).decode(value, &options).ok().map(|d| is_controlled(&d.object))
+    }
+
+    fn pod(owner_references: Value) -> Vec<u8> {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "ns", "labels": {"app": "x"},
+                "ownerReferences": owner_references},
+            "spec": {"containers": [{"name": "c", "image": "i"}]}});
+        Encoder::new(version()).encode(&pod).unwrap()
+    }
+
+    fn owner(controller: Option<bool>) -> Value {
+        let mut r = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "u"});
+        if let Some(c) = controller {
+            r["controller"] = json!(c);
+        }
+        r
+    }
+
+    #[test]
+    fn answers_as_the_decoded_metadata_does() {
+        let cases = [
+            (json!([]), false),
+            (json!([owner(None)]), false),
+            (json!([owner(Some(false))]), false),
+            (json!([owner(Some(true))]), true),
+            (json!([owner(Some(false)), owner(Some(true))]), true),
+            (json!([owner(None), owner(Some(false))]), false),
+        ];
+        let decoder = Decoder::new(version());
+        for (refs, want) in cases {
+            let value = pod(refs.clone());
+            assert_eq!(decoder.controlled(&value), Some(want), "{refs}");
+            assert_eq!(decoded_answer(&value), Some(want), "{refs}");
+        }
+    }
+
+    /// Cut and flipped values: whenever both answer, they answer alike.
+    #[test]
+    fn damaged_values_never_disagree() {
+        let decoder = Decoder::new(version());
+        let mut answered = 0;
+        for refs in [json!([owner(Some(true))]), json!([owner(Some(false)), owner(Some(true))]), json!([owner(None)])] {
+            let value = pod(refs);
+            let mut variants: Vec<Vec<u8>> = (0..value.len()).map(|n| value[..n].to_vec()).collect();
+            for i in 0..value.len() {
+                for bit in [0x01, 0x02, 0x08, 0x80] {
+                    let mut v = value.clone();
+                    v[i] ^= bit;
+                    variants.push(v);
+                }
+            }
+            for v in &variants {
+                if let (Some(peeked), Some(decoded)) = (decoder.controlled(v), decoded_answer(v)) {
+                    assert_eq!(peeked, decoded, "{v:?}");
+                    answered += 1;
+                }
+            }
+        }
+        assert!(answered > 100, "{answered}");
+    }
+
+    #[test]
+    fn other_encodings_are_not_answered() {
+        let decoder = Decoder::new(version());
+        let json = br#"{"apiVersion":"v1","kind":"Pod","metadata":{"ownerReferences":[{"controller":true}]}}"#;
+        assert_eq!(decoder.controlled(json), None);
+        assert_eq!(decoder.controlled(b"k8s:enc:aescbc:v1:key:xxxx"), None);
+        assert_eq!(decoder.controlled(b""), None);
+    }
+}
