@@ -577,6 +577,8 @@ impl Processing<'_> {
         let info = self.table.lookup(&key.group, &key.resource);
         let resource = storage_name(&key);
         let named = || self.selection.resources.as_ref().is_some_and(|r| r.contains(&key));
+        // The metadata decoded to decide the skips, reused by the full decode.
+        let mut metadata_first = None;
         if self.skipping {
             // What the key alone decides costs no decoding: most of a cluster's objects are
             // Events, or Pods and ReplicaSets owned by controllers.
@@ -591,20 +593,16 @@ impl Processing<'_> {
             if self.decoder.controlled(record.kv.value) == Some(true) {
                 return Outcome::Skipped(Skip::Owned, resource);
             }
-            let metadata_only = DecodeOptions {
-                leave_out: LeaveOut { all_but_metadata: true, managed_fields: true, status: true },
-                ..Default::default()
-            };
             // A value that fails here fails the full decode below too, which reports it.
-            if let Ok(partial) = self.decoder.decode(record.kv.value, &metadata_only) {
-                if is_controlled(&partial.object) {
+            if let Ok(partial) = self.decoder.decode_metadata(record.kv.value, true) {
+                let object = partial.object();
+                if is_controlled(object) {
                     return Outcome::Skipped(Skip::Owned, resource);
                 }
                 // Most kinds' other skips follow from the metadata too, and are decided
                 // before decoding the rest (managed Endpoints were one full decode in nine
                 // on the 2 GiB benchmark snapshot). The label selector comes first, as it
                 // does after the full decode.
-                let object = &partial.object;
                 if !skip_needs_content(object) {
                     if self.selection.labels.as_ref().is_some_and(|l| !l.matches(object)) {
                         return Outcome::Filtered;
@@ -613,6 +611,7 @@ impl Processing<'_> {
                         return Outcome::Skipped(skip, resource);
                     }
                 }
+                metadata_first = Some(partial);
             }
         }
         // Cleaning drops status and managedFields, so they are not even decoded; Services
@@ -628,7 +627,11 @@ impl Processing<'_> {
             leave_out,
             ..Default::default()
         };
-        let mut object = match self.decoder.decode(record.kv.value, &options) {
+        let decoded = match metadata_first {
+            Some(first) => self.decoder.decode_rest(first, &options),
+            None => self.decoder.decode(record.kv.value, &options),
+        };
+        let mut object = match decoded {
             Ok(decoded) => decoded.object,
             Err(e) => return Outcome::Undecodable(raw_key(), describe(&e)),
         };

@@ -64,6 +64,27 @@ pub struct Decoded {
     pub warnings: Vec<Warning>,
 }
 
+/// A value whose `kind`, `apiVersion` and `metadata` are decoded
+/// ([`Decoder::decode_metadata`]), the rest to follow if wanted ([`Decoder::decode_rest`]).
+#[derive(Debug, Clone)]
+pub struct MetadataFirst<'v> {
+    value: &'v [u8],
+    decoded: Decoded,
+    leave_out_managed_fields: bool,
+}
+
+impl MetadataFirst<'_> {
+    /// What is decoded so far: `kind`, `apiVersion` and `metadata` (JSON and CBOR values:
+    /// the whole object).
+    pub fn decoded(&self) -> &Decoded {
+        &self.decoded
+    }
+
+    pub fn object(&self) -> &Value {
+        &self.decoded.object
+    }
+}
+
 /// Decodes stored values for one Kubernetes release. Cheap to create and `Copy`:
 /// the schema is shared and parsed once per process.
 #[derive(Debug, Clone, Copy)]
@@ -95,13 +116,60 @@ impl Decoder {
 
     /// Decode one stored etcd value.
     pub fn decode(&self, value: &[u8], opts: &DecodeOptions<'_>) -> Result<Decoded, DecodeError> {
+        self.decode_with(value, opts, None)
+    }
+
+    /// Decode a value's `kind`, `apiVersion` and `metadata` only, enough to decide whether
+    /// the rest is wanted; [`Decoder::decode_rest`] then decodes the rest without decoding
+    /// the metadata again. `managedFields` is left out when `leave_out_managed_fields`.
+    /// JSON and CBOR values are parsed whole (their rest costs nothing more).
+    pub fn decode_metadata<'v>(
+        &self,
+        value: &'v [u8],
+        leave_out_managed_fields: bool,
+    ) -> Result<MetadataFirst<'v>, DecodeError> {
+        let leave_out = LeaveOut { all_but_metadata: true, managed_fields: leave_out_managed_fields, status: false };
+        let decoded = self.decode(value, &DecodeOptions { leave_out, ..Default::default() })?;
+        Ok(MetadataFirst { value, decoded, leave_out_managed_fields })
+    }
+
+    /// The whole object of a value whose metadata was decoded first: the same as
+    /// [`Decoder::decode`]`(value, opts)`, reusing the metadata when `opts` leaves out what
+    /// the first step left out (otherwise the value is decoded again in full). Warnings
+    /// about the metadata come after the others.
+    pub fn decode_rest(&self, first: MetadataFirst<'_>, opts: &DecodeOptions<'_>) -> Result<Decoded, DecodeError> {
+        let MetadataFirst { value, mut decoded, leave_out_managed_fields } = first;
+        let same_metadata = opts.message.is_none()
+            && !opts.leave_out.all_but_metadata
+            && opts.leave_out.managed_fields == leave_out_managed_fields;
+        if !same_metadata {
+            return self.decode(value, opts);
+        }
+        if decoded.encoding != Encoding::Protobuf {
+            if let Some(rev) = opts.mod_revision {
+                set_resource_version(&mut decoded.object, rev, decoded.encoding);
+            }
+            return Ok(decoded);
+        }
+        let metadata = decoded.object.as_object_mut().and_then(|o| o.shift_remove("metadata"));
+        let mut rest = self.decode_with(value, opts, Some(metadata))?;
+        rest.warnings.extend(decoded.warnings.into_iter().filter(|w| w.path.starts_with("metadata")));
+        Ok(rest)
+    }
+
+    fn decode_with(
+        &self,
+        value: &[u8],
+        opts: &DecodeOptions<'_>,
+        metadata: Option<Option<Value>>,
+    ) -> Result<Decoded, DecodeError> {
         if value.is_empty() {
             return Err(DecodeError::Empty);
         }
         let mut d = if value.starts_with(ENC_PREFIX) {
             return Err(encrypted_error(value));
         } else if value.starts_with(PROTO_PREFIX) {
-            self.decode_protobuf(value, opts)?
+            self.decode_protobuf(value, opts, metadata)?
         } else if value.starts_with(&crate::cbor::SELF_DESCRIBE) {
             let object = crate::cbor::to_json(value)
                 .map_err(|e| DecodeError::Cbor { offset: e.offset, reason: e.reason.to_string() })?;
@@ -152,7 +220,12 @@ impl Decoder {
         })
     }
 
-    fn decode_protobuf(&self, value: &[u8], opts: &DecodeOptions<'_>) -> Result<Decoded, DecodeError> {
+    fn decode_protobuf(
+        &self,
+        value: &[u8],
+        opts: &DecodeOptions<'_>,
+        metadata: Option<Option<Value>>,
+    ) -> Result<Decoded, DecodeError> {
         let body = &value[PROTO_PREFIX.len()..];
         let env_err = |e: crate::wire::WireError, base: usize| DecodeError::Wire {
             offset: PROTO_PREFIX.len() + base + e.offset,
@@ -239,6 +312,7 @@ impl Decoder {
         let mut r = Renderer::new(self.schema, self.release, value);
         r.warnings = warnings;
         r.leave_out = opts.leave_out;
+        r.metadata = metadata;
         let top = TopTypeMeta { api_version: &api_version, kind: &kind };
         let object = match message {
             Some(id) => {
@@ -287,6 +361,10 @@ impl Decoder {
             let f = f.map_err(|e| r.wire_err(raw, e))?;
             match (f.number, f.value) {
                 (1, WireValue::Bytes(b)) if !out.contains_key("metadata") => {
+                    if let Some(m) = r.metadata.take().flatten() {
+                        out.insert("metadata".into(), m);
+                        continue;
+                    }
                     r.path.push(crate::render::Seg::Key("metadata"));
                     let m = r.message(self.schema.well_known.object_meta, b, 1);
                     r.path.pop();

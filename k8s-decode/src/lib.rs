@@ -36,7 +36,7 @@ mod version;
 mod wire;
 pub mod yaml;
 
-pub use decode::{DecodeOptions, Decoded, Decoder, Encoding, LeaveOut};
+pub use decode::{DecodeOptions, Decoded, Decoder, Encoding, LeaveOut, MetadataFirst};
 pub use detect::{detect_from_nodes, detect_kube_version, DetectedVersion};
 pub use error::{DecodeError, Warning, WarningKind};
 pub use render::{MAX_DEPTH, UNKNOWN_FIELDS_KEY};

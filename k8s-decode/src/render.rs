@@ -70,6 +70,9 @@ pub(crate) struct Renderer<'a> {
     scratch: Vec<(usize, WireField<'a>)>,
     /// Fields not rendered (see [`LeaveOut`]).
     pub leave_out: LeaveOut,
+    /// The object's metadata, decoded before (see [`crate::MetadataFirst`]): rendered in
+    /// place of the top-level `metadata` field (`Some(None)`: it had none).
+    pub metadata: Option<Option<Value>>,
 }
 
 /// kind/apiVersion from the envelope, rendered where the top-level message
@@ -91,6 +94,7 @@ impl<'a> Renderer<'a> {
             warnings: Vec::new(),
             scratch: Vec::new(),
             leave_out: LeaveOut::default(),
+            metadata: None,
         }
     }
 
@@ -236,6 +240,14 @@ impl<'a> Renderer<'a> {
                     }
                     if !t.api_version.is_empty() {
                         out.insert("apiVersion".into(), Value::String(t.api_version.into()));
+                    }
+                    continue;
+                }
+            }
+            if self.path.is_empty() && field.json == "metadata" {
+                if let Some(metadata) = self.metadata.take() {
+                    if let Some(m) = metadata {
+                        out.insert("metadata".into(), m);
                     }
                     continue;
                 }

@@ -1,0 +1,136 @@
+//! Deciding from the metadata before decoding the rest, as `extract` does: the owner check
+//! read from the bytes (`Decoder::controlled`) and the two-step decode
+//! (`Decoder::decode_metadata` + `decode_rest`) answer what one full decode answers, on
+//! every value of every snapshot we have: real etcd's, and real clusters'.
+
+use std::path::PathBuf;
+
+use k8s_decode::clean::is_controlled;
+use k8s_decode::{DecodeOptions, Decoder, Encoding, KubeVersion, LeaveOut};
+
+fn snapshots() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> =
+        testdata::project_snapshot_dirs().into_iter().map(|d| d.join("snapshot.db")).collect();
+    if let Some(shared) = testdata::shared_fixtures("metadata_first") {
+        paths.push(shared.join("real-snapshots/ggkarthikgit-infosys/snapshot.db"));
+        paths.push(shared.join("real-snapshots/etcd-io-auger/db"));
+    }
+    paths
+}
+
+#[test]
+fn controlled_from_the_bytes_matches_the_decode() {
+    let options = DecodeOptions {
+        leave_out: LeaveOut { all_but_metadata: true, managed_fields: true, status: true },
+        ..Default::default()
+    };
+    let (mut compared, mut controlled) = (0, 0);
+    for path in snapshots() {
+        let snap = etcd_snapshot::Snapshot::open(&path).unwrap();
+        let store = snap.store().unwrap();
+        for version in [16, 24, 30] {
+            let decoder = Decoder::new(KubeVersion::minor_release(version));
+            for rec in store.records() {
+                let kv = rec.unwrap().kv;
+                let Ok(decoded) = decoder.decode(kv.value, &options) else { continue };
+                let key = String::from_utf8_lossy(kv.key);
+                let peeked = decoder.controlled(kv.value);
+                if decoded.encoding == Encoding::Protobuf {
+                    // Every well-formed protobuf value of a real cluster is answered.
+                    assert_eq!(peeked, Some(is_controlled(&decoded.object)), "{}: {key}", path.display());
+                    compared += 1;
+                    controlled += usize::from(peeked == Some(true));
+                } else {
+                    assert_eq!(peeked, None, "{}: {key}", path.display());
+                }
+            }
+        }
+    }
+    println!("{compared} protobuf values compared, {controlled} controlled");
+    assert!(compared > 1000 && controlled > 100, "{compared} compared, {controlled} controlled");
+}
+
+#[test]
+fn two_step_decode_is_the_full_decode() {
+    let mut compared = 0;
+    for path in snapshots() {
+        let snap = etcd_snapshot::Snapshot::open(&path).unwrap();
+        let store = snap.store().unwrap();
+        for version in [16, 30] {
+            let decoder = Decoder::new(KubeVersion::minor_release(version));
+            for rec in store.records() {
+                let kv = rec.unwrap().kv;
+                let key = String::from_utf8_lossy(kv.key);
+                for (first_managed, managed, status) in [(true, true, true), (true, false, false), (false, false, true)]
+                {
+                    let options = DecodeOptions {
+                        mod_revision: Some(kv.mod_revision),
+                        leave_out: LeaveOut { managed_fields: managed, status, ..Default::default() },
+                        ..Default::default()
+                    };
+                    let whole = decoder.decode(kv.value, &options);
+                    let Ok(first) = decoder.decode_metadata(kv.value, first_managed) else {
+                        assert!(whole.is_err(), "{}: {key}: the metadata fails alone", path.display());
+                        continue;
+                    };
+                    let two_steps = decoder.decode_rest(first, &options);
+                    match (whole, two_steps) {
+                        (Ok(a), Ok(b)) => {
+                            assert_eq!(a.object, b.object, "{}: {key}", path.display());
+                            // Same key order too (Value equality ignores it).
+                            assert_eq!(a.object.to_string(), b.object.to_string(), "{}: {key}", path.display());
+                            assert_eq!((a.api_version, a.kind, a.encoding), (b.api_version, b.kind, b.encoding));
+                            assert_eq!(a.warnings.len(), b.warnings.len(), "{}: {key}", path.display());
+                            compared += 1;
+                        }
+                        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                        (a, b) => panic!("{}: {key}: {a:?} vs {b:?}", path.display()),
+                    }
+                }
+            }
+        }
+    }
+    assert!(compared > 3000, "{compared}");
+}
+
+/// Cut and flipped values: when the first step succeeds, the two steps fail or succeed
+/// with the full decode, and agree on the object.
+#[test]
+fn two_step_decode_of_damaged_values() {
+    let path = testdata::project_fixtures().join("etcd-3.5-k8s/snapshot.db");
+    let snap = etcd_snapshot::Snapshot::open(&path).unwrap();
+    let store = snap.store().unwrap();
+    let decoder = Decoder::new(KubeVersion::minor_release(30));
+    let options = DecodeOptions {
+        mod_revision: Some(7),
+        leave_out: LeaveOut { managed_fields: true, status: true, ..Default::default() },
+        ..Default::default()
+    };
+    let values: Vec<Vec<u8>> =
+        store.records().map(|r| r.unwrap().kv.value.to_vec()).filter(|v| v.starts_with(b"k8s\0")).take(40).collect();
+    assert!(values.len() >= 30, "{}", values.len());
+    let (mut both_ok, mut both_err) = (0, 0);
+    for value in &values {
+        let mut variants: Vec<Vec<u8>> = (4..value.len()).step_by(5).map(|n| value[..n].to_vec()).collect();
+        for i in (4..value.len()).step_by(3) {
+            let mut v = value.clone();
+            v[i] ^= 0x85;
+            variants.push(v);
+        }
+        for v in &variants {
+            let Ok(first) = decoder.decode_metadata(v, true) else { continue };
+            match (decoder.decode(v, &options), decoder.decode_rest(first, &options)) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.object.to_string(), b.object.to_string());
+                    both_ok += 1;
+                }
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.to_string(), b.to_string());
+                    both_err += 1;
+                }
+                (a, b) => panic!("{a:?} vs {b:?}"),
+            }
+        }
+    }
+    assert!(both_ok > 100 && both_err > 100, "{both_ok} {both_err}");
+}
