@@ -387,31 +387,11 @@ impl Out {
     fn literal_body(&mut self, s: &str, indent: usize) {
         let mut line_start = true;
         for line in s.split_inclusive(is_break) {
-            let mut body = line;
-            let mut brk = None;
-            if let Some(c) = line.chars().next_back().filter(|&c| is_break(c)) {
-                body = line.get(..line.len() - c.len_utf8()).unwrap_or_default();
-                brk = Some(c);
-            }
-            if !body.is_empty() {
-                if line_start {
-                    self.pad(indent);
-                }
-                self.put(body);
-                line_start = false;
-            }
-            match brk {
-                Some('\n') => {
-                    self.newline();
-                    line_start = true;
-                }
-                Some(c) => {
-                    self.text.push(c);
-                    self.column = 0;
-                    line_start = true;
-                }
-                None => {}
-            }
+            let (body, brk) = match line.chars().next_back().filter(|&c| is_break(c)) {
+                Some(c) => (line.get(..line.len() - c.len_utf8()).unwrap_or_default(), Some(c)),
+                None => (line, None),
+            };
+            line_start = self.literal_line(body, brk, indent, line_start, false);
         }
     }
 
@@ -424,29 +404,38 @@ impl Out {
         let mut rest = s;
         while !rest.is_empty() {
             let (body, brk, after) = match memchr::memchr2(b'\n', b'\r', rest.as_bytes()) {
-                Some(at) => (&rest[..at], Some(rest.as_bytes()[at]), &rest[at + 1..]),
+                Some(at) => (&rest[..at], Some(char::from(rest.as_bytes()[at])), &rest[at + 1..]),
                 None => (rest, None, ""),
             };
-            if !body.is_empty() {
-                if line_start {
-                    self.pad(indent);
-                }
-                self.put_ascii(body);
-                line_start = false;
-            }
-            match brk {
-                Some(b'\n') => {
-                    self.newline();
-                    line_start = true;
-                }
-                Some(_) => {
-                    self.text.push('\r');
-                    self.column = 0;
-                    line_start = true;
-                }
-                None => {}
-            }
+            line_start = self.literal_line(body, brk, indent, line_start, true);
             rest = after;
+        }
+    }
+
+    /// One line of a literal block: `body` (indented if it starts the line), then its
+    /// break. Returns whether the next text starts a line.
+    fn literal_line(&mut self, body: &str, brk: Option<char>, indent: usize, line_start: bool, ascii: bool) -> bool {
+        if !body.is_empty() {
+            if line_start {
+                self.pad(indent);
+            }
+            if ascii {
+                self.put_ascii(body);
+            } else {
+                self.put(body);
+            }
+        }
+        match brk {
+            Some('\n') => {
+                self.newline();
+                true
+            }
+            Some(c) => {
+                self.text.push(c);
+                self.column = 0;
+                true
+            }
+            None => line_start && body.is_empty(),
         }
     }
 
