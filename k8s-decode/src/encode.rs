@@ -15,7 +15,7 @@
 //! else is a value that gogo always writes.
 //!
 //! The custom-JSON types of `special.rs` are encoded by the inverse rules in
-//! [`special`](self::special) (this module's submodule).
+//! `special` (this module's submodule).
 //!
 //! `metadata.resourceVersion` and `selfLink`: the API server clears both
 //! before storing (FORMATS.md §4.5) but the encoder keeps whatever the object

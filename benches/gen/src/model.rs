@@ -25,7 +25,7 @@ pub struct NodeInfo {
     pub uid: String,
     pub control_plane: bool,
     pub created: i64,
-    /// Pods scheduled here get IPs from 10.<a>.<b>.0/24.
+    /// Pods scheduled here get IPs from `10.<a>.<b>.0/24`.
     pub pod_net: (u32, u32),
 }
 

@@ -87,7 +87,7 @@ impl KeySample<'_> {
 }
 
 impl<'a> Store<'a> {
-    /// Keys starting with `prefix` that `keep` accepts, from about [`SAMPLED_LEAVES`] leaf
+    /// Keys starting with `prefix` that `keep` accepts, from about `SAMPLED_LEAVES` leaf
     /// pages spread evenly over the `key` bucket. Damaged pages are left out.
     pub fn sample_keys(&self, prefix: &[u8], keep: impl Fn(&[u8]) -> bool + Sync) -> KeySample<'a> {
         let bucket = self.key_bucket();

@@ -85,7 +85,7 @@ impl<'a> Salvage<'a> {
         Salvage { records: found, pages_used, pages_scanned, conflicts }
     }
 
-    /// Keys starting with `prefix` that `keep` accepts, from about [`SAMPLED_LEAVES`] pages
+    /// Keys starting with `prefix` that `keep` accepts, from about `SAMPLED_LEAVES` pages
     /// spread evenly over the file and carved as [`scan_where`](Self::scan_where) carves
     /// them: the plan of a salvage in key ranges ([`KeySample::ranges`]).
     pub fn sample_keys(db: Db<'a>, prefix: &[u8], keep: impl Fn(&[u8]) -> bool) -> KeySample<'a> {

@@ -4,7 +4,7 @@
 //!
 //! The data is generated (see [`gen`]) from the shared API field table and
 //! embedded from `schema/k8s-api.schema`; it is parsed once, lazily, into
-//! integer-indexed tables. Per Kubernetes release a [`MsgView`] table is built
+//! integer-indexed tables. Per Kubernetes release a `MsgView` table is built
 //! (also once, lazily) so that decoding does a single array index per field
 //! number and no string lookups.
 
