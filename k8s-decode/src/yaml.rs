@@ -38,7 +38,7 @@ mod sort;
 
 use std::borrow::Cow;
 
-use scalar::{is_simple_key, string_style, Out};
+use scalar::{key_style, printable_ascii_style, string_style, Out};
 use serde_json::Value;
 
 /// Deepest nesting we render. go-yaml has no limit, but recursion here uses
@@ -183,11 +183,16 @@ impl<'a> Emitter<'a> {
                 }
             }
             Value::String(s) => {
-                let s = as_kubectl_reads(s);
                 out.put_ascii(lead);
                 // Continuation lines of a root scalar are indented too.
                 let continuation = if place == Place::Root { 2 } else { indent };
-                out.scalar(&s, string_style(&s), continuation, true);
+                // Printable ASCII (most strings) has no NEL: kubectl reads it as it is.
+                if let Some(style) = printable_ascii_style(s) {
+                    out.scalar(s, style, continuation, true);
+                } else {
+                    let s = as_kubectl_reads(s);
+                    out.scalar(&s, string_style(&s), continuation, true);
+                }
             }
             Value::Null => {
                 out.put_ascii(lead);
@@ -208,8 +213,8 @@ impl<'a> Emitter<'a> {
     /// One mapping entry whose key starts at the current position (column
     /// `indent`).
     fn entry(&mut self, key: &str, value: &'a Value, indent: usize, depth: usize) -> Result<(), YamlError> {
-        let style = string_style(key);
-        if is_simple_key(key) {
+        let (style, simple) = key_style(key);
+        if simple {
             self.out.scalar(key, style, indent + 2, false);
             self.out.put_ascii(":");
             // A sequence under a simple key keeps the key's column; a mapping

@@ -140,7 +140,7 @@ impl Traits {
 /// other string. Same rules as [`Traits`]: such a string has no break and
 /// nothing special, so it is double-quoted if it reads as another type,
 /// plain if plain is allowed, single-quoted otherwise.
-fn printable_ascii_style(s: &str) -> Option<Style> {
+pub(crate) fn printable_ascii_style(s: &str) -> Option<Style> {
     let b = s.as_bytes();
     let (&first, &last) = (b.first()?, b.last()?);
     // Two simple passes the compiler vectorises: long values (Secret data, certificates,
@@ -187,9 +187,17 @@ fn any_string_style(s: &str) -> Style {
     }
 }
 
-/// Whether a key fits on the `key: value` line; otherwise it is written as
-/// `? key` / `: value`.
-pub(crate) fn is_simple_key(s: &str) -> bool {
+/// A key's style, and whether it fits on the `key: value` line (otherwise it is written as
+/// `? key` / `: value`): one pass for printable ASCII, which has no line break.
+pub(crate) fn key_style(s: &str) -> (Style, bool) {
+    match printable_ascii_style(s) {
+        Some(style) => (style, s.len() <= MAX_SIMPLE_KEY_BYTES),
+        None => (any_string_style(s), is_simple_key(s)),
+    }
+}
+
+/// Whether a key fits on the `key: value` line.
+fn is_simple_key(s: &str) -> bool {
     s.len() <= MAX_SIMPLE_KEY_BYTES
         && if s.is_ascii() { !s.bytes().any(|b| b == b'\n' || b == b'\r') } else { !s.chars().any(is_break) }
 }
@@ -506,6 +514,10 @@ mod tests {
             }
         }
         assert!(fast > 30_000, "{fast}");
+        let long = ["k".repeat(128), "k".repeat(129), format!("{}\u{e9}", "k".repeat(127)), "a\nb".into()];
+        for s in strings.iter().chain(&long) {
+            assert_eq!(key_style(s), (string_style(s), is_simple_key(s)), "{s:?}");
+        }
     }
 
     /// The ASCII literal body is the general one, on every string of up to five characters
