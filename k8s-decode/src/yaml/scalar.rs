@@ -493,19 +493,24 @@ impl Out {
 mod tests {
     use super::*;
 
+    /// Every string of at most `max_len` pieces of `alphabet`, each once, sorted.
+    fn strings_over(alphabet: &[&str], max_len: usize) -> Vec<String> {
+        let (mut all, mut longest) = (vec![String::new()], vec![String::new()]);
+        for _ in 0..max_len {
+            longest = longest.iter().flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}"))).collect();
+            all.extend(longest.iter().cloned());
+        }
+        all.sort();
+        all.dedup();
+        all
+    }
+
     /// The printable-ASCII fast path picks the general rules' style, on every string of up
     /// to four characters over the characters that matter to the rules.
     #[test]
     fn printable_ascii_style_agrees_with_the_general_rules() {
         let alphabet = [" ", ":", "#", "a", "-", "?", ".", "'", "\"", "1", "{", "@", "~", "y"];
-        let mut strings = vec![String::new()];
-        for _ in 0..4 {
-            let longer: Vec<String> =
-                strings.iter().flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}"))).collect();
-            strings.extend(longer);
-        }
-        strings.sort();
-        strings.dedup();
+        let strings = strings_over(&alphabet, 4);
         let mut fast = 0;
         for s in &strings {
             if let Some(style) = printable_ascii_style(s) {
@@ -525,14 +530,7 @@ mod tests {
     #[test]
     fn ascii_literal_body_agrees_with_the_general_one() {
         let alphabet = ["\n", "\r", " ", "a", "#"];
-        let mut strings = vec![String::new()];
-        for _ in 0..5 {
-            let longer: Vec<String> =
-                strings.iter().flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}"))).collect();
-            strings.extend(longer);
-        }
-        strings.sort();
-        strings.dedup();
+        let strings = strings_over(&alphabet, 5);
         assert!(strings.len() > 3000);
         for s in &strings {
             for indent in [0, 6] {
@@ -549,15 +547,7 @@ mod tests {
     #[test]
     fn ascii_traits_agree_with_char_traits() {
         let alphabet = [" ", ":", "#", "\n", "\r", "\t", "a", "-", "?", ".", "'", "\"", "\u{7f}", "\u{1}", "{", "@"];
-        let mut strings = vec![String::new()];
-        for _ in 0..4 {
-            let longer: Vec<String> =
-                strings.iter().flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}"))).collect();
-            strings.extend(longer);
-            strings.dedup();
-        }
-        strings.sort();
-        strings.dedup();
+        let strings = strings_over(&alphabet, 4);
         assert!(strings.len() > 60_000);
         for s in &strings {
             assert_eq!(Traits::of_ascii(s.as_bytes()), Traits::of_chars(s), "{s:?}");
