@@ -95,7 +95,8 @@ pub struct Decoder {
 }
 
 const ENC_PREFIX: &[u8] = b"k8s:enc:";
-const PROTO_PREFIX: &[u8] = b"k8s\0";
+/// What every protobuf-encoded stored value starts with.
+pub(crate) const PROTO_PREFIX: &[u8] = b"k8s\0";
 
 impl Decoder {
     /// A decoder applying the rules of `version` (fields and omission rules of

@@ -27,6 +27,7 @@ mod timefmt;
 
 use serde_json::{Map, Value};
 
+use crate::decode::PROTO_PREFIX;
 use crate::schema::{Elem, Field, MsgView, Omit, Schema, Shape, Zero};
 use crate::special::Special;
 use crate::version::KubeVersion;
@@ -34,8 +35,6 @@ use crate::version::KubeVersion;
 /// Maximum message nesting depth, as for decoding (hostile input must not
 /// overflow the stack).
 pub const MAX_ENCODE_DEPTH: u32 = crate::render::MAX_DEPTH;
-
-const PROTO_PREFIX: &[u8] = b"k8s\0";
 
 /// An object could not be encoded.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -9,6 +9,8 @@
 //! The prefix is the API server's `--etcd-prefix` (`/registry` by default, `/kubernetes.io`
 //! on OpenShift 4).
 
+use std::borrow::Cow;
+
 use crate::resources::{ResourceInfo, ResourceTable};
 
 /// Storage locations that are not the plain resource name (kube-apiserver's
@@ -66,12 +68,21 @@ pub struct ObjectKey {
 
 /// The API server's path prefix: `--etcd-prefix` with one leading and one trailing `/`.
 pub fn normalize_prefix(etcd_prefix: &str) -> String {
+    normalized_prefix(etcd_prefix).into_owned()
+}
+
+/// [`normalize_prefix`], borrowing a prefix that is normalised already (callers usually
+/// pass one): parsing asks for it once per key.
+fn normalized_prefix(etcd_prefix: &str) -> Cow<'_, str> {
     let trimmed = etcd_prefix.trim_matches('/');
     if trimmed.is_empty() {
-        "/".to_string()
-    } else {
-        format!("/{trimmed}/")
+        return if etcd_prefix == "/" { Cow::Borrowed(etcd_prefix) } else { Cow::Borrowed("/") };
     }
+    // One slash at each end, and only one: the trimmed text is two bytes shorter.
+    if etcd_prefix.len() == trimmed.len() + 2 && etcd_prefix.starts_with('/') && etcd_prefix.ends_with('/') {
+        return Cow::Borrowed(etcd_prefix);
+    }
+    Cow::Owned(format!("/{trimmed}/"))
 }
 
 /// Where a group/resource is stored under the prefix, without slashes at either end.
@@ -112,7 +123,7 @@ fn is_builtin_group(group: &str) -> bool {
 
 /// The key of an object: `<prefix><storage>/[<namespace>/]<name>`.
 pub fn object_key(etcd_prefix: &str, info: &ResourceInfo, namespace: Option<&str>, name: &str) -> String {
-    let prefix = normalize_prefix(etcd_prefix);
+    let prefix = normalized_prefix(etcd_prefix);
     let storage = storage_location(&info.group, &info.plural);
     match namespace {
         Some(ns) if info.namespaced => format!("{prefix}{storage}/{ns}/{name}"),
@@ -124,15 +135,7 @@ pub fn object_key(etcd_prefix: &str, info: &ResourceInfo, namespace: Option<&str
 /// resources it does not know, two remaining segments mean namespace/name and one means a
 /// cluster-scoped name (names cannot contain `/`).
 pub fn parse_key(key: &[u8], etcd_prefix: &str, table: &ResourceTable) -> Result<ObjectKey, KeyError> {
-    // Callers usually pass the prefix normalised already: no copy per key then.
-    let trimmed = etcd_prefix.trim_matches('/');
-    let normalised = etcd_prefix == "/"
-        || (!trimmed.is_empty()
-            && etcd_prefix.len() == trimmed.len() + 2
-            && etcd_prefix.starts_with('/')
-            && etcd_prefix.ends_with('/'));
-    let prefix: std::borrow::Cow<'_, str> =
-        if normalised { etcd_prefix.into() } else { normalize_prefix(etcd_prefix).into() };
+    let prefix = normalized_prefix(etcd_prefix);
     let key = std::str::from_utf8(key).map_err(|_| KeyError::NotUtf8)?;
     let rest = key.strip_prefix(&*prefix).ok_or_else(|| KeyError::OutsidePrefix(prefix.to_string()))?;
     let (storage, group, resource, remaining) = if let Some(&(storage, group, plural)) =

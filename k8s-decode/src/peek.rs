@@ -7,12 +7,11 @@
 //! decoded object: the walk below follows the renderer's rules for which occurrence of a
 //! field counts and which wire types it accepts.
 
-use crate::decode::Decoder;
+use crate::decode::{Decoder, PROTO_PREFIX};
 use crate::schema::{Elem, MsgView, Schema};
 use crate::special::Special;
 use crate::wire::{Fields, WireValue};
 
-const PROTO_PREFIX: &[u8] = b"k8s\0";
 const PROTOBUF_CONTENT_TYPE: &[u8] = b"application/vnd.kubernetes.protobuf";
 
 impl Decoder {
