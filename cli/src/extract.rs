@@ -559,12 +559,18 @@ fn resource_table(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) ->
 }
 
 /// (namespace, name) of Services with a selector: their Endpoints are controller-managed.
+/// Decoded on every core and without their managed fields and status: this runs before
+/// any object is written, and a large cluster has tens of thousands of Services.
 fn services_with_selector(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) -> HashSet<(String, String)> {
     let services = with_prefix(sorted, services_prefix(prefix).as_bytes());
+    let options = DecodeOptions {
+        leave_out: LeaveOut { status: true, managed_fields: true, ..LeaveOut::default() },
+        ..DecodeOptions::default()
+    };
     services
-        .iter()
+        .par_iter()
         .filter(|h| !h.is_deleted())
-        .filter_map(|h| decoder.decode(h.last.record().kv.value, &DecodeOptions::default()).ok())
+        .filter_map(|h| decoder.decode(h.last.record().kv.value, &options).ok())
         .filter(|d| d.object.pointer("/spec/selector").and_then(Value::as_object).is_some_and(|s| !s.is_empty()))
         .filter_map(|d| {
             let meta = d.object.get("metadata")?;
