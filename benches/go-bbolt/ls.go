@@ -121,7 +121,7 @@ func run(path, bucket string, walkOnly, timing bool) error {
 	out := bufio.NewWriterSize(os.Stdout, 1<<16)
 	defer out.Flush()
 
-	var tScan time.Time
+	var tScan, tWalked time.Time
 	err = db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(bucket))
 		if b == nil {
@@ -156,6 +156,7 @@ func run(path, bucket string, walkOnly, timing bool) error {
 			}
 			tomb[string(uk)] = dead // copies uk: it points into the mmap
 		}
+		tWalked = time.Now()
 		keys := make([]string, 0, len(tomb))
 		for k, dead := range tomb {
 			if !dead {
@@ -178,8 +179,11 @@ func run(path, bucket string, walkOnly, timing bool) error {
 	}
 	if timing {
 		t3 := time.Now()
-		fmt.Fprintf(os.Stderr, "open %v, scan+sort %v, output %v, total %v\n",
-			t1.Sub(t0), tScan.Sub(t1), t3.Sub(tScan), t3.Sub(t0))
+		if tWalked.IsZero() { // -walk-only
+			tWalked = tScan
+		}
+		fmt.Fprintf(os.Stderr, "open %v, scan %v, sort %v, output %v, total %v\n",
+			t1.Sub(t0), tWalked.Sub(t1), tScan.Sub(tWalked), t3.Sub(tScan), t3.Sub(t0))
 	}
 	return nil
 }
