@@ -47,6 +47,14 @@ pub(crate) fn json_path<'s>(segs: impl IntoIterator<Item = Seg<'s>>) -> String {
     s
 }
 
+/// Room for the absent fields a message still shows, beyond the fields present.
+const ABSENT_SHOWN_SLACK: usize = 2;
+
+/// How many distinct positions a sorted run of scanned fields has (a repeated field is one).
+fn count_positions<T>(sorted: &[(usize, T)]) -> usize {
+    sorted.iter().enumerate().filter(|(i, (pos, _))| *i == 0 || sorted[i - 1].0 != *pos).count()
+}
+
 /// A protobuf string as Go's JSON encoder writes it (invalid UTF-8 becomes U+FFFD). Valid
 /// UTF-8 (nearly always) takes the fast validation path without copying twice.
 pub(crate) fn utf8_lossy(b: &[u8]) -> String {
@@ -138,8 +146,13 @@ impl<'a> Renderer<'a> {
         if special != Special::None {
             return self.special(msg, special, buf, depth);
         }
-        let mut out = Map::with_capacity(self.views[msg as usize].order.len());
-        self.message_into(msg, buf, depth, &mut out, None)?;
+        let (base, unknown) = self.scan_fields(msg, buf)?;
+        // Sized for the fields present and a few absent ones still shown (`null`, `{}`):
+        // sizing for every field of the schema (a PodSpec has over forty) allocated and
+        // cleared tables several times too large for most messages.
+        let present = count_positions(&self.scratch[base..]);
+        let mut out = Map::with_capacity(present + ABSENT_SHOWN_SLACK);
+        self.render_scanned(msg, base, unknown, depth, &mut out, None)?;
         Ok(Value::Object(out))
     }
 
@@ -154,6 +167,14 @@ impl<'a> Renderer<'a> {
         top: Option<TopTypeMeta<'_>>,
     ) -> Result<(), DecodeError> {
         self.check_depth(depth)?;
+        let (base, unknown) = self.scan_fields(msg, buf)?;
+        self.render_scanned(msg, base, unknown, depth, out, top)
+    }
+
+    /// Read the fields of a message onto `self.scratch` (from the returned base on, sorted by
+    /// their place in JSON key order); fields the schema does not know, or with the wrong
+    /// wire type, come back apart.
+    fn scan_fields(&mut self, msg: u32, buf: &'a [u8]) -> Result<(usize, Vec<WireField<'a>>), DecodeError> {
         let schema = self.schema;
         let view = &self.views[msg as usize];
         let base = self.scratch.len();
@@ -200,8 +221,23 @@ impl<'a> Renderer<'a> {
                 }
             }
         }
+        self.scratch[base..].sort_by_key(|e| e.0);
+        Ok((base, unknown))
+    }
+
+    /// Render the fields [`scan_fields`](Self::scan_fields) read into `out`, and take them
+    /// off the scratch stack.
+    fn render_scanned(
+        &mut self,
+        msg: u32,
+        base: usize,
+        unknown: Vec<WireField<'a>>,
+        depth: u32,
+        out: &mut Map<String, Value>,
+        top: Option<TopTypeMeta<'_>>,
+    ) -> Result<(), DecodeError> {
+        let view = &self.views[msg as usize];
         let end = self.scratch.len();
-        self.scratch[base..end].sort_by_key(|e| e.0);
         let r = self.render_fields(msg, view, base, end, depth, out, top);
         self.scratch.truncate(base);
         r?;
