@@ -173,8 +173,7 @@ fn sort_level<'k>(
         finish_small(group, depth, key_of);
         return Vec::new();
     }
-    // Slots are made with the first `CACHED` bytes loaded.
-    if depth > 0 && depth.is_multiple_of(CACHED) {
+    if loads_at(depth) {
         if group.len() >= PARALLEL_GROUP {
             group.par_iter_mut().for_each(|slot| slot.load(key_of(slot), depth));
         } else {
@@ -219,14 +218,20 @@ fn sort_level<'k>(
     next
 }
 
+/// Whether a level at `depth` must load the slots' next `CACHED` bytes: at every multiple of
+/// `CACHED` but the first, which [`Slot::new`] loads.
+fn loads_at(depth: usize) -> bool {
+    depth > 0 && depth.is_multiple_of(CACHED)
+}
+
 /// Insertion sort of a small group on the bytes from `depth` on, equal keys in input order
-/// (the group itself is not: levels above sort by digit only), marking equal neighbours. The digits the slots still cache are compared first: reading the keys is a
-/// cache miss each, and most small groups differ within those bytes.
+/// (the group itself is not: levels above sort by digit only), marking equal neighbours.
+/// The digits the slots still cache are compared first: reading the keys is a cache miss
+/// each, and most small groups differ within those bytes.
 fn finish_small<'k>(group: &mut [Slot], depth: usize, key_of: &impl Fn(&Slot) -> &'k [u8]) {
-    // A group past a multiple of `CACHED` went through `sort_level` at that multiple, which
-    // loaded its slots (slots are made with depth 0 loaded); at a later multiple itself,
-    // nothing is loaded for this depth yet.
-    let cached_until = if depth > 0 && depth.is_multiple_of(CACHED) { depth } else { depth - depth % CACHED + CACHED };
+    // A group past a multiple of `CACHED` has its slots loaded for that multiple (by
+    // `Slot::new` or `sort_level`); at a multiple where loading is due, nothing is loaded yet.
+    let cached_until = if loads_at(depth) { depth } else { depth - depth % CACHED + CACHED };
     let compare = |a: &Slot, b: &Slot| {
         let mut at = depth;
         while at < cached_until {
