@@ -115,11 +115,13 @@ def settle_page_cache(path):
 def set_aside(out_dir):
     """Move the previous run's output out of the way, keeping its files until the end.
 
-    Deleting it instead made the next run measure ext4, not etcdsnap: the inode allocator
-    passes over inodes freed in the last half minute (`recently_deleted`), and after tens of
-    thousands of deletions each file created cost milliseconds of kernel time. `extract -A -o
-    DIR` on the 2 GiB snapshot took 28-68 s right after deleting the previous run's files,
-    6 s otherwise."""
+    Deleting it instead made the next run measure the file system, not etcdsnap: ext4
+    without a journal (this VM's disk: `/sys/fs/ext4/vda/journal_task` is `<none>`) passes
+    over inodes freed in the last half minute when it allocates one (`find_inode_bit`,
+    `recently_deleted`), reading an inode table block for each. After the previous run's 94k
+    deletions each file created cost 0.5-1.2 ms of kernel time: `extract -A
+    -o DIR` on the 2 GiB snapshot took 28-68 s (sys 43-112 s) right after deleting the
+    previous run's files, 6-10 s otherwise. A journalled ext4 does not make this check."""
     if os.path.exists(out_dir):
         n = 1
         while os.path.exists(f"{out_dir}.old{n}"):
@@ -142,6 +144,29 @@ def median_of(runs, cmd, prepare=None, **kw):
     sampled = run_sampled(cmd, **kw)
     med.rss_anon_kb, med.hwm_kb = sampled.rss_anon_kb, sampled.hwm_kb
     return med
+
+
+def medians_alternating(runs, cmds, **kw):
+    """`median_of` for commands compared with each other: their timed runs alternate (A B A
+    B ...), so that both see the same minutes of a VM whose speed drifts (the Go lister took
+    0.66 s in one run of this benchmark and 1.10 s in another twenty minutes earlier). Also
+    sets `ratios` on each result: its time over the first command's, per round."""
+    rounds = [[run_timed(cmd, **kw) for cmd in cmds] for _ in range(runs)]
+    results = []
+    for i, cmd in enumerate(cmds):
+        own = sorted(rounds, key=lambda r: r[i].seconds)
+        med = own[len(own) // 2][i]
+        med.min = own[0][i].seconds
+        med.ratios = sorted(r[i].seconds / r[0].seconds for r in rounds)
+        sampled = run_sampled(cmd, **kw)
+        med.rss_anon_kb, med.hwm_kb = sampled.rss_anon_kb, sampled.hwm_kb
+        results.append(med)
+    return results
+
+
+def ratio_range(m):
+    """The per-round ratios of an alternating measurement, as `min–max`."""
+    return f"{m.ratios[0]:.2f}–{m.ratios[-1]:.2f}"
 
 
 def written_count(stderr):
@@ -236,14 +261,13 @@ def main():
             f"{size_mb / floor.seconds:.0f} MB/s")
 
         # (4) and (2, our side): listing keys.
-        ls = median_of(runs, [ETCDSNAP, "ls", snap])
-        go = median_of(runs, [GO_LS, snap])
+        ls, go = medians_alternating(runs, [[ETCDSNAP, "ls", snap], [GO_LS, snap]])
         go_walk = median_of(runs, [GO_LS, "-walk-only", snap])
         live_keys = sum(1 for _ in subprocess.run([ETCDSNAP, "ls", snap], capture_output=True,
                                                    check=True).stdout.splitlines())
         add("etcdsnap ls", "etcdsnap ls snapshot.db > /dev/null", ls, f"{live_keys} keys")
         add("Go bbolt lister", "go-bbolt-ls snapshot.db > /dev/null", go,
-            f"Go / etcdsnap = {go.seconds / ls.seconds:.2f}")
+            f"Go / etcdsnap = {go.seconds / ls.seconds:.2f} (alternating runs: {ratio_range(go)})")
         add("Go bbolt bare walk (no values)", "go-bbolt-ls -walk-only snapshot.db", go_walk, "")
 
         # (1) and (2): the restore workflow.
@@ -283,14 +307,15 @@ def main():
         settle_page_cache(snap)
         for label, extra in [("defaults", []), ("--cluster-scoped --include-owned",
                                                 ["--cluster-scoped", "--include-owned"])]:
-            one = median_of(runs, [ETCDSNAP, "extract", snap, "-A", *extra, "--threads", "1", "-o", "/dev/null"])
-            allc = median_of(runs, [ETCDSNAP, "extract", snap, "-A", *extra, "-o", "/dev/null"])
+            command = [ETCDSNAP, "extract", snap, "-A", *extra, "-o", "/dev/null"]
+            allc, one = medians_alternating(runs, [command, [*command, "--threads", "1"]])
             n = written_count(allc.stderr)
             add(f"extract -A {label} -o /dev/null, 1 thread", "", one,
                 f"{n / one.seconds / 1000:.0f}k objects/s, {size_mb / one.seconds:.0f} MB/s")
             add(f"extract -A {label} -o /dev/null, {cores} threads", "", allc,
                 f"{n} objects, {n / allc.seconds / 1000:.0f}k objects/s, {size_mb / allc.seconds:.0f} MB/s; "
-                f"speed-up {one.seconds / allc.seconds:.2f}x; {allc.seconds / floor.seconds:.1f}x the floor")
+                f"speed-up {one.seconds / allc.seconds:.2f}x (alternating runs: {ratio_range(one)}x); "
+                f"{allc.seconds / floor.seconds:.1f}x the floor")
         all_dir = os.path.join(work, "all")
         to_dir = median_of(max(1, runs // 2), [ETCDSNAP, "extract", snap, "-A", "-o", all_dir],
                            prepare=lambda: set_aside(all_dir))
