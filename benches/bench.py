@@ -119,9 +119,9 @@ def set_aside(out_dir):
     without a journal (this VM's disk: `/sys/fs/ext4/vda/journal_task` is `<none>`) passes
     over inodes freed in the last half minute when it allocates one (`find_inode_bit`,
     `recently_deleted`), reading an inode table block for each. After the previous run's 94k
-    deletions each file created cost 0.5-1.2 ms of kernel time: `extract -A
-    -o DIR` on the 2 GiB snapshot took 28-68 s (sys 43-112 s) right after deleting the
-    previous run's files, 6-10 s otherwise. A journalled ext4 does not make this check."""
+    deletions each file created cost 0.5-1.2 ms of kernel time: `extract -A -o DIR` on the
+    2 GiB snapshot took 28-68 s (sys 43-112 s) right after deleting the previous run's files,
+    6-10 s otherwise. A journalled ext4 does not make this check."""
     if os.path.exists(out_dir):
         n = 1
         while os.path.exists(f"{out_dir}.old{n}"):
@@ -136,9 +136,13 @@ def median_of(runs, cmd, prepare=None, **kw):
         if prepare:
             prepare()
         results.append(run_timed(cmd, **kw))
-    results.sort(key=lambda m: m.seconds)
-    med = results[len(results) // 2]
-    med.min = results[0].seconds
+    return median_with_peak(results, cmd, prepare, **kw)
+
+
+def median_with_peak(results, cmd, prepare=None, **kw):
+    """The median of `cmd`'s timed `results`, with the peak memory of one more, sampled, run
+    (apart from the timed ones: the sampler takes a share of a core)."""
+    med = sorted(results, key=lambda m: m.seconds)[len(results) // 2]
     if prepare:
         prepare()
     sampled = run_sampled(cmd, **kw)
@@ -154,12 +158,8 @@ def medians_alternating(runs, cmds, **kw):
     rounds = [[run_timed(cmd, **kw) for cmd in cmds] for _ in range(runs)]
     results = []
     for i, cmd in enumerate(cmds):
-        own = sorted(rounds, key=lambda r: r[i].seconds)
-        med = own[len(own) // 2][i]
-        med.min = own[0][i].seconds
+        med = median_with_peak([r[i] for r in rounds], cmd, **kw)
         med.ratios = sorted(r[i].seconds / r[0].seconds for r in rounds)
-        sampled = run_sampled(cmd, **kw)
-        med.rss_anon_kb, med.hwm_kb = sampled.rss_anon_kb, sampled.hwm_kb
         results.append(med)
     return results
 
