@@ -64,24 +64,27 @@ impl Traits {
     }
 
     /// [`Traits::of_chars`] for ASCII text (configuration files, certificates, scripts:
-    /// the long multi-line values), byte by byte with the same rules: of ASCII, only `\n`
+    /// the long multi-line values), with the same rules: of ASCII, only `\n`
     /// and `' '..='~'` are printable, and `\n`, `\r` are breaks.
     fn of_ascii(b: &[u8]) -> Traits {
         let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
             return Traits { plain: false, single: true, literal: true, newline: false };
         };
-        let brk = |c: u8| c == b'\n' || c == b'\r';
         let special = !b.iter().fold(true, |ok, &c| ok & (c == b'\n' || (b' '..=b'~').contains(&c)));
-        let newline = b.contains(&b'\n');
-        let multiline = newline || b.contains(&b'\r');
-        let (mut space_then_break, mut break_then_space, mut bad_inside) = (false, false, false);
-        for w in b.windows(2) {
-            let (p, c) = (w[0], w[1]);
-            space_then_break |= p == b' ' && brk(c);
-            break_then_space |= c == b' ' && brk(p);
-            bad_inside |= (p == b':' && c == b' ') || (p == b' ' && c == b'#');
+        let newline = memchr::memchr(b'\n', b).is_some();
+        let multiline = newline || memchr::memchr(b'\r', b).is_some();
+        // Looked for around the breaks and the spaces only, found with vectorised searches:
+        // byte-by-byte pairs over multi-line values (configuration files in ConfigMaps) were
+        // a fifth of writing YAML.
+        let (mut space_then_break, mut break_then_space) = (false, false);
+        for i in memchr::memchr2_iter(b'\n', b'\r', b) {
+            space_then_break |= i > 0 && b[i - 1] == b' ';
+            break_then_space |= b.get(i + 1) == Some(&b' ');
         }
-        bad_inside |= last == b':';
+        // `: ` and ` #` only matter to plain style, which a break rules out anyway.
+        let bad_inside = !multiline
+            && (last == b':'
+                || memchr::memchr_iter(b' ', b).any(|i| (i > 0 && b[i - 1] == b':') || b.get(i + 1) == Some(&b'#')));
         let second = b.get(1).copied();
         let bad_start = b"#,[]{}&*!|>'\"%@`".contains(&first)
             || (b"-?:".contains(&first) && second.is_none_or(|c| c == b' '))
