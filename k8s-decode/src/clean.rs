@@ -159,8 +159,14 @@ fn is(obj: &Value, group: &str, kind: &str) -> bool {
     kind_of(obj) == kind && group_of(obj) == group
 }
 
+/// The value at a path of keys. `Value::pointer` would do, but it allocates for every
+/// segment (to unescape `~1`), and skipping asks for paths of every object.
+fn value_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    path.iter().try_fold(v, |v, k| v.get(k))
+}
+
 fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
-    path.iter().try_fold(v, |v, k| v.get(k)).and_then(Value::as_str)
+    value_at(v, path).and_then(Value::as_str)
 }
 
 fn map_at<'v>(v: &'v mut Value, path: &[&str]) -> Option<&'v mut Map<String, Value>> {
@@ -302,14 +308,15 @@ fn explicit_node_ports(obj: &Value) -> ExplicitPorts {
     if let Some(applied) =
         str_at(obj, &["metadata", "annotations", LAST_APPLIED]).and_then(|s| serde_json::from_str::<Value>(s).ok())
     {
-        if let Some(ports) = applied.pointer("/spec/ports").and_then(Value::as_array) {
+        if let Some(ports) = value_at(&applied, &["spec", "ports"]).and_then(Value::as_array) {
             explicit.node_ports.extend(ports.iter().filter(|p| p.get("nodePort").is_some()).map(port_id));
         }
-        explicit.health_check |= applied.pointer("/spec/healthCheckNodePort").is_some();
+        explicit.health_check |= value_at(&applied, &["spec", "healthCheckNodePort"]).is_some();
     }
-    let entries = obj.pointer("/metadata/managedFields").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    let entries =
+        value_at(obj, &["metadata", "managedFields"]).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
     for entry in entries {
-        let Some(spec) = entry.pointer("/fieldsV1/f:spec") else { continue };
+        let Some(spec) = value_at(entry, &["fieldsV1", "f:spec"]) else { continue };
         explicit.health_check |= spec.get("f:healthCheckNodePort").is_some();
         let Some(ports) = spec.get("f:ports").and_then(Value::as_object) else { continue };
         for (key, fields) in ports {
@@ -476,7 +483,7 @@ fn crd_to_v1(obj: &mut Value) -> bool {
 }
 
 fn clean_job_selector(obj: &mut Value) -> bool {
-    if obj.pointer("/spec/manualSelector").and_then(Value::as_bool) == Some(true) {
+    if value_at(obj, &["spec", "manualSelector"]).and_then(Value::as_bool) == Some(true) {
         return false;
     }
     let mut changed = false;
@@ -558,7 +565,7 @@ pub fn skip_needs_content(obj: &Value) -> bool {
 /// Whether an object is owned by a controller (`ownerReferences[].controller: true`): this
 /// needs only the metadata.
 pub fn is_controlled(obj: &Value) -> bool {
-    obj.pointer("/metadata/ownerReferences")
+    value_at(obj, &["metadata", "ownerReferences"])
         .and_then(Value::as_array)
         .is_some_and(|refs| refs.iter().any(|r| r.get("controller").and_then(Value::as_bool) == Some(true)))
 }
