@@ -81,35 +81,25 @@ impl Traits {
             space_then_break |= i > 0 && b[i - 1] == b' ';
             break_then_space |= b.get(i + 1) == Some(&b' ');
         }
-        // `: ` and ` #` only matter to plain style, which a break rules out anyway.
-        let bad_inside = !multiline
-            && (last == b':'
-                || memchr::memchr_iter(b' ', b).any(|i| (i > 0 && b[i - 1] == b':') || b.get(i + 1) == Some(&b'#')));
-        let second = b.get(1).copied();
-        let bad_start = b"#,[]{}&*!|>'\"%@`".contains(&first)
-            || (b"-?:".contains(&first) && second.is_none_or(|c| c == b' '))
-            || b.starts_with(b"---")
-            || b.starts_with(b"...");
-        let plain = !(special || multiline || bad_start || bad_inside || first == b' ' || last == b' ');
+        // Only plain style cares, and a break rules it out anyway.
+        let bad_inside = !multiline && marks_value_or_comment(b);
+        let plain =
+            !(special || multiline || opens_another_construct(b) || bad_inside || first == b' ' || last == b' ');
         let single = !(special || space_then_break || break_then_space);
         let literal = !(special || space_then_break || last == b' ');
         Traits { plain, single, literal, newline }
     }
 
     fn of_chars(s: &str) -> Traits {
-        let mut chars = s.chars();
-        let Some(first) = chars.next() else {
+        let Some(first) = s.chars().next() else {
             return Traits { plain: false, single: true, literal: true, newline: false };
         };
-        let second = chars.next();
         // Non-printable text and byte order marks only survive escaped.
         let mut special = false;
         let mut multiline = false;
         let mut newline = false;
         let mut space_then_break = false;
         let mut break_then_space = false;
-        // `: ` starts a value and ` #` a comment anywhere in the text.
-        let mut bad_inside = false;
         let mut prev: Option<char> = None;
         for c in s.chars() {
             let brk = is_break(c);
@@ -119,23 +109,40 @@ impl Traits {
             if let Some(p) = prev {
                 space_then_break |= p == ' ' && brk;
                 break_then_space |= c == ' ' && is_break(p);
-                bad_inside |= (p == ':' && c == ' ') || (p == ' ' && c == '#');
             }
             prev = Some(c);
         }
         let last = prev.unwrap_or(first);
-        bad_inside |= last == ':';
-        // Characters that start another construct when they open a plain
-        // scalar; `-`, `?`, `:` only when a space (or nothing) follows.
-        let bad_start = "#,[]{}&*!|>'\"%@`".contains(first)
-            || ("-?:".contains(first) && second.is_none_or(|c| c == ' '))
-            || s.starts_with("---")
-            || s.starts_with("...");
-        let plain = !(special || multiline || bad_start || bad_inside || first == ' ' || last == ' ');
+        let bad_inside = !multiline && marks_value_or_comment(s.as_bytes());
+        let plain = !(special
+            || multiline
+            || opens_another_construct(s.as_bytes())
+            || bad_inside
+            || first == ' '
+            || last == ' ');
         let single = !(special || space_then_break || break_then_space);
         let literal = !(special || space_then_break || last == ' ');
         Traits { plain, single, literal, newline }
     }
+}
+
+/// Whether plain text opening with these bytes would open another construct: an indicator
+/// character, `-`, `?` or `:` followed by a space or nothing, or a document marker. Bytes
+/// answer for any UTF-8 text, since every indicator is ASCII.
+fn opens_another_construct(b: &[u8]) -> bool {
+    let Some(&first) = b.first() else { return false };
+    b"#,[]{}&*!|>'\"%@`".contains(&first)
+        || (b"-?:".contains(&first) && b.get(1).is_none_or(|&c| c == b' '))
+        || b.starts_with(b"---")
+        || b.starts_with(b"...")
+}
+
+/// Whether the text holds `: ` (which starts a value) or ` #` (a comment), or ends in `:`,
+/// anywhere plain style would misread it. Looked for only around the spaces, found with a
+/// vectorised search: long values make this one of the hottest loops of `extract`.
+fn marks_value_or_comment(b: &[u8]) -> bool {
+    b.last() == Some(&b':')
+        || memchr::memchr_iter(b' ', b).any(|i| (i > 0 && b[i - 1] == b':') || b.get(i + 1) == Some(&b'#'))
 }
 
 /// Style of a non-empty string of printable ASCII (`' '..='~'`), the
@@ -151,19 +158,10 @@ pub(crate) fn printable_ascii_style(s: &str) -> Option<Style> {
     if !b.iter().fold(true, |ok, c| ok & (b' '..=b'~').contains(c)) {
         return None;
     }
-    // `: ` or ` #`, looked for only around the spaces (found with a vectorised search).
-    let bad_inside = memchr::memchr_iter(b' ', b)
-        .any(|i| i.checked_sub(1).and_then(|p| b.get(p)) == Some(&b':') || b.get(i + 1) == Some(&b'#'));
     if reads_as_other_type(s) {
         return Some(Style::Double);
     }
-    let bad_start = matches!(
-        first,
-        b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`'
-    ) || (matches!(first, b'-' | b'?' | b':') && b.get(1).is_none_or(|&c| c == b' '))
-        || b.starts_with(b"---")
-        || b.starts_with(b"...");
-    let plain = !(bad_start || bad_inside || last == b':' || first == b' ' || last == b' ');
+    let plain = !(opens_another_construct(b) || marks_value_or_comment(b) || first == b' ' || last == b' ');
     Some(if plain { Style::Plain } else { Style::Single })
 }
 
