@@ -129,24 +129,27 @@ pub fn parse_key(key: &[u8], etcd_prefix: &str, table: &ResourceTable) -> Result
     let prefix = normalized_prefix(etcd_prefix);
     let key = std::str::from_utf8(key).map_err(|_| KeyError::NotUtf8)?;
     let rest = key.strip_prefix(&*prefix).ok_or_else(|| KeyError::OutsidePrefix(prefix.to_string()))?;
-    let (storage, group, resource, remaining) = if let Some(&(storage, group, plural)) =
+    // `found` is the resource when the location alone names it (the common case), so that
+    // it is not looked up a second time below.
+    let (storage, group, resource, remaining, found) = if let Some(&(storage, group, plural)) =
         SPECIAL.iter().find(|&&(s, _, _)| rest.strip_prefix(s).is_some_and(|r| r.starts_with('/')))
     {
-        (storage.to_string(), group.to_string(), plural.to_string(), &rest[storage.len() + 1..])
+        (storage.to_string(), group.to_string(), plural.to_string(), &rest[storage.len() + 1..], None)
     } else {
         let (first, after) = rest.split_once('/').ok_or(KeyError::NoName)?;
         if first.contains('.') {
             let (plural, after) = after.split_once('/').ok_or(KeyError::NoName)?;
-            (format!("{first}/{plural}"), first.to_string(), plural.to_string(), after)
+            (format!("{first}/{plural}"), first.to_string(), plural.to_string(), after, None)
         } else {
-            let group = table.stored_at(first).map(|e| e.group.clone()).unwrap_or_default();
-            (first.to_string(), group, first.to_string(), after)
+            let found = table.stored_at(first);
+            let group = found.map(|e| e.group.clone()).unwrap_or_default();
+            (first.to_string(), group, first.to_string(), after, found)
         }
     };
     if remaining.is_empty() {
         return Err(KeyError::NoName);
     }
-    let namespaced = table.lookup(&group, &resource).map(|e| e.namespaced);
+    let namespaced = found.or_else(|| table.lookup(&group, &resource)).map(|e| e.namespaced);
     let (namespace, name) = match (namespaced, remaining.split_once('/')) {
         (Some(true) | None, Some((ns, name))) => (Some(ns.to_string()), name.to_string()),
         (Some(true), None) => return Err(KeyError::NoName),
