@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use k8s_decode::clean::{
     clean, is_controlled, skip_by_kind, skip_needs_content, skip_reason, CleanOptions, Skip, SkipContext,
 };
-use k8s_decode::keys::{normalize_prefix, parse_key, ObjectKey};
+use k8s_decode::keys::{normalize_prefix, parse_key_ref, ObjectKeyRef};
 use k8s_decode::resources::{is_builtin_group, ResourceInfo, ResourceTable};
 use k8s_decode::{DecodeError, DecodeOptions, Decoder, LeaveOut};
 use rayon::prelude::*;
@@ -297,9 +297,9 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
 
 /// The output order's rank of a key (see [`apply_rank`]).
 fn key_rank(key: &[u8], prefix: &str, table: &ResourceTable) -> u8 {
-    parse_key(key, prefix, table)
+    parse_key_ref(key, prefix, table)
         .ok()
-        .and_then(|k| table.lookup(&k.group, &k.resource).map(|i| apply_rank(&i.group, &i.kind)))
+        .and_then(|k| k.info.map(|i| apply_rank(&i.group, &i.kind)))
         .unwrap_or(LAST_RANK)
 }
 
@@ -369,11 +369,9 @@ impl Run<'_> {
                     }
                     return Pick::NotObject(format!("{}: not UTF-8", String::from_utf8_lossy(history.key)));
                 };
-                match parse_key(history.key, prefix, table) {
+                match parse_key_ref(history.key, prefix, table) {
                     Ok(key) if selection.takes_key(raw_key, &key) => {
-                        let rank = table
-                            .lookup(&key.group, &key.resource)
-                            .map_or(LAST_RANK, |i| apply_rank(&i.group, &i.kind));
+                        let rank = key.info.map_or(LAST_RANK, |i| apply_rank(&i.group, &i.kind));
                         match u32::try_from(index) {
                             Ok(index) => Pick::Candidate(Candidate { index, rank }),
                             Err(_) => Pick::TooMany,
@@ -409,10 +407,10 @@ impl Run<'_> {
                 let paths: Vec<PathBuf> = candidates
                     .iter()
                     .map(|c| {
-                        let key = parse_key(items[c.index as usize].key, prefix, table).ok();
+                        let key = parse_key_ref(items[c.index as usize].key, prefix, table).ok();
                         let natural = key.map_or_else(
                             || PathBuf::from(format!("_unparsed/{}.{ext}", c.index)),
-                            |k| relative_path(args.layout, &storage_name(&k), k.namespace.as_deref(), &k.name, ext),
+                            |k| relative_path(args.layout, &storage_name(&k), k.namespace, k.name, ext),
                         );
                         self.paths.allocate(natural)
                     })
@@ -538,9 +536,9 @@ impl Destination {
 }
 
 /// The resource name as files name it: the plural, `.group`-qualified outside the core groups.
-fn storage_name(key: &ObjectKey) -> String {
-    if is_builtin_group(&key.group) || key.group.is_empty() {
-        key.resource.clone()
+fn storage_name(key: &ObjectKeyRef<'_>) -> String {
+    if is_builtin_group(key.group) || key.group.is_empty() {
+        key.resource.to_string()
     } else {
         format!("{}.{}", key.resource, key.group)
     }
@@ -599,7 +597,7 @@ impl Processing<'_> {
         // Only errors show the key: no copy of it for every object.
         let raw_key = || String::from_utf8_lossy(history.key).into_owned();
         // Candidates were parsed once already; parsing again is cheaper than keeping millions.
-        let key = match parse_key(history.key, self.prefix, self.table) {
+        let key = match parse_key_ref(history.key, self.prefix, self.table) {
             Ok(key) => key,
             Err(e) => return Outcome::Undecodable(raw_key(), e.to_string()),
         };
@@ -607,7 +605,7 @@ impl Processing<'_> {
             (true, Some(put)) => (put.record(), Some(history.last.revision_key.revision.main)),
             _ => (history.last.record(), None),
         };
-        let info = self.table.lookup(&key.group, &key.resource);
+        let info = key.info;
         let resource = storage_name(&key);
         let named = || self.selection.resources.as_ref().is_some_and(|r| r.contains(&key));
         // The metadata decoded to decide the skips, reused by the full decode.

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use anyhow::{bail, Result};
-use k8s_decode::keys::{storage_location, ObjectKey};
+use k8s_decode::keys::{storage_location, ObjectKeyRef};
 use k8s_decode::resources::ResourceTable;
 use regex::Regex;
 use serde_json::Value;
@@ -127,8 +127,8 @@ impl ResourceFilter {
         Ok((!storages.is_empty()).then_some(ResourceFilter { storages }))
     }
 
-    pub fn contains(&self, key: &ObjectKey) -> bool {
-        self.storages.contains(&key.storage)
+    pub fn contains(&self, key: &ObjectKeyRef<'_>) -> bool {
+        self.storages.contains(key.storage)
     }
 }
 
@@ -147,7 +147,7 @@ impl Selection {
     /// Whether a key is selected (labels are checked later, on the decoded object).
     /// Cluster-scoped objects are taken when `--cluster-scoped` is given or their resource
     /// is named; namespaced ones when no namespace is asked for or theirs is.
-    pub fn takes_key(&self, raw_key: &str, key: &ObjectKey) -> bool {
+    pub fn takes_key(&self, raw_key: &str, key: &ObjectKeyRef<'_>) -> bool {
         if !self.key_prefixes.is_empty() && !self.key_prefixes.iter().any(|p| raw_key.starts_with(p.as_str())) {
             return false;
         }
@@ -155,12 +155,12 @@ impl Selection {
         if named == Some(false) {
             return false;
         }
-        let scope_ok = match &key.namespace {
+        let scope_ok = match key.namespace {
             Some(ns) => self.namespaces.is_empty() || self.namespaces.iter().any(|n| n == ns),
             // A raw prefix names what it wants too.
             None => self.cluster_scoped || named == Some(true) || !self.key_prefixes.is_empty(),
         };
-        scope_ok && self.name.as_ref().is_none_or(|re| re.is_match(&key.name))
+        scope_ok && self.name.as_ref().is_none_or(|re| re.is_match(key.name))
     }
 }
 
@@ -207,7 +207,7 @@ mod tests {
     #[test]
     fn key_selection() {
         let table = ResourceTable::builtin();
-        let key = |k: &str| k8s_decode::keys::parse_key(k.as_bytes(), "/registry", &table).unwrap();
+        let key = |k: &'static str| k8s_decode::keys::parse_key_ref(k.as_bytes(), "/registry", &table).unwrap();
         let pod = key("/registry/pods/team-a/web-1");
         let ns = key("/registry/namespaces/team-a");
         let all = Selection::default();

@@ -122,10 +122,48 @@ pub fn object_key(etcd_prefix: &str, info: &ResourceInfo, namespace: Option<&str
     }
 }
 
+/// The parts of an object key, borrowed from the key and the resource table: what
+/// [`parse_key_ref`] gives without allocating (every key of a snapshot is parsed, some
+/// several times).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectKeyRef<'a> {
+    /// See [`ObjectKey::storage`].
+    pub storage: &'a str,
+    /// See [`ObjectKey::group`].
+    pub group: &'a str,
+    /// See [`ObjectKey::resource`].
+    pub resource: &'a str,
+    pub namespace: Option<&'a str>,
+    pub name: &'a str,
+    /// The table's entry for the group and resource, if it has one.
+    pub info: Option<&'a ResourceInfo>,
+}
+
+impl ObjectKeyRef<'_> {
+    pub fn to_owned(&self) -> ObjectKey {
+        ObjectKey {
+            storage: self.storage.to_string(),
+            group: self.group.to_string(),
+            resource: self.resource.to_string(),
+            namespace: self.namespace.map(str::to_string),
+            name: self.name.to_string(),
+        }
+    }
+}
+
 /// Parse a key into its parts. Whether the resource is namespaced comes from `table`; for
 /// resources it does not know, two remaining segments mean namespace/name and one means a
 /// cluster-scoped name (names cannot contain `/`).
 pub fn parse_key(key: &[u8], etcd_prefix: &str, table: &ResourceTable) -> Result<ObjectKey, KeyError> {
+    parse_key_ref(key, etcd_prefix, table).map(|k| k.to_owned())
+}
+
+/// [`parse_key`], borrowing the parts from `key` and `table`.
+pub fn parse_key_ref<'a>(
+    key: &'a [u8],
+    etcd_prefix: &str,
+    table: &'a ResourceTable,
+) -> Result<ObjectKeyRef<'a>, KeyError> {
     let prefix = normalized_prefix(etcd_prefix);
     let key = std::str::from_utf8(key).map_err(|_| KeyError::NotUtf8)?;
     let rest = key.strip_prefix(&*prefix).ok_or_else(|| KeyError::OutsidePrefix(prefix.to_string()))?;
@@ -134,28 +172,28 @@ pub fn parse_key(key: &[u8], etcd_prefix: &str, table: &ResourceTable) -> Result
     let (storage, group, resource, remaining, found) = if let Some(&(storage, group, plural)) =
         SPECIAL.iter().find(|&&(s, _, _)| rest.strip_prefix(s).is_some_and(|r| r.starts_with('/')))
     {
-        (storage.to_string(), group.to_string(), plural.to_string(), &rest[storage.len() + 1..], None)
+        (storage, group, plural, &rest[storage.len() + 1..], None)
     } else {
         let (first, after) = rest.split_once('/').ok_or(KeyError::NoName)?;
         if first.contains('.') {
             let (plural, after) = after.split_once('/').ok_or(KeyError::NoName)?;
-            (format!("{first}/{plural}"), first.to_string(), plural.to_string(), after, None)
+            (&rest[..first.len() + 1 + plural.len()], first, plural, after, None)
         } else {
             let found = table.stored_at(first);
-            let group = found.map(|e| e.group.clone()).unwrap_or_default();
-            (first.to_string(), group, first.to_string(), after, found)
+            let group = found.map_or("", |e| e.group.as_str());
+            (first, group, first, after, found)
         }
     };
     if remaining.is_empty() {
         return Err(KeyError::NoName);
     }
-    let namespaced = found.or_else(|| table.lookup(&group, &resource)).map(|e| e.namespaced);
-    let (namespace, name) = match (namespaced, remaining.split_once('/')) {
-        (Some(true) | None, Some((ns, name))) => (Some(ns.to_string()), name.to_string()),
+    let info = found.or_else(|| table.lookup(group, resource));
+    let (namespace, name) = match (info.map(|e| e.namespaced), remaining.split_once('/')) {
+        (Some(true) | None, Some((ns, name))) => (Some(ns), name),
         (Some(true), None) => return Err(KeyError::NoName),
-        (Some(false) | None, None) | (Some(false), Some(_)) => (None, remaining.to_string()),
+        (Some(false) | None, None) | (Some(false), Some(_)) => (None, remaining),
     };
-    Ok(ObjectKey { storage, group, resource, namespace, name })
+    Ok(ObjectKeyRef { storage, group, resource, namespace, name, info })
 }
 
 #[cfg(test)]
@@ -260,6 +298,11 @@ mod tests {
             assert_eq!(parsed.namespace.as_deref(), ns, "{key}");
             assert_eq!(parsed.name, "n", "{key}");
             assert_eq!(storage_location(&parsed.group, &parsed.resource), parsed.storage, "{key}");
+            // The borrowed parse gives the same parts, and the entry the table has for them.
+            let borrowed = parse_key_ref(key.as_bytes(), "/registry", &table).unwrap();
+            assert_eq!(borrowed.to_owned(), parsed, "{key}");
+            let entry = table.lookup(&parsed.group, &parsed.resource).expect("a known resource");
+            assert!(borrowed.info.is_some_and(|i| std::ptr::eq(i, entry)), "{key}");
             // Parsing finds the group through the location: every served resource's
             // location leads back to it or to one stored with it (`events.k8s.io`).
             if !info.internal {
