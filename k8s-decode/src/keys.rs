@@ -139,14 +139,14 @@ pub struct ObjectKeyRef<'a> {
     pub info: Option<&'a ResourceInfo>,
 }
 
-impl ObjectKeyRef<'_> {
-    pub fn to_owned(&self) -> ObjectKey {
+impl From<ObjectKeyRef<'_>> for ObjectKey {
+    fn from(key: ObjectKeyRef<'_>) -> Self {
         ObjectKey {
-            storage: self.storage.to_string(),
-            group: self.group.to_string(),
-            resource: self.resource.to_string(),
-            namespace: self.namespace.map(str::to_string),
-            name: self.name.to_string(),
+            storage: key.storage.to_string(),
+            group: key.group.to_string(),
+            resource: key.resource.to_string(),
+            namespace: key.namespace.map(str::to_string),
+            name: key.name.to_string(),
         }
     }
 }
@@ -155,7 +155,7 @@ impl ObjectKeyRef<'_> {
 /// resources it does not know, two remaining segments mean namespace/name and one means a
 /// cluster-scoped name (names cannot contain `/`).
 pub fn parse_key(key: &[u8], etcd_prefix: &str, table: &ResourceTable) -> Result<ObjectKey, KeyError> {
-    parse_key_ref(key, etcd_prefix, table).map(|k| k.to_owned())
+    parse_key_ref(key, etcd_prefix, table).map(ObjectKey::from)
 }
 
 /// [`parse_key`], borrowing the parts from `key` and `table`.
@@ -300,7 +300,7 @@ mod tests {
             assert_eq!(storage_location(&parsed.group, &parsed.resource), parsed.storage, "{key}");
             // The borrowed parse gives the same parts, and the entry the table has for them.
             let borrowed = parse_key_ref(key.as_bytes(), "/registry", &table).unwrap();
-            assert_eq!(borrowed.to_owned(), parsed, "{key}");
+            assert_eq!(ObjectKey::from(borrowed), parsed, "{key}");
             let entry = table.lookup(&parsed.group, &parsed.resource).expect("a known resource");
             assert!(borrowed.info.is_some_and(|i| std::ptr::eq(i, entry)), "{key}");
             // Parsing finds the group through the location: every served resource's
