@@ -562,7 +562,7 @@ fn resource_table(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) ->
 fn services_with_selector(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) -> HashSet<(String, String)> {
     let services = with_prefix(sorted, services_prefix(prefix).as_bytes());
     let options = DecodeOptions {
-        leave_out: LeaveOut { status: true, managed_fields: true, ..LeaveOut::default() },
+        leave_out: LeaveOut { status: true, managed_fields: true, assigned_metadata: true, ..LeaveOut::default() },
         ..DecodeOptions::default()
     };
     services
@@ -608,6 +608,15 @@ impl Processing<'_> {
         let info = key.info;
         let resource = storage_name(&key);
         let named = || self.selection.resources.as_ref().is_some_and(|r| r.contains(&key));
+        // Cleaning drops status, managedFields and the metadata the API server assigns, so
+        // they are not even decoded; Services keep managedFields, which tell auto-assigned
+        // node ports from requested ones.
+        let leave_out = LeaveOut {
+            status: self.cleaning,
+            managed_fields: self.cleaning && key.resource != "services",
+            assigned_metadata: self.cleaning,
+            ..Default::default()
+        };
         // The metadata decoded to decide the skips, reused by the full decode.
         let mut metadata_first = None;
         if self.skipping {
@@ -625,7 +634,7 @@ impl Processing<'_> {
                 return Outcome::Skipped(Skip::Owned, resource);
             }
             // A value that fails here fails the full decode below too, which reports it.
-            if let Ok(partial) = self.decoder.decode_metadata(record.kv.value, true) {
+            if let Ok(partial) = self.decoder.decode_metadata(record.kv.value, leave_out) {
                 let object = partial.object();
                 if is_controlled(object) {
                     return Outcome::Skipped(Skip::Owned, resource);
@@ -645,13 +654,6 @@ impl Processing<'_> {
                 metadata_first = Some(partial);
             }
         }
-        // Cleaning drops status and managedFields, so they are not even decoded; Services
-        // keep managedFields, which tell auto-assigned node ports from requested ones.
-        let leave_out = LeaveOut {
-            status: self.cleaning,
-            managed_fields: self.cleaning && key.resource != "services",
-            ..Default::default()
-        };
         let options = DecodeOptions {
             key: Some(record.kv.key),
             mod_revision: Some(record.kv.mod_revision),

@@ -143,6 +143,18 @@ pub struct SkipContext<'a> {
     pub service_has_selector: Option<ServiceLookup<'a>>,
 }
 
+/// The metadata the API server assigns, removed by the `metadata` rule (with
+/// `managedFields`), and which decoding can leave out ([`crate::LeaveOut`]).
+pub const ASSIGNED_METADATA: &[&str] = &[
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+];
+
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 const CONTROLLER_UID_LABELS: &[&str] = &["controller-uid", "batch.kubernetes.io/controller-uid"];
 
@@ -201,19 +213,8 @@ pub fn clean(obj: &mut Value, options: &CleanOptions) -> Vec<&'static str> {
     for rule in RULES {
         let changed = match rule.id {
             "metadata" => map_at(obj, &["metadata"]).is_some_and(|m| {
-                remove_all(
-                    m,
-                    &[
-                        "uid",
-                        "resourceVersion",
-                        "generation",
-                        "creationTimestamp",
-                        "selfLink",
-                        "managedFields",
-                        "deletionTimestamp",
-                        "deletionGracePeriodSeconds",
-                    ],
-                )
+                // `|`, not `||`: both are removed.
+                remove_all(m, ASSIGNED_METADATA) | m.shift_remove("managedFields").is_some()
             }),
             "last-applied" => remove_annotations(obj, &[LAST_APPLIED]),
             "owner-references" => {

@@ -47,6 +47,10 @@ pub struct LeaveOut {
     /// Every top-level field but `metadata` (kind and apiVersion stay): enough to decide
     /// from the metadata alone whether an object is wanted before decoding all of it.
     pub all_but_metadata: bool,
+    /// The metadata the API server assigns ([`ASSIGNED_METADATA`](crate::clean::ASSIGNED_METADATA): `uid`,
+    /// `creationTimestamp`, …), which [`clean`](crate::clean::clean) removes; `mod_revision`
+    /// then sets no `resourceVersion` either, whatever the encoding.
+    pub assigned_metadata: bool,
 }
 
 /// A decoded object.
@@ -70,7 +74,8 @@ pub struct Decoded {
 pub struct MetadataFirst<'v> {
     value: &'v [u8],
     decoded: Decoded,
-    leave_out_managed_fields: bool,
+    /// What the first step left out of the metadata.
+    leave_out: LeaveOut,
 }
 
 impl MetadataFirst<'_> {
@@ -122,16 +127,13 @@ impl Decoder {
 
     /// Decode a value's `kind`, `apiVersion` and `metadata` only, enough to decide whether
     /// the rest is wanted; [`Decoder::decode_rest`] then decodes the rest without decoding
-    /// the metadata again. `managedFields` is left out when `leave_out_managed_fields`.
-    /// JSON and CBOR values are parsed whole (their rest costs nothing more).
-    pub fn decode_metadata<'v>(
-        &self,
-        value: &'v [u8],
-        leave_out_managed_fields: bool,
-    ) -> Result<MetadataFirst<'v>, DecodeError> {
-        let leave_out = LeaveOut { all_but_metadata: true, managed_fields: leave_out_managed_fields, status: false };
+    /// the metadata again. Of `leave_out`, what concerns the metadata applies
+    /// (`managed_fields`, `assigned_metadata`). JSON and CBOR values are parsed whole (their
+    /// rest costs nothing more).
+    pub fn decode_metadata<'v>(&self, value: &'v [u8], leave_out: LeaveOut) -> Result<MetadataFirst<'v>, DecodeError> {
+        let leave_out = LeaveOut { all_but_metadata: true, status: false, ..leave_out };
         let decoded = self.decode(value, &DecodeOptions { leave_out, ..Default::default() })?;
-        Ok(MetadataFirst { value, decoded, leave_out_managed_fields })
+        Ok(MetadataFirst { value, decoded, leave_out })
     }
 
     /// The whole object of a value whose metadata was decoded first: the same as
@@ -139,15 +141,16 @@ impl Decoder {
     /// the first step left out (otherwise the value is decoded again in full). Warnings
     /// about the metadata come after the others.
     pub fn decode_rest(&self, first: MetadataFirst<'_>, opts: &DecodeOptions<'_>) -> Result<Decoded, DecodeError> {
-        let MetadataFirst { value, mut decoded, leave_out_managed_fields } = first;
+        let MetadataFirst { value, mut decoded, leave_out } = first;
         let same_metadata = opts.message.is_none()
             && !opts.leave_out.all_but_metadata
-            && opts.leave_out.managed_fields == leave_out_managed_fields;
+            && opts.leave_out.managed_fields == leave_out.managed_fields
+            && opts.leave_out.assigned_metadata == leave_out.assigned_metadata;
         if !same_metadata {
             return self.decode(value, opts);
         }
         if decoded.encoding != Encoding::Protobuf {
-            if let Some(rev) = opts.mod_revision {
+            if let Some(rev) = opts.mod_revision.filter(|_| !opts.leave_out.assigned_metadata) {
                 set_resource_version(&mut decoded.object, rev, decoded.encoding);
             }
             return Ok(decoded);
@@ -185,7 +188,7 @@ impl Decoder {
         } else {
             return Err(DecodeError::UnrecognizedFormat { prefix: escape_prefix(value, 32) });
         };
-        if let Some(rev) = opts.mod_revision {
+        if let Some(rev) = opts.mod_revision.filter(|_| !opts.leave_out.assigned_metadata) {
             set_resource_version(&mut d.object, rev, d.encoding);
         }
         Ok(d)

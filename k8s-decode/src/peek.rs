@@ -138,7 +138,7 @@ mod tests {
     /// What `controlled` must agree with: the metadata-only decode `extract` makes.
     fn decoded_answer(value: &[u8]) -> Option<bool> {
         let options = DecodeOptions {
-            leave_out: LeaveOut { all_but_metadata: true, managed_fields: true, status: true },
+            leave_out: LeaveOut { all_but_metadata: true, managed_fields: true, status: true, ..Default::default() },
             ..Default::default()
         };
         Decoder::new(version()).decode(value, &options).ok().map(|d| is_controlled(&d.object))

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::clean::ASSIGNED_METADATA;
 use crate::decode::LeaveOut;
 use crate::error::{DecodeError, Warning, WarningKind};
 use crate::schema::{Elem, Field, MsgView, Omit, Schema, Shape, Zero};
@@ -311,7 +312,10 @@ impl<'a> Renderer<'a> {
     fn left_out(&self, json: &str) -> bool {
         match self.path.as_slice() {
             [] => self.leave_out.status && json == "status" || self.leave_out.all_but_metadata && json != "metadata",
-            [Seg::Key("metadata")] => self.leave_out.managed_fields && json == "managedFields",
+            [Seg::Key("metadata")] => {
+                self.leave_out.managed_fields && json == "managedFields"
+                    || self.leave_out.assigned_metadata && ASSIGNED_METADATA.contains(&json)
+            }
             _ => false,
         }
     }

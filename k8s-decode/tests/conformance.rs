@@ -9,6 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use k8s_decode::clean::ASSIGNED_METADATA;
 use k8s_decode::{DecodeOptions, Decoder, KubeVersion, LeaveOut, UNKNOWN_FIELDS_KEY};
 use serde_json::Value;
 
@@ -215,14 +216,16 @@ fn k8s_api_testdata() {
     assert!(failures.is_empty(), "{} fixtures do not match (see table above)", failures.len());
 }
 
-/// Leaving `status` and `metadata.managedFields` out while decoding gives exactly what
-/// decoding everything and then removing them gives, on every fixture.
+/// Leaving `status`, `metadata.managedFields` and the metadata the API server assigns out
+/// while decoding gives exactly what decoding everything and then removing them gives, on
+/// every fixture; the `mod_revision` asked for then sets no `resourceVersion`.
 #[test]
 fn leave_out_equals_removing_after_decoding() {
     let Some(shared) = shared() else { return };
     let root = shared.join("fixtures/k8s-api-testdata");
     let mut compared = 0;
     let mut with_fields = 0;
+    let mut with_assigned = 0;
     for folder in common::fixture_folders(&root) {
         let name = folder.file_name().unwrap().to_str().unwrap().to_string();
         let dec = Decoder::new(common::folder_version(&name));
@@ -233,17 +236,33 @@ fn leave_out_equals_removing_after_decoding() {
             }
             let value = std::fs::read(&pb).unwrap();
             let Ok(full) = dec.decode(&value, &DecodeOptions::default()) else { continue };
-            let leave_out = LeaveOut { status: true, managed_fields: true, ..Default::default() };
-            let partial = dec.decode(&value, &DecodeOptions { leave_out, ..Default::default() }).unwrap();
-            let mut expected = full.object;
-            let mut removed = expected.as_object_mut().unwrap().shift_remove("status").is_some();
-            if let Some(meta) = expected.get_mut("metadata").and_then(Value::as_object_mut) {
-                removed |= meta.shift_remove("managedFields").is_some();
+            for assigned_metadata in [false, true] {
+                let leave_out =
+                    LeaveOut { status: true, managed_fields: true, assigned_metadata, ..Default::default() };
+                let options = DecodeOptions {
+                    leave_out,
+                    mod_revision: Some(42).filter(|_| assigned_metadata),
+                    ..Default::default()
+                };
+                let partial = dec.decode(&value, &options).unwrap();
+                let mut expected = full.object.clone();
+                let mut removed = expected.as_object_mut().unwrap().shift_remove("status").is_some();
+                if let Some(meta) = expected.get_mut("metadata").and_then(Value::as_object_mut) {
+                    removed |= meta.shift_remove("managedFields").is_some();
+                    if assigned_metadata {
+                        let before = meta.len();
+                        meta.retain(|k, _| !ASSIGNED_METADATA.contains(&k.as_str()));
+                        with_assigned += usize::from(meta.len() < before);
+                    }
+                }
+                with_fields += usize::from(removed && !assigned_metadata);
+                assert_eq!(compact(&partial.object), compact(&expected), "{}", pb.display());
+                compared += 1;
             }
-            with_fields += usize::from(removed);
-            assert_eq!(compact(&partial.object), compact(&expected), "{}", pb.display());
-            compared += 1;
         }
     }
-    assert!(compared > 800 && with_fields > 400, "{compared} compared, {with_fields} had the fields");
+    assert!(
+        compared > 1600 && with_fields > 400 && with_assigned > 400,
+        "{compared} compared, {with_fields} had the fields, {with_assigned} assigned metadata"
+    );
 }
