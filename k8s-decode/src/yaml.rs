@@ -156,9 +156,19 @@ impl<'a> Emitter<'a> {
             }
             Value::Object(map) => {
                 let start = self.entries.len();
-                self.entries.extend(map.iter().map(|(k, v)| Entry { key: k, value: v, nel: k.contains('\u{85}') }));
+                // Field names (most keys) are letters only; their natural order is byte order.
+                let mut letters_only = true;
+                self.entries.extend(map.iter().map(|(k, v)| {
+                    let letters = k.bytes().all(|b| b.is_ascii_alphabetic());
+                    letters_only &= letters;
+                    Entry { key: k, value: v, nel: !letters && k.contains('\u{85}') }
+                }));
                 if let Some(entries) = self.entries.get_mut(start..) {
-                    sort::merge_sort(entries, &mut self.scratch, &entry_less);
+                    if letters_only {
+                        entries.sort_unstable_by(|a, b| a.key.cmp(b.key));
+                    } else {
+                        sort::merge_sort(entries, &mut self.scratch, &entry_less);
+                    }
                 }
                 for i in start..self.entries.len() {
                     let Some(&e) = self.entries.get(i) else { break };
@@ -291,6 +301,12 @@ mod tests {
             got,
             "_: 4\n\"1\": 5\n\"01\": 6\nB: 7\nZ: 3\na: 8\na-b: 11\na0: 12\na9: 2\na10: 1\nab: 9\nabc: 10\n"
         );
+    }
+
+    /// Keys of letters only (most field names) sort by code point, a prefix first.
+    #[test]
+    fn letters_only_keys_sort_by_code_point() {
+        assert_eq!(y(r##"{"b":1,"B":2,"ab":3,"a":4,"Ab":5}"##), "Ab: 5\nB: 2\na: 4\nab: 3\nb: 1\n");
     }
 
     /// A zero preceded by a non-zero digit is part of a number.
