@@ -205,11 +205,41 @@ fn remove_annotations(obj: &mut Value, keys: &[&str]) -> bool {
     removed
 }
 
+/// The kinds some rules apply to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RuleKind {
+    Service,
+    Pod,
+    PersistentVolumeClaim,
+    PersistentVolume,
+    CustomResourceDefinition,
+    Job,
+    Secret,
+    Other,
+}
+
+impl RuleKind {
+    fn of(obj: &Value) -> RuleKind {
+        match (group_of(obj), kind_of(obj)) {
+            ("", "Service") => RuleKind::Service,
+            ("", "Pod") => RuleKind::Pod,
+            ("", "PersistentVolumeClaim") => RuleKind::PersistentVolumeClaim,
+            ("", "PersistentVolume") => RuleKind::PersistentVolume,
+            ("apiextensions.k8s.io", "CustomResourceDefinition") => RuleKind::CustomResourceDefinition,
+            ("batch", "Job") => RuleKind::Job,
+            ("", "Secret") => RuleKind::Secret,
+            _ => RuleKind::Other,
+        }
+    }
+}
+
 /// Apply every field rule to `obj`; returns the ids of the rules that changed it.
 pub fn clean(obj: &mut Value, options: &CleanOptions) -> Vec<&'static str> {
     let mut applied = Vec::new();
+    // Looked up once: the rules below change neither kind nor apiVersion.
+    let kind = RuleKind::of(obj);
     // Node-port explicitness is read from fields the metadata rules remove: decide first.
-    let explicit_ports = is(obj, "", "Service").then(|| explicit_node_ports(obj));
+    let explicit_ports = (kind == RuleKind::Service).then(|| explicit_node_ports(obj));
     for rule in RULES {
         let changed = match rule.id {
             "metadata" => map_at(obj, &["metadata"]).is_some_and(|m| {
@@ -223,28 +253,29 @@ pub fn clean(obj: &mut Value, options: &CleanOptions) -> Vec<&'static str> {
             }
             "template-metadata" => clean_templates(obj),
             "status" => obj.as_object_mut().is_some_and(|o| o.shift_remove("status").is_some()),
-            "service-cluster-ip" => is(obj, "", "Service") && clean_cluster_ip(obj),
+            "service-cluster-ip" => kind == RuleKind::Service && clean_cluster_ip(obj),
             "service-node-ports" => {
                 !options.keep_node_ports
                     && explicit_ports.as_ref().is_some_and(|explicit| clean_node_ports(obj, explicit))
             }
             "pod-scheduling" => {
-                is(obj, "", "Pod") && map_at(obj, &["spec"]).is_some_and(|s| remove_all(s, &["nodeName", "priority"]))
+                kind == RuleKind::Pod
+                    && map_at(obj, &["spec"]).is_some_and(|s| remove_all(s, &["nodeName", "priority"]))
             }
-            "pod-token-volumes" => is(obj, "", "Pod") && clean_token_volumes(obj),
+            "pod-token-volumes" => kind == RuleKind::Pod && clean_token_volumes(obj),
             "pod-ephemeral-containers" => {
-                is(obj, "", "Pod")
+                kind == RuleKind::Pod
                     && map_at(obj, &["spec"]).is_some_and(|s| s.shift_remove("ephemeralContainers").is_some())
             }
-            "pod-service-account-alias" => is(obj, "", "Pod") && clean_service_account_alias(obj),
-            "pvc-binding" => is(obj, "", "PersistentVolumeClaim") && clean_pvc_binding(obj),
+            "pod-service-account-alias" => kind == RuleKind::Pod && clean_service_account_alias(obj),
+            "pvc-binding" => kind == RuleKind::PersistentVolumeClaim && clean_pvc_binding(obj),
             "pv-claim-ref" => {
-                is(obj, "", "PersistentVolume")
+                kind == RuleKind::PersistentVolume
                     && map_at(obj, &["spec", "claimRef"]).is_some_and(|c| remove_all(c, &["uid", "resourceVersion"]))
             }
-            "crd-v1" => is(obj, "apiextensions.k8s.io", "CustomResourceDefinition") && crd_to_v1(obj),
-            "job-controller-uid" => is(obj, "batch", "Job") && clean_job_selector(obj),
-            "token-secret-data" => is_token_secret(obj) && clean_token_secret(obj),
+            "crd-v1" => kind == RuleKind::CustomResourceDefinition && crd_to_v1(obj),
+            "job-controller-uid" => kind == RuleKind::Job && clean_job_selector(obj),
+            "token-secret-data" => kind == RuleKind::Secret && is_token_secret(obj) && clean_token_secret(obj),
             _ => false,
         };
         if changed {
