@@ -65,6 +65,25 @@ pub(crate) fn utf8_lossy(b: &[u8]) -> String {
     }
 }
 
+/// A map's entries as Go's JSON encoder writes them: sorted by key, and of a key given more
+/// than once the last (Go's decoding assigns each entry in turn). Go's own marshalling
+/// writes maps sorted, so the entries nearly always come sorted and distinct.
+fn sorted_map(mut entries: Vec<(String, Value)>) -> Vec<(String, Value)> {
+    if entries.windows(2).all(|w| w[0].0 < w[1].0) {
+        return entries;
+    }
+    // Stable: entries with equal keys stay in wire order, the last one last.
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut distinct: Vec<(String, Value)> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        match distinct.last_mut() {
+            Some(last) if last.0 == entry.0 => *last = entry,
+            _ => distinct.push(entry),
+        }
+    }
+    distinct
+}
+
 pub(crate) struct Renderer<'a> {
     pub schema: &'static Schema,
     views: &'static [MsgView],
@@ -380,16 +399,15 @@ impl<'a> Renderer<'a> {
         }
         let value = match field.shape {
             Shape::Map => {
-                let mut m: BTreeMap<String, Value> = BTreeMap::new();
+                let mut entries: Vec<(String, Value)> = Vec::with_capacity(vals.len());
                 for i in vals {
                     let WireValue::Bytes(entry) = self.scratch[i].1.value else { continue };
-                    let (k, v) = self.map_entry(field, entry, depth)?;
-                    m.insert(k, v);
+                    entries.push(self.map_entry(field, entry, depth)?);
                 }
-                if m.is_empty() && field.omit == Omit::Empty {
+                if entries.is_empty() && field.omit == Omit::Empty {
                     return Ok(());
                 }
-                Value::Object(m.into_iter().collect())
+                Value::Object(sorted_map(entries).into_iter().collect())
             }
             Shape::Repeated => {
                 let mut arr = Vec::with_capacity(vals.len());
@@ -587,5 +605,58 @@ fn is_zero_scalar(v: &Value) -> bool {
         Value::Number(n) => n.as_f64() == Some(0.0),
         Value::Null => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn entries(pairs: &[(&str, i32)]) -> Vec<(String, Value)> {
+        pairs.iter().map(|&(k, v)| (k.to_string(), json!(v))).collect()
+    }
+
+    #[test]
+    fn map_entries_sorted_and_distinct_stay_as_they_are() {
+        let sorted = entries(&[("a", 1), ("b", 2), ("c", 3)]);
+        assert_eq!(sorted_map(sorted.clone()), sorted);
+        assert_eq!(sorted_map(Vec::new()), Vec::new());
+    }
+
+    /// Out of order entries are sorted by bytes, and of a repeated key the last one stays,
+    /// as Go's decoding into a map and encoding/json's sorted map keys give.
+    #[test]
+    fn map_entries_sort_and_the_last_of_a_key_wins() {
+        let got = sorted_map(entries(&[("b", 1), ("a", 2), ("b", 3), ("B", 4), ("a", 5), ("b", 6)]));
+        assert_eq!(got, entries(&[("B", 4), ("a", 5), ("b", 6)]));
+        // Sorted but repeated.
+        assert_eq!(sorted_map(entries(&[("a", 1), ("a", 2)])), entries(&[("a", 2)]));
+    }
+
+    /// A map field of the wire format, end to end: ConfigMap `data` with keys out of order
+    /// and one repeated.
+    #[test]
+    fn a_map_field_renders_sorted_with_the_last_value() {
+        fn entry(key: &str, value: &str) -> Vec<u8> {
+            let mut e = vec![0x0a, key.len() as u8];
+            e.extend_from_slice(key.as_bytes());
+            e.extend_from_slice(&[0x12, value.len() as u8]);
+            e.extend_from_slice(value.as_bytes());
+            e
+        }
+        let mut body = Vec::new();
+        for (k, v) in [("z", "1"), ("a", "2"), ("z", "3")] {
+            let e = entry(k, v);
+            body.push(0x12); // ConfigMap.data = 2
+            body.push(e.len() as u8);
+            body.extend_from_slice(&e);
+        }
+        let decoder = crate::Decoder::new(crate::KubeVersion::HEAD);
+        let got = decoder.decode_as("k8s.io.api.core.v1.ConfigMap", &body).unwrap();
+        assert_eq!(got.object["data"], json!({"a": "2", "z": "3"}));
+        let keys: Vec<&String> = got.object["data"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["a", "z"]);
     }
 }
