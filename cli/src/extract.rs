@@ -557,8 +557,10 @@ fn resource_table(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) ->
 }
 
 /// (namespace, name) of Services with a selector: their Endpoints are controller-managed.
-/// Decoded on every core and without their managed fields and status: this runs before
-/// any object is written, and a large cluster has tens of thousands of Services.
+/// This runs before any object is written, and a large cluster has tens of thousands of
+/// Services: the answer is read from the bytes, on every core, and only values the bytes
+/// cannot answer for (JSON, unusual envelopes, damage on the path read) are decoded,
+/// without their managed fields and status.
 fn services_with_selector(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) -> HashSet<(String, String)> {
     let services = with_prefix(sorted, services_prefix(prefix).as_bytes());
     let options = DecodeOptions {
@@ -568,11 +570,11 @@ fn services_with_selector(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: 
     services
         .par_iter()
         .filter(|h| !h.is_deleted())
-        .filter_map(|h| decoder.decode(h.last.record().kv.value, &options).ok())
-        .filter(|d| d.object.pointer("/spec/selector").and_then(Value::as_object).is_some_and(|s| !s.is_empty()))
-        .filter_map(|d| {
-            let meta = d.object.get("metadata")?;
-            Some((meta.get("namespace")?.as_str()?.to_string(), meta.get("name")?.as_str()?.to_string()))
+        .filter_map(|h| {
+            let value = h.last.record().kv.value;
+            decoder.selector_owner(value).unwrap_or_else(|| {
+                decoder.decode(value, &options).ok().and_then(|d| k8s_decode::clean::selector_owner(&d.object))
+            })
         })
         .collect()
 }

@@ -602,6 +602,19 @@ pub fn is_controlled(obj: &Value) -> bool {
         .is_some_and(|refs| refs.iter().any(|r| r.get("controller").and_then(Value::as_bool) == Some(true)))
 }
 
+/// The `(namespace, name)` of an object whose `spec.selector` has an entry: for a Service,
+/// its Endpoints are the endpoints controller's ([`Skip::ServiceEndpoints`]).
+/// [`Decoder::selector_owner`](crate::Decoder::selector_owner) reads the same from a
+/// protobuf value's bytes.
+pub fn selector_owner(obj: &Value) -> Option<(String, String)> {
+    let selector = value_at(obj, &["spec", "selector"]).and_then(Value::as_object)?;
+    if selector.is_empty() {
+        return None;
+    }
+    let namespace = str_at(obj, &["metadata", "namespace"])?;
+    Some((namespace.to_string(), str_at(obj, &["metadata", "name"])?.to_string()))
+}
+
 /// Why `obj` should not be restored by default, if it should not.
 pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
     if context.internal {

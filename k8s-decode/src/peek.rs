@@ -8,7 +8,8 @@
 //! field counts and which wire types it accepts.
 
 use crate::decode::{Decoder, PROTO_PREFIX};
-use crate::schema::{Elem, MsgView, Schema};
+use crate::render::utf8_lossy;
+use crate::schema::{Elem, MsgView, Schema, Shape};
 use crate::special::Special;
 use crate::wire::{Fields, WireValue};
 
@@ -25,66 +26,10 @@ impl Decoder {
     /// owner references are read: an object whose metadata is damaged deeper than that
     /// (say in a label) gets an answer here and an error from [`Decoder::decode`].
     pub fn controlled(&self, value: &[u8]) -> Option<bool> {
-        let body = value.strip_prefix(PROTO_PREFIX)?;
-        let (mut api_version, mut kind, mut raw): (&[u8], &[u8], Option<&[u8]>) = (&[], &[], None);
-        for f in Fields::new(body) {
-            match f.ok()? {
-                f if f.number == 1 => {
-                    let WireValue::Bytes(type_meta) = f.value else { return None };
-                    for g in Fields::new(type_meta) {
-                        match g.ok()? {
-                            g if g.number == 1 => api_version = bytes(g.value)?,
-                            g if g.number == 2 => kind = bytes(g.value)?,
-                            _ => return None,
-                        }
-                    }
-                }
-                f if f.number == 2 => raw = Some(bytes(f.value)?),
-                // Content encoding: the decoder refuses the value.
-                f if f.number == 3 && !bytes(f.value)?.is_empty() => return None,
-                // Content type: anything but protobuf is decoded otherwise.
-                f if f.number == 4 && !matches!(bytes(f.value)?, b"" | PROTOBUF_CONTENT_TYPE) => return None,
-                f if f.number == 3 || f.number == 4 => {}
-                _ => return None,
-            }
-        }
-        let raw = raw?;
+        let (message, raw) = self.peek_object(value)?;
+        let Some(metadata) = self.peek_metadata(message, raw)? else { return Some(false) };
         let schema = self.schema;
         let views = schema.views(self.release);
-        let message = schema.message_for_gvk(std::str::from_utf8(api_version).ok()?, std::str::from_utf8(kind).ok()?);
-        let metadata = match message {
-            Some(id) => {
-                if schema.messages[id as usize].special != Special::None {
-                    return None;
-                }
-                let object_meta = Elem::Message(schema.well_known.object_meta);
-                // The renderer keeps the last occurrence of a singular field.
-                let mut metadata = None;
-                for f in Fields::new(raw) {
-                    let f = f.ok()?;
-                    if let (Some(field), WireValue::Bytes(b)) =
-                        (field_of(schema, &views[id as usize], f.number), f.value)
-                    {
-                        if field.json == "metadata" && field.elem == object_meta {
-                            metadata = Some(b);
-                        }
-                    }
-                }
-                metadata
-            }
-            // A kind the schema does not know: its first field 1 is read as ObjectMeta.
-            None => {
-                let mut metadata = None;
-                for f in Fields::new(raw) {
-                    let f = f.ok()?;
-                    if let (1, WireValue::Bytes(b), None) = (f.number, f.value, metadata) {
-                        metadata = Some(b);
-                    }
-                }
-                metadata
-            }
-        };
-        let Some(metadata) = metadata else { return Some(false) };
         let meta_view = &views[schema.well_known.object_meta as usize];
         let mut controlled = false;
         for f in Fields::new(metadata) {
@@ -110,6 +55,137 @@ impl Decoder {
         }
         Some(controlled)
     }
+
+    /// The `(namespace, name)` of an object whose `spec.selector` map has an entry (a
+    /// Service with a selector, whose Endpoints the endpoints controller manages), read from
+    /// the bytes alone: `Some(None)` when it has none, or no namespace or name. `None` when
+    /// the bytes cannot answer, as for [`Decoder::controlled`], and for a kind the schema
+    /// does not know or whose selector is not a map.
+    ///
+    /// Only the envelope, the object's top-level fields, its metadata's and its spec's
+    /// fields and the selector's entries are read: an object damaged elsewhere gets an
+    /// answer here and an error from [`Decoder::decode`].
+    pub fn selector_owner(&self, value: &[u8]) -> Option<Option<(String, String)>> {
+        let (message, raw) = self.peek_object(value)?;
+        let message = message?;
+        let schema = self.schema;
+        let views = schema.views(self.release);
+        // The renderer keeps the last occurrence of a singular field, of the wire type it
+        // expects.
+        let (mut namespace, mut name): (&[u8], &[u8]) = (&[], &[]);
+        if let Some(metadata) = self.peek_metadata(Some(message), raw)? {
+            let meta_view = &views[schema.well_known.object_meta as usize];
+            for f in Fields::new(metadata) {
+                let f = f.ok()?;
+                if let (Some(field), WireValue::Bytes(b)) = (field_of(schema, meta_view, f.number), f.value) {
+                    match (field.json, field.elem) {
+                        ("namespace", Elem::String) => namespace = b,
+                        ("name", Elem::String) => name = b,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let mut spec = None;
+        for f in Fields::new(raw) {
+            let f = f.ok()?;
+            if let (Some(field), WireValue::Bytes(b)) = (field_of(schema, &views[message as usize], f.number), f.value)
+            {
+                if let ("spec", Elem::Message(spec_message)) = (field.json, field.elem) {
+                    spec = Some((spec_message, b));
+                }
+            }
+        }
+        let mut has_selector = false;
+        if let Some((spec_message, spec)) = spec {
+            for f in Fields::new(spec) {
+                let f = f.ok()?;
+                let Some(field) = field_of(schema, &views[spec_message as usize], f.number) else { continue };
+                if field.json != "selector" {
+                    continue;
+                }
+                let (Shape::Map, WireValue::Bytes(entry)) = (field.shape, f.value) else { return None };
+                // A malformed entry fails the decode.
+                for g in Fields::new(entry) {
+                    g.ok()?;
+                }
+                has_selector = true;
+            }
+        }
+        // Empty strings are omitted, as if absent.
+        let found = has_selector && !namespace.is_empty() && !name.is_empty();
+        Some(found.then(|| (utf8_lossy(namespace), utf8_lossy(name))))
+    }
+
+    /// The message a protobuf value's object is rendered as (`None`: a kind the schema does
+    /// not know) and the object's bytes. `None` when the decoder would not render the value
+    /// from protobuf as usual.
+    fn peek_object<'v>(&self, value: &'v [u8]) -> Option<(Option<u32>, &'v [u8])> {
+        let body = value.strip_prefix(PROTO_PREFIX)?;
+        let (mut api_version, mut kind, mut raw): (&[u8], &[u8], Option<&[u8]>) = (&[], &[], None);
+        for f in Fields::new(body) {
+            match f.ok()? {
+                f if f.number == 1 => {
+                    let WireValue::Bytes(type_meta) = f.value else { return None };
+                    for g in Fields::new(type_meta) {
+                        match g.ok()? {
+                            g if g.number == 1 => api_version = bytes(g.value)?,
+                            g if g.number == 2 => kind = bytes(g.value)?,
+                            _ => return None,
+                        }
+                    }
+                }
+                f if f.number == 2 => raw = Some(bytes(f.value)?),
+                // Content encoding: the decoder refuses the value.
+                f if f.number == 3 && !bytes(f.value)?.is_empty() => return None,
+                // Content type: anything but protobuf is decoded otherwise.
+                f if f.number == 4 && !matches!(bytes(f.value)?, b"" | PROTOBUF_CONTENT_TYPE) => return None,
+                f if f.number == 3 || f.number == 4 => {}
+                _ => return None,
+            }
+        }
+        let raw = raw?;
+        let schema = self.schema;
+        let message = schema.message_for_gvk(std::str::from_utf8(api_version).ok()?, std::str::from_utf8(kind).ok()?);
+        if message.is_some_and(|id| schema.messages[id as usize].special != Special::None) {
+            return None;
+        }
+        Some((message, raw))
+    }
+
+    /// The bytes of an object's metadata, `Some(None)` when it has none; `None` on malformed
+    /// wire data.
+    fn peek_metadata<'v>(&self, message: Option<u32>, raw: &'v [u8]) -> Option<Option<&'v [u8]>> {
+        let schema = self.schema;
+        let views = schema.views(self.release);
+        let mut metadata = None;
+        match message {
+            Some(id) => {
+                let object_meta = Elem::Message(schema.well_known.object_meta);
+                // The renderer keeps the last occurrence of a singular field.
+                for f in Fields::new(raw) {
+                    let f = f.ok()?;
+                    if let (Some(field), WireValue::Bytes(b)) =
+                        (field_of(schema, &views[id as usize], f.number), f.value)
+                    {
+                        if field.json == "metadata" && field.elem == object_meta {
+                            metadata = Some(b);
+                        }
+                    }
+                }
+            }
+            // A kind the schema does not know: its first field 1 is read as ObjectMeta.
+            None => {
+                for f in Fields::new(raw) {
+                    let f = f.ok()?;
+                    if let (1, WireValue::Bytes(b), None) = (f.number, f.value, metadata) {
+                        metadata = Some(b);
+                    }
+                }
+            }
+        }
+        Some(metadata)
+    }
 }
 
 fn bytes(v: WireValue<'_>) -> Option<&[u8]> {
@@ -127,7 +203,7 @@ fn field_of<'s>(schema: &'s Schema, view: &MsgView, number: u32) -> Option<&'s c
 mod tests {
     use serde_json::{json, Value};
 
-    use crate::clean::is_controlled;
+    use crate::clean::{is_controlled, selector_owner};
     use crate::encode::Encoder;
     use crate::{DecodeOptions, Decoder, KubeVersion, LeaveOut};
 
@@ -203,6 +279,82 @@ mod tests {
         assert!(answered > 100, "{answered}");
     }
 
+    /// What `selector_owner` must agree with: the decode `extract` falls back to.
+    fn decoded_selector_owner(value: &[u8]) -> Option<Option<(String, String)>> {
+        let options = DecodeOptions {
+            leave_out: LeaveOut { managed_fields: true, status: true, assigned_metadata: true, ..Default::default() },
+            ..Default::default()
+        };
+        Decoder::new(version()).decode(value, &options).ok().map(|d| selector_owner(&d.object))
+    }
+
+    fn service(metadata: Value, selector: Option<Value>) -> Vec<u8> {
+        let mut service = json!({"apiVersion": "v1", "kind": "Service", "metadata": metadata,
+            "spec": {"ports": [{"port": 80}], "type": "ClusterIP"}});
+        if let Some(selector) = selector {
+            service["spec"]["selector"] = selector;
+        }
+        Encoder::new(version()).encode(&service).unwrap()
+    }
+
+    #[test]
+    fn selector_owner_answers_as_the_decoded_object_does() {
+        let named = json!({"name": "web", "namespace": "shop", "labels": {"app": "web"}});
+        let owner = Some(("shop".to_string(), "web".to_string()));
+        let cases = [
+            (named.clone(), Some(json!({"app": "web"})), owner.clone()),
+            (named.clone(), Some(json!({"app": "web", "tier": "front"})), owner),
+            (named.clone(), Some(json!({})), None),
+            (named, None, None),
+            (json!({"name": "web"}), Some(json!({"app": "web"})), None),
+            (json!({"namespace": "shop"}), Some(json!({"app": "web"})), None),
+        ];
+        let decoder = Decoder::new(version());
+        for (metadata, selector, want) in cases {
+            let value = service(metadata.clone(), selector.clone());
+            assert_eq!(decoder.selector_owner(&value), Some(want.clone()), "{metadata} {selector:?}");
+            assert_eq!(decoded_selector_owner(&value), Some(want), "{metadata} {selector:?}");
+        }
+    }
+
+    /// Cut and flipped Services: whenever both answer, they answer alike.
+    #[test]
+    fn selector_owner_of_damaged_values_never_disagrees() {
+        let decoder = Decoder::new(version());
+        let (mut answered, mut found) = (0, 0);
+        let metadata = json!({"name": "web", "namespace": "shop"});
+        for selector in [Some(json!({"app": "web"})), None] {
+            let value = service(metadata.clone(), selector);
+            let mut variants: Vec<Vec<u8>> = (0..value.len()).map(|n| value[..n].to_vec()).collect();
+            for i in 0..value.len() {
+                for bit in [0x01, 0x02, 0x08, 0x80] {
+                    let mut v = value.clone();
+                    v[i] ^= bit;
+                    variants.push(v);
+                }
+            }
+            for v in &variants {
+                if let (Some(peeked), Some(decoded)) = (decoder.selector_owner(v), decoded_selector_owner(v)) {
+                    assert_eq!(peeked, decoded, "{v:?}");
+                    answered += 1;
+                    found += usize::from(peeked.is_some());
+                }
+            }
+        }
+        assert!(answered > 100 && found > 20, "{answered} {found}");
+    }
+
+    /// Kinds whose selector is not a map (a Deployment's is a LabelSelector) are left to
+    /// the decode.
+    #[test]
+    fn selectors_that_are_not_maps_are_not_answered() {
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "namespace": "n"},
+            "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": {"spec": {"containers": []}}}});
+        let value = Encoder::new(version()).encode(&deployment).unwrap();
+        assert_eq!(Decoder::new(version()).selector_owner(&value), None);
+    }
+
     #[test]
     fn other_encodings_are_not_answered() {
         let decoder = Decoder::new(version());
@@ -210,5 +362,7 @@ mod tests {
         assert_eq!(decoder.controlled(json), None);
         assert_eq!(decoder.controlled(b"k8s:enc:aescbc:v1:key:xxxx"), None);
         assert_eq!(decoder.controlled(b""), None);
+        let json = br#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"a","namespace":"b"},"spec":{"selector":{"a":"b"}}}"#;
+        assert_eq!(decoder.selector_owner(json), None);
     }
 }
