@@ -254,6 +254,19 @@ mod tests {
         }
     }
 
+    /// Every cut of `value`, and every copy with one of a few bits flipped in one byte.
+    fn damaged(value: &[u8]) -> Vec<Vec<u8>> {
+        let mut variants: Vec<Vec<u8>> = (0..value.len()).map(|n| value[..n].to_vec()).collect();
+        for i in 0..value.len() {
+            for bit in [0x01, 0x02, 0x08, 0x80] {
+                let mut v = value.to_vec();
+                v[i] ^= bit;
+                variants.push(v);
+            }
+        }
+        variants
+    }
+
     /// Cut and flipped values: whenever both answer, they answer alike.
     #[test]
     fn damaged_values_never_disagree() {
@@ -261,15 +274,7 @@ mod tests {
         let mut answered = 0;
         for refs in [json!([owner(Some(true))]), json!([owner(Some(false)), owner(Some(true))]), json!([owner(None)])] {
             let value = pod(refs);
-            let mut variants: Vec<Vec<u8>> = (0..value.len()).map(|n| value[..n].to_vec()).collect();
-            for i in 0..value.len() {
-                for bit in [0x01, 0x02, 0x08, 0x80] {
-                    let mut v = value.clone();
-                    v[i] ^= bit;
-                    variants.push(v);
-                }
-            }
-            for v in &variants {
+            for v in &damaged(&value) {
                 if let (Some(peeked), Some(decoded)) = (decoder.controlled(v), decoded_answer(v)) {
                     assert_eq!(peeked, decoded, "{v:?}");
                     answered += 1;
@@ -325,15 +330,7 @@ mod tests {
         let metadata = json!({"name": "web", "namespace": "shop"});
         for selector in [Some(json!({"app": "web"})), None] {
             let value = service(metadata.clone(), selector);
-            let mut variants: Vec<Vec<u8>> = (0..value.len()).map(|n| value[..n].to_vec()).collect();
-            for i in 0..value.len() {
-                for bit in [0x01, 0x02, 0x08, 0x80] {
-                    let mut v = value.clone();
-                    v[i] ^= bit;
-                    variants.push(v);
-                }
-            }
-            for v in &variants {
+            for v in &damaged(&value) {
                 if let (Some(peeked), Some(decoded)) = (decoder.selector_owner(v), decoded_selector_owner(v)) {
                     assert_eq!(peeked, decoded, "{v:?}");
                     answered += 1;
