@@ -3,9 +3,12 @@
 //! `extract` skips objects owned by a controller (most Pods, ReplicaSets and
 //! EndpointSlices of a cluster). Deciding that from a metadata-only decode still builds
 //! every label, annotation and reference of the object; reading the one flag from the
-//! wire builds nothing. The answer is the one [`crate::clean::is_controlled`] gives on the
-//! decoded object: the walk below follows the renderer's rules for which occurrence of a
-//! field counts and which wire types it accepts.
+//! wire builds nothing. Likewise, before its first object it learns which Services have a
+//! selector (their Endpoints are the endpoints controller's), from tens of thousands of
+//! Services in a large cluster. The answers are the ones [`crate::clean::is_controlled`]
+//! and [`crate::clean::selector_owner`] give on the decoded object: the walks below follow
+//! the renderer's rules for which occurrence of a field counts and which wire types it
+//! accepts.
 
 use crate::decode::{Decoder, PROTO_PREFIX};
 use crate::render::utf8_lossy;
