@@ -89,16 +89,7 @@ impl Decoder {
                 }
             }
         }
-        let mut spec = None;
-        for f in Fields::new(raw) {
-            let f = f.ok()?;
-            if let (Some(field), WireValue::Bytes(b)) = (field_of(schema, &views[message as usize], f.number), f.value)
-            {
-                if let ("spec", Elem::Message(spec_message)) = (field.json, field.elem) {
-                    spec = Some((spec_message, b));
-                }
-            }
-        }
+        let spec = self.last_message_field(message, raw, "spec")?;
         let mut has_selector = false;
         if let Some((spec_message, spec)) = spec {
             for f in Fields::new(spec) {
@@ -159,35 +150,38 @@ impl Decoder {
     /// The bytes of an object's metadata, `Some(None)` when it has none; `None` on malformed
     /// wire data.
     fn peek_metadata<'v>(&self, message: Option<u32>, raw: &'v [u8]) -> Option<Option<&'v [u8]>> {
-        let schema = self.schema;
-        let views = schema.views(self.release);
-        let mut metadata = None;
-        match message {
-            Some(id) => {
-                let object_meta = Elem::Message(schema.well_known.object_meta);
-                // The renderer keeps the last occurrence of a singular field.
-                for f in Fields::new(raw) {
-                    let f = f.ok()?;
-                    if let (Some(field), WireValue::Bytes(b)) =
-                        (field_of(schema, &views[id as usize], f.number), f.value)
-                    {
-                        if field.json == "metadata" && field.elem == object_meta {
-                            metadata = Some(b);
-                        }
-                    }
+        let Some(id) = message else {
+            // A kind the schema does not know: its first field 1 is read as ObjectMeta.
+            let mut metadata = None;
+            for f in Fields::new(raw) {
+                let f = f.ok()?;
+                if let (1, WireValue::Bytes(b), None) = (f.number, f.value, metadata) {
+                    metadata = Some(b);
                 }
             }
-            // A kind the schema does not know: its first field 1 is read as ObjectMeta.
-            None => {
-                for f in Fields::new(raw) {
-                    let f = f.ok()?;
-                    if let (1, WireValue::Bytes(b), None) = (f.number, f.value, metadata) {
-                        metadata = Some(b);
-                    }
+            return Some(metadata);
+        };
+        let object_meta = self.schema.well_known.object_meta;
+        let metadata = self.last_message_field(id, raw, "metadata")?;
+        Some(metadata.filter(|&(t, _)| t == object_meta).map(|(_, b)| b))
+    }
+
+    /// The message type and bytes of the last occurrence of `message`'s message field
+    /// `json` (the one the renderer keeps, as of any singular field), `Some(None)` when it
+    /// is absent; `None` on malformed wire data.
+    fn last_message_field<'v>(&self, message: u32, buf: &'v [u8], json: &str) -> Option<Option<(u32, &'v [u8])>> {
+        let schema = self.schema;
+        let view = &schema.views(self.release)[message as usize];
+        let mut last = None;
+        for f in Fields::new(buf) {
+            let f = f.ok()?;
+            if let (Some(field), WireValue::Bytes(b)) = (field_of(schema, view, f.number), f.value) {
+                if let (true, Elem::Message(t)) = (field.json == json, field.elem) {
+                    last = Some((t, b));
                 }
             }
         }
-        Some(metadata)
+        Some(last)
     }
 }
 
