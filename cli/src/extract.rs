@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use etcd_snapshot::{with_prefix, KeyHistory, KeySample};
+use etcd_snapshot::{with_prefix, KeyHistory, KeySample, LeafPasses};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use k8s_decode::clean::{
     clean, is_controlled, skip_by_kind, skip_needs_content, skip_reason, CleanOptions, Skip, SkipContext,
@@ -271,10 +271,20 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
             Order::Apply => key_rank(key, &prefix, &table),
         };
         let mut errors = None;
-        for pass in OrderRange::plan(&sample, passes, &rank_of) {
+        let plan = OrderRange::plan(&sample, passes, &rank_of);
+        let pass_of = |key: &[u8]| {
+            if !filter(key) {
+                return None;
+            }
+            let rank = rank_of(key);
+            plan.iter().position(|range| range.contains(rank, key))
+        };
+        // The first pass notes which passes each leaf page holds keys of; later passes
+        // read only the leaves holding keys of theirs.
+        let leaves = LeafPasses::new(&store);
+        for pass in 0..plan.len() {
             crate::alloc::release_freed_memory();
-            let scan = store
-                .key_histories_where(prefix.as_bytes(), at, |key| filter(key) && pass.contains(rank_of(key), key))?;
+            let scan = store.key_histories_pass(prefix.as_bytes(), at, pass, pass_of, &leaves)?;
             run.extract(&scan.items, &mut sink)?;
             // Every pass reads the whole bucket and meets the same damage: report it once.
             errors.get_or_insert(scan.errors);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use etcd_snapshot::{KeyHistory, MvccError, Snapshot, Store};
+use etcd_snapshot::{KeyHistory, KeyRange, LeafPasses, MvccError, Snapshot, Store};
 
 /// Positional snapshot path shared by every command.
 #[derive(Debug, clap::Args)]
@@ -75,12 +75,18 @@ pub fn scan_in_passes<'a>(
     mut each: impl FnMut(Vec<KeyHistory<'a>>) -> Result<()>,
 ) -> Result<Vec<MvccError>> {
     let ranges = store.plan_ranges(prefix, |_| true, max_records);
+    if let [_] = ranges.as_slice() {
+        let scan = store.key_histories(prefix, at)?;
+        each(scan.items)?;
+        return Ok(scan.errors);
+    }
+    // The first pass notes which ranges each leaf page holds keys of; later passes read
+    // only the leaves holding keys of theirs.
+    let leaves = LeafPasses::new(store);
     let mut errors = None;
-    for range in &ranges {
-        if ranges.len() > 1 {
-            crate::alloc::release_freed_memory();
-        }
-        let scan = store.key_histories_where(prefix, at, |key| range.contains(key))?;
+    for pass in 0..ranges.len() {
+        crate::alloc::release_freed_memory();
+        let scan = store.key_histories_pass(prefix, at, pass, |key| Some(KeyRange::index_of(&ranges, key)), &leaves)?;
         errors.get_or_insert(scan.errors);
         each(scan.items)?;
     }

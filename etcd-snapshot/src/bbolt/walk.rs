@@ -58,11 +58,20 @@ pub struct Entries<'a> {
     stack: Vec<Frame<'a>>,
     visited: Option<VisitedPages>,
     pending_root: Option<BucketRoot<'a>>,
+    /// Children of branch pages not to descend into (see [`Entries::skipping`]).
+    skip: Option<Box<dyn Fn(PageId) -> bool + Send + 'a>>,
 }
 
 impl<'a> Entries<'a> {
     pub(crate) fn new(db: Db<'a>, root: BucketRoot<'a>) -> Entries<'a> {
-        Entries { db, stack: Vec::new(), visited: None, pending_root: Some(root) }
+        Entries { db, stack: Vec::new(), visited: None, pending_root: Some(root), skip: None }
+    }
+
+    /// The same walk without the subtrees of the branch pages' children for which `skip` is
+    /// true: they are neither read nor checked. The root is always read.
+    pub(crate) fn skipping(mut self, skip: impl Fn(PageId) -> bool + Send + 'a) -> Entries<'a> {
+        self.skip = Some(Box::new(skip));
+        self
     }
 
     fn push_page(&mut self, id: PageId) -> Result<(), FormatError> {
@@ -120,6 +129,9 @@ impl<'a> Iterator for Entries<'a> {
                         Ok(e) => e.child,
                         Err(e) => return Some(Err(e)),
                     };
+                    if self.skip.as_ref().is_some_and(|skip| skip(child)) {
+                        continue;
+                    }
                     if let Err(e) = self.push_page(child) {
                         return Some(Err(e));
                     }

@@ -4,6 +4,7 @@
 mod key_sort;
 mod meta;
 mod newest;
+mod passes;
 mod ranges;
 mod record;
 mod revision;
@@ -11,6 +12,7 @@ mod salvage;
 mod store;
 
 pub use meta::StoreMeta;
+pub use passes::LeafPasses;
 pub use ranges::{KeyRange, KeySample, PASS_RECORDS};
 pub use record::{KeyValue, KeyValueRef, Record, RecordRef};
 pub use revision::{Revision, RevisionKey};

@@ -39,6 +39,12 @@ impl KeyRange {
         self.start.as_deref().is_none_or(|start| key >= start) && self.end.as_deref().is_none_or(|end| key < end)
     }
 
+    /// Which of `ranges` (consecutive, covering every key, as [`cut_at`](Self::cut_at)
+    /// makes them) holds `key`.
+    pub fn index_of(ranges: &[KeyRange], key: &[u8]) -> usize {
+        ranges.partition_point(|range| range.end.as_deref().is_some_and(|end| end <= key))
+    }
+
     /// Consecutive ranges covering every key, cut before each of `bounds` (sorted,
     /// distinct).
     pub fn cut_at(bounds: &[&[u8]]) -> Vec<KeyRange> {

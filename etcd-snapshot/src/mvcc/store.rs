@@ -65,7 +65,7 @@ impl<T> Default for Scan<T> {
 
 /// How many subtrees to cut the `key` bucket into per worker thread: more than one each so
 /// that uneven subtrees still balance.
-const PARTS_PER_THREAD: usize = 4;
+pub(crate) const PARTS_PER_THREAD: usize = 4;
 
 impl<'a> Store<'a> {
     /// Find the `key` and `meta` buckets and the latest revision.
@@ -130,7 +130,7 @@ impl<'a> Store<'a> {
     }
 
     /// The revision a scan stops at, and the damage that made the latest revision unknown.
-    fn check_revision(&self, at: Option<i64>) -> Result<(i64, Option<MvccError>), MvccError> {
+    pub(crate) fn check_revision(&self, at: Option<i64>) -> Result<(i64, Option<MvccError>), MvccError> {
         let damage = self.last_revision.as_ref().err().cloned();
         let current = self.current_revision();
         let Some(at) = at else {
