@@ -286,7 +286,7 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
             crate::alloc::release_freed_memory();
             let scan = store.key_histories_pass(prefix.as_bytes(), at, pass, pass_of, &leaves)?;
             run.extract(&scan.items, &mut sink)?;
-            // Every pass reads the whole bucket and meets the same damage: report it once.
+            // The first pass reads the whole bucket and meets all the damage: report it once.
             errors.get_or_insert(scan.errors);
         }
         errors.unwrap_or_default()

@@ -66,7 +66,7 @@ impl SalvageReport {
 /// The key histories starting with `prefix` at `at`, handed to `each` one key range at a
 /// time: a snapshot too large for one pass of `max_records` records is read once per range,
 /// and the ranges come in key order, so memory is bounded by one pass. Returns the damage
-/// met, which every pass meets alike (so it is the first pass's).
+/// the first pass met (it reads every page; later passes read fewer).
 pub fn scan_in_passes<'a>(
     store: &Store<'a>,
     prefix: &[u8],

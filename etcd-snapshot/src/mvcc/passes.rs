@@ -14,8 +14,8 @@ use rayon::prelude::*;
 use crate::bbolt::{Entries, PageId};
 use crate::error::MvccError;
 
-use super::newest::{merge_runs, newest_per_key};
-use super::store::{decode_record, KeyHistory, Scan, Store, PARTS_PER_THREAD};
+use super::newest::newest_per_key;
+use super::store::{decode_record, merge_run_scans, KeyHistory, Scan, Store, PARTS_PER_THREAD};
 
 /// A page not read yet: every pass reads it.
 const UNKNOWN: u16 = 0;
@@ -129,13 +129,7 @@ impl<'a> Store<'a> {
                 (run, errors)
             })
             .collect();
-        let mut errors: Vec<MvccError> = damage.into_iter().collect();
-        let mut runs = Vec::with_capacity(per_run.len());
-        for (run, errs) in per_run {
-            errors.extend(errs);
-            runs.push(run);
-        }
-        Ok(Scan { items: merge_runs(runs), errors })
+        Ok(merge_run_scans(per_run, damage))
     }
 }
 

@@ -4,8 +4,9 @@
 //! see `newest`), because the `key` bucket is in revision order and a key's newest entry may
 //! come last. A snapshot too large for one pass is therefore cut into consecutive key
 //! ranges of about `max_records` records each, estimated from a sample of the bucket's leaf
-//! pages, and scanned one range per pass: every pass reads the whole bucket again but keeps
-//! only its range, so memory is bounded by the range, not by the snapshot.
+//! pages, and scanned one range per pass: every pass walks the bucket again (after the
+//! first, only into the leaves holding keys of its range: see `passes`) and keeps only its
+//! range, so memory is bounded by the range, not by the snapshot.
 
 use rayon::prelude::*;
 

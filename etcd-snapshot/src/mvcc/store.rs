@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use crate::bbolt::{Bucket, BucketRoot, Db, Entries, LeafEntry};
 use crate::error::{hex_prefix, MvccError};
 
-use super::newest::{merge_runs, newest_per_key};
+use super::newest::{merge_runs, newest_per_key, NewestPerKey};
 use super::{KeyValueRef, Record, RecordRef, Revision, RevisionKey, StoreMeta};
 
 /// The etcd store inside a bbolt image.
@@ -170,13 +170,7 @@ impl<'a> Store<'a> {
             let records = run.filter_map(|r| r.map_err(|e| errors.push(e)).ok()).filter(|r| keep(r.kv.key));
             newest_per_key(records, prefix, at)
         });
-        let mut errors: Vec<MvccError> = damage.into_iter().collect();
-        let mut runs = Vec::with_capacity(per_run.len());
-        for (run, errs) in per_run {
-            errors.extend(errs);
-            runs.push(run);
-        }
-        Ok(Scan { items: merge_runs(runs), errors })
+        Ok(merge_run_scans(per_run, damage))
     }
 
     /// Run `scan` over disjoint runs of the `key` bucket on the rayon pool. Results come back
@@ -223,6 +217,21 @@ impl<'a> Store<'a> {
         }
         scan
     }
+}
+
+/// The runs of one scan (in revision order, each with the errors it met) merged into one
+/// sorted scan, after the damage met before scanning.
+pub(crate) fn merge_run_scans<'a>(
+    per_run: Vec<(NewestPerKey<'a>, Vec<MvccError>)>,
+    damage: Option<MvccError>,
+) -> Scan<KeyHistory<'a>> {
+    let mut errors: Vec<MvccError> = damage.into_iter().collect();
+    let mut runs = Vec::with_capacity(per_run.len());
+    for (run, errs) in per_run {
+        errors.extend(errs);
+        runs.push(run);
+    }
+    Scan { items: merge_runs(runs), errors }
 }
 
 fn parse_revision_key(entry: &LeafEntry<'_>) -> Result<RevisionKey, MvccError> {
