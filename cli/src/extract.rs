@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use etcd_snapshot::{with_prefix, KeyHistory, KeySample, LeafPasses};
+use etcd_snapshot::{with_prefix, KeyHistory, KeySample};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use k8s_decode::clean::{
     clean, is_controlled, skip_by_kind, skip_needs_content, skip_reason, CleanOptions, Skip, SkipContext,
@@ -26,7 +26,7 @@ use rayon::prelude::*;
 use regex::Regex;
 use serde_json::{json, Value};
 
-use crate::output::SnapshotArg;
+use crate::output::{run_passes, SnapshotArg};
 use crate::render::{sorted_evidence, KubeVersionArg};
 use files::{relative_path, Layout, OutputDir, PathAllocator};
 use select::{LabelSelector, ResourceFilter, Selection};
@@ -270,7 +270,6 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
             Order::Key => 0,
             Order::Apply => key_rank(key, &prefix, &table),
         };
-        let mut errors = None;
         let plan = OrderRange::plan(&sample, passes, &rank_of);
         let pass_of = |key: &[u8]| {
             if !filter(key) {
@@ -279,17 +278,7 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
             let rank = rank_of(key);
             plan.iter().position(|range| range.contains(rank, key))
         };
-        // The first pass notes which passes each leaf page holds keys of; later passes
-        // read only the leaves holding keys of theirs.
-        let leaves = LeafPasses::new(&store);
-        for pass in 0..plan.len() {
-            crate::alloc::release_freed_memory();
-            let scan = store.key_histories_pass(prefix.as_bytes(), at, pass, pass_of, &leaves)?;
-            run.extract(&scan.items, &mut sink)?;
-            // The first pass reads the whole bucket and meets all the damage: report it once.
-            errors.get_or_insert(scan.errors);
-        }
-        errors.unwrap_or_default()
+        run_passes(&store, prefix.as_bytes(), at, plan.len(), pass_of, |histories| run.extract(&histories, &mut sink))?
     };
     sink.finish()?;
     let Run { summary, written, .. } = run;

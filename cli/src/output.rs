@@ -80,13 +80,29 @@ pub fn scan_in_passes<'a>(
         each(scan.items)?;
         return Ok(scan.errors);
     }
-    // The first pass notes which ranges each leaf page holds keys of; later passes read
-    // only the leaves holding keys of theirs.
+    run_passes(store, prefix, at, ranges.len(), |key| Some(KeyRange::index_of(&ranges, key)), each)
+}
+
+/// The key histories starting with `prefix` at `at`, in `passes` passes, pass `i` holding
+/// the keys that `pass_of` puts in it (`None`: in none), each handed to `each` before the
+/// next pass is read. The first pass notes which passes each leaf page holds keys of, so
+/// that later passes read only the leaves holding keys of theirs. Returns the damage the
+/// first pass met: it reads every page, so it meets all of it, and reporting it once is
+/// enough.
+pub fn run_passes<'a>(
+    store: &Store<'a>,
+    prefix: &[u8],
+    at: Option<i64>,
+    passes: usize,
+    pass_of: impl Fn(&[u8]) -> Option<usize> + Sync,
+    mut each: impl FnMut(Vec<KeyHistory<'a>>) -> Result<()>,
+) -> Result<Vec<MvccError>> {
     let leaves = LeafPasses::new(store);
     let mut errors = None;
-    for pass in 0..ranges.len() {
+    for pass in 0..passes {
+        // What the previous pass held goes back to the system before this one allocates.
         crate::alloc::release_freed_memory();
-        let scan = store.key_histories_pass(prefix, at, pass, |key| Some(KeyRange::index_of(&ranges, key)), &leaves)?;
+        let scan = store.key_histories_pass(prefix, at, pass, &pass_of, &leaves)?;
         errors.get_or_insert(scan.errors);
         each(scan.items)?;
     }

@@ -9,13 +9,11 @@
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
-use crate::bbolt::{Entries, PageId};
+use crate::bbolt::PageId;
 use crate::error::MvccError;
 
 use super::newest::newest_per_key;
-use super::store::{decode_record, merge_run_scans, KeyHistory, Scan, Store, PARTS_PER_THREAD};
+use super::store::{decode_record, merge_run_scans, KeyHistory, Scan, Store};
 
 /// A page not read yet: every pass reads it.
 const UNKNOWN: u16 = 0;
@@ -43,17 +41,23 @@ impl LeafPasses {
         LeafPasses { cells: std::iter::repeat_with(|| AtomicU16::new(UNKNOWN)).take(pages).collect() }
     }
 
+    /// The cell of `page`; none for a page past the end of the file.
+    fn cell(&self, page: PageId) -> Option<&AtomicU16> {
+        usize::try_from(page).ok().and_then(|page| self.cells.get(page))
+    }
+
     /// Whether pass `pass` must read page `page`: not known to hold none of its keys.
     fn may_hold(&self, page: PageId, pass: usize) -> bool {
-        let Some(cell) = usize::try_from(page).ok().and_then(|page| self.cells.get(page)) else {
-            return true;
-        };
+        let Some(cell) = self.cell(page) else { return true };
         let noted = cell.load(Ordering::Relaxed);
         noted == UNKNOWN || pass >= MAX_NOTED_PASSES || noted & (1 << pass) != 0
     }
 
+    /// Notes the passes of `page`'s keys. Every pass that reads a page finds the same
+    /// passes on it, so a page noted already is left as it is: a later pass then writes
+    /// nothing to the cells shared with the other workers.
     fn note(&self, page: PageId, passes: u16) {
-        if let Some(cell) = usize::try_from(page).ok().and_then(|page| self.cells.get(page)) {
+        if let Some(cell) = self.cell(page).filter(|cell| cell.load(Ordering::Relaxed) == UNKNOWN) {
             cell.store(NOTED | passes, Ordering::Relaxed);
         }
     }
@@ -94,11 +98,11 @@ impl<'l> PageNote<'l> {
 
 impl<'a> Store<'a> {
     /// One pass of a scan in several: [`key_histories_where`](Store::key_histories_where)
-    /// of the keys that `pass_of` puts in pass `pass` (`None`: in no pass). Leaf pages that `leaves` knows hold
-    /// none of them are not read; pages it does not know yet are read, and noted with the
-    /// pass of each of their keys. A first pass (which reads everything) thus lets every
-    /// later pass read only its own leaves. Damage is met, and reported, by the passes that
-    /// read it: the first pass meets all of it.
+    /// of the keys that `pass_of` puts in pass `pass` (`None`: in no pass). Leaf pages
+    /// that `leaves` knows hold none of them are not read; pages it does not know yet are
+    /// read, and noted with the pass of each of their keys. A first pass (which reads
+    /// everything) thus lets every later pass read only its own leaves. Damage is met, and
+    /// reported, by the passes that read it: the first pass meets all of it.
     pub fn key_histories_pass(
         &self,
         prefix: &[u8],
@@ -108,27 +112,21 @@ impl<'a> Store<'a> {
         leaves: &LeafPasses,
     ) -> Result<Scan<KeyHistory<'a>>, MvccError> {
         let (at, damage) = self.check_revision(at)?;
-        let roots = self.key_bucket().partition(rayon::current_num_threads() * PARTS_PER_THREAD);
-        let per_run: Vec<_> = roots
-            .into_par_iter()
-            .map(|root| {
-                let mut errors = Vec::new();
-                let mut note = PageNote::new(leaves);
-                let known = leaves.clone();
-                let skip = move |page| !known.may_hold(page, pass);
-                let records = Entries::new(self.db(), root).skipping(skip).filter_map(|entry| {
-                    let entry = entry.map_err(|e| errors.push(e.into())).ok()?;
-                    let record = decode_record(&entry).map_err(|e| errors.push(e)).ok()?;
-                    let key_pass = if record.kv.key.starts_with(prefix) { pass_of(record.kv.key) } else { None };
-                    note.add(entry.page, key_pass);
-                    (key_pass == Some(pass)).then_some(record)
-                });
-                let run = newest_per_key(records, prefix, at);
-                // Pages after a cut at `at` stay unknown: later passes read them.
-                note.flush();
-                (run, errors)
-            })
-            .collect();
+        let per_run = self.par_entry_runs(|entries, errors| {
+            let mut note = PageNote::new(leaves);
+            let known = leaves.clone();
+            let records = entries.skipping(move |page| !known.may_hold(page, pass)).filter_map(|entry| {
+                let entry = entry.map_err(|e| errors.push(e.into())).ok()?;
+                let record = decode_record(&entry).map_err(|e| errors.push(e)).ok()?;
+                let key_pass = if record.kv.key.starts_with(prefix) { pass_of(record.kv.key) } else { None };
+                note.add(entry.page, key_pass);
+                (key_pass == Some(pass)).then_some(record)
+            });
+            let run = newest_per_key(records, prefix, at);
+            // Pages after a cut at `at` stay unknown: later passes read them.
+            note.flush();
+            run
+        });
         Ok(merge_run_scans(per_run, damage))
     }
 }

@@ -122,11 +122,13 @@ impl<'a> Store<'a> {
     /// The records cut into disjoint runs in revision order, for parallel scans: run `i`
     /// holds only revisions older than run `i + 1`.
     pub fn record_runs(&self, min_runs: usize) -> Vec<Records<'a>> {
-        self.keys
-            .partition(min_runs)
-            .into_iter()
-            .map(|root: BucketRoot<'a>| Records { entries: Entries::new(self.db, root) })
-            .collect()
+        self.entry_runs(min_runs).into_iter().map(|entries| Records { entries }).collect()
+    }
+
+    /// [`record_runs`](Self::record_runs) as the bucket's entries, which tell the leaf page
+    /// each record is on (what [`Records`] hides).
+    fn entry_runs(&self, min_runs: usize) -> Vec<Entries<'a>> {
+        self.keys.partition(min_runs).into_iter().map(|root: BucketRoot<'a>| Entries::new(self.db, root)).collect()
     }
 
     /// The revision a scan stops at, and the damage that made the latest revision unknown.
@@ -180,11 +182,21 @@ impl<'a> Store<'a> {
         T: Send,
         F: Fn(Records<'a>, &mut Vec<MvccError>) -> T + Sync + Send,
     {
-        self.record_runs(rayon::current_num_threads() * PARTS_PER_THREAD)
+        self.par_entry_runs(|entries, errors| scan(Records { entries }, errors))
+    }
+
+    /// [`par_runs`](Self::par_runs) over the runs' bucket entries (see
+    /// [`entry_runs`](Self::entry_runs)).
+    pub(crate) fn par_entry_runs<T, F>(&self, scan: F) -> Vec<(T, Vec<MvccError>)>
+    where
+        T: Send,
+        F: Fn(Entries<'a>, &mut Vec<MvccError>) -> T + Sync + Send,
+    {
+        self.entry_runs(rayon::current_num_threads() * PARTS_PER_THREAD)
             .into_par_iter()
-            .map(|run| {
+            .map(|entries| {
                 let mut errors = Vec::new();
-                let out = scan(run, &mut errors);
+                let out = scan(entries, &mut errors);
                 (out, errors)
             })
             .collect()
