@@ -13,6 +13,8 @@ pub struct Args {
     /// File holding one stored etcd value (`k8s\0` protobuf, JSON or CBOR); `-` for stdin.
     #[arg(default_value = "-")]
     file: PathBuf,
+    /// `yaml` as kubectl prints it; `json` in the API server's key order, as it would
+    /// write the object (what `encode` reads back).
     #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
     format: ObjectFormat,
     /// Set metadata.resourceVersion to this etcd mod_revision, as the API server does on read.
@@ -33,7 +35,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let decoded = decode_value(&args.kube_version.decoder(), &name, &value, args.mod_revision)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    write_object(&mut out, &decoded.object, args.format)?;
+    match args.format {
+        // The API server's key order: the JSON it would write for this object, which
+        // `encode` reads back. YAML has one order, kubectl's.
+        ObjectFormat::Json => out.write_all(k8s_decode::to_go_json_pretty(&decoded.object).as_bytes())?,
+        ObjectFormat::Yaml => write_object(&mut out, &decoded.object, args.format)?,
+    }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -48,7 +48,7 @@ enum Format {
     Yaml,
     /// JSON as kubectl prints it; on stdout one `v1/List`.
     Json,
-    /// One compact JSON object per line (stdout only).
+    /// One compact JSON object per line, keys sorted as in `json` (stdout only).
     Jsonl,
 }
 
@@ -727,10 +727,11 @@ fn mark_deleted(object: &mut Value, revision: i64) {
 fn render(object: &Value, format: Format, list_item: bool) -> Result<Vec<u8>> {
     Ok(match format {
         Format::Yaml => k8s_decode::yaml::to_yaml_string(object)?.into_bytes(),
-        Format::Json if list_item => indent_list_item(&k8s_decode::to_go_json_pretty(object)),
-        Format::Json => k8s_decode::to_go_json_pretty(object).into_bytes(),
+        // As `kubectl get -o json`: keys sorted at every level (see `to_kubectl_json`).
+        Format::Json if list_item => indent_list_item(&k8s_decode::to_kubectl_json_pretty(object)),
+        Format::Json => k8s_decode::to_kubectl_json_pretty(object).into_bytes(),
         Format::Jsonl => {
-            let mut line = k8s_decode::to_go_json(object).into_bytes();
+            let mut line = k8s_decode::to_kubectl_json(object).into_bytes();
             line.push(b'\n');
             line
         }

@@ -94,11 +94,12 @@ pub fn decode_value(decoder: &Decoder, key: &str, value: &[u8], mod_revision: Op
     Ok(decoded)
 }
 
-/// Print one object as `kubectl get -o yaml|json` would.
+/// Print one object as `kubectl get -o yaml|json` would: both sort every object's keys
+/// (go-yaml in its natural order, `encoding/json` by bytes).
 pub fn write_object(out: &mut impl Write, object: &serde_json::Value, format: ObjectFormat) -> Result<()> {
     match format {
         ObjectFormat::Yaml => out.write_all(k8s_decode::yaml::to_yaml_string(object)?.as_bytes())?,
-        ObjectFormat::Json => out.write_all(k8s_decode::to_go_json_pretty(object).as_bytes())?,
+        ObjectFormat::Json => out.write_all(k8s_decode::to_kubectl_json_pretty(object).as_bytes())?,
     }
     Ok(())
 }

@@ -26,6 +26,7 @@ mod decode;
 mod detect;
 pub mod encode;
 mod error;
+mod json;
 pub mod keys;
 mod peek;
 mod render;
@@ -39,45 +40,6 @@ pub mod yaml;
 pub use decode::{DecodeOptions, Decoded, Decoder, Encoding, LeaveOut, MetadataFirst};
 pub use detect::{detect_from_nodes, detect_kube_version, DetectedVersion};
 pub use error::{DecodeError, Warning, WarningKind};
+pub use json::{to_go_json, to_go_json_pretty, to_kubectl_json, to_kubectl_json_pretty};
 pub use render::{MAX_DEPTH, UNKNOWN_FIELDS_KEY};
 pub use version::{KubeVersion, ParseVersionError};
-
-/// Serialise a value as `kubectl get -o json` prints it: indented by four spaces (Go's
-/// `json.MarshalIndent`), with Go's HTML-safe escaping, and a final newline.
-pub fn to_go_json_pretty(v: &serde_json::Value) -> String {
-    let mut buf = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
-    serde::Serialize::serialize(v, &mut ser).expect("a serde_json::Value always serialises");
-    let mut out = go_escape(String::from_utf8(buf).expect("serde_json writes UTF-8"));
-    out.push('\n');
-    out
-}
-
-/// Serialise a value exactly as the API server's JSON encoder writes it
-/// (compact, Go's HTML-safe escaping of `<`, `>`, `&`, U+2028, U+2029), without
-/// the trailing newline `json.Encoder.Encode` adds.
-pub fn to_go_json(v: &serde_json::Value) -> String {
-    go_escape(serde_json::to_string(v).expect("a serde_json::Value always serialises"))
-}
-
-/// Go's `encoding/json` escapes these characters that serde_json writes as they are.
-fn go_escape(s: String) -> String {
-    // These characters are never structural in JSON, so they only occur
-    // inside strings, where Go escapes them.
-    if !s.contains(['<', '>', '&', '\u{2028}', '\u{2029}']) {
-        return s;
-    }
-    let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
-}
