@@ -4,9 +4,9 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
-use crate::render::{decode_value, write_object, KubeVersionArg, ObjectFormat};
+use crate::render::{decode_value, write_object, EncryptionArg, KubeVersionArg, ObjectFormat};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,8 +20,13 @@ pub struct Args {
     /// Set metadata.resourceVersion to this etcd mod_revision, as the API server does on read.
     #[arg(long, value_name = "REV")]
     mod_revision: Option<i64>,
+    /// The value's etcd key: AES-GCM (`aesgcm`) binds an encrypted value to it.
+    #[arg(long, value_name = "KEY")]
+    etcd_key: Option<String>,
     #[command(flatten)]
     kube_version: KubeVersionArg,
+    #[command(flatten)]
+    encryption: EncryptionArg,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -33,7 +38,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let value = std::fs::read(&args.file).with_context(|| format!("{}", args.file.display()))?;
         (args.file.display().to_string(), value)
     };
-    let decoded = decode_value(&args.kube_version.decoder(), &name, &value, args.mod_revision)?;
+    let keys = args.encryption.load()?;
+    if keys.is_some() && args.etcd_key.is_none() && value.starts_with(b"k8s:enc:aesgcm:") {
+        bail!("{name}: aesgcm authenticates the value's etcd key: give it with --etcd-key");
+    }
+    let etcd_key = args.etcd_key.as_deref().unwrap_or_default().as_bytes();
+    let decoded =
+        decode_value(&args.kube_version.decoder(), &name, &value, args.mod_revision, keys.as_ref(), etcd_key)?;
     let mut out = BufWriter::new(io::stdout().lock());
     match args.format {
         // The API server's key order: the JSON it would write for this object, which

@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use k8s_decode::clean::{
     clean, is_controlled, skip_by_kind, skip_needs_content, skip_reason, CleanOptions, Skip, SkipContext,
 };
+use k8s_decode::encryption::EncryptionKeys;
 use k8s_decode::keys::{normalize_prefix, parse_key_ref, ObjectKeyRef};
 use k8s_decode::resources::{is_builtin_group, ResourceInfo, ResourceTable};
 use k8s_decode::{DecodeError, DecodeOptions, Decoder, LeaveOut};
@@ -27,7 +28,7 @@ use regex::Regex;
 use serde_json::{json, Value};
 
 use crate::output::{run_passes, SnapshotArg};
-use crate::render::{sorted_evidence, KubeVersionArg};
+use crate::render::{explain, plaintext, sorted_evidence, EncryptionArg, KubeVersionArg};
 use files::{relative_path, Layout, OutputDir, PathAllocator};
 use select::{LabelSelector, ResourceFilter, Selection};
 
@@ -133,6 +134,8 @@ pub struct Args {
     pass_records: usize,
     #[command(flatten)]
     kube_version: KubeVersionArg,
+    #[command(flatten)]
+    encryption: EncryptionArg,
 }
 
 /// One object ready to write.
@@ -199,6 +202,7 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     if args.format == Format::Jsonl && matches!(destination, Destination::Dir(_)) {
         bail!("--format jsonl writes one stream; use it with -o -");
     }
+    let keys = args.encryption.load()?;
     let snapshot = args.snapshot.open()?;
     let store = snapshot.store()?;
     let prefix = normalize_prefix(&args.etcd_prefix);
@@ -217,8 +221,8 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     } else {
         store.key_histories_where(prefix.as_bytes(), at, |key| context_prefixes.iter().any(|p| key.starts_with(p)))?
     };
-    let decoder = args.kube_version.decoder_for(|| sorted_evidence(&context.items, &args.etcd_prefix));
-    let table = resource_table(&context.items, &decoder, &prefix);
+    let decoder = args.kube_version.decoder_for(keys.as_ref(), || sorted_evidence(&context.items, &args.etcd_prefix));
+    let table = resource_table(&context.items, &decoder, keys.as_ref(), &prefix);
     let mut names = args.resources.clone();
     names.extend(args.resource_flags.iter().cloned());
     let selection = Selection {
@@ -231,8 +235,11 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     };
     let cleaning = !args.raw;
     let skipping = cleaning && !args.include_owned;
-    let services_with_selector =
-        if skipping { services_with_selector(&context.items, &decoder, &prefix) } else { HashSet::new() };
+    let services_with_selector = if skipping {
+        services_with_selector(&context.items, &decoder, keys.as_ref(), &prefix)
+    } else {
+        HashSet::new()
+    };
 
     let (mut sink, out_dir) = match &destination {
         Destination::Stream(path) => (Sink::stream(path.as_deref(), args.format)?, None),
@@ -243,6 +250,7 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     let has_selector = |ns: &str, name: &str| services_with_selector.contains(&(ns.to_string(), name.to_string()));
     let processing = Processing {
         decoder: &decoder,
+        keys: keys.as_ref(),
         table: &table,
         selection: &selection,
         prefix: &prefix,
@@ -544,10 +552,16 @@ fn storage_name(key: &ObjectKeyRef<'_>) -> String {
 }
 
 /// Built-ins plus the CRDs stored in the snapshot (at the revision asked for).
-fn resource_table(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) -> ResourceTable {
+fn resource_table(
+    sorted: &[KeyHistory<'_>],
+    decoder: &Decoder,
+    keys: Option<&EncryptionKeys>,
+    prefix: &str,
+) -> ResourceTable {
     let mut table = ResourceTable::builtin();
     for history in with_prefix(sorted, crd_prefix(prefix).as_bytes()).iter().filter(|h| !h.is_deleted()) {
-        if let Ok(decoded) = decoder.decode(history.last.record().kv.value, &DecodeOptions::default()) {
+        let Ok(value) = plaintext(keys, history.key, history.last.record().kv.value) else { continue };
+        if let Ok(decoded) = decoder.decode(&value, &DecodeOptions::default()) {
             // A malformed CRD only means its resources are not resolvable by name.
             let _ = table.add_crd(&decoded.object);
         }
@@ -560,7 +574,12 @@ fn resource_table(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) ->
 /// Services: the answer is read from the bytes, on every core, and only values the bytes
 /// cannot answer for (JSON, unusual envelopes, damage on the path read) are decoded,
 /// without their managed fields and status.
-fn services_with_selector(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: &str) -> HashSet<(String, String)> {
+fn services_with_selector(
+    sorted: &[KeyHistory<'_>],
+    decoder: &Decoder,
+    keys: Option<&EncryptionKeys>,
+    prefix: &str,
+) -> HashSet<(String, String)> {
     let services = with_prefix(sorted, services_prefix(prefix).as_bytes());
     let options = DecodeOptions {
         leave_out: LeaveOut { status: true, managed_fields: true, assigned_metadata: true, ..LeaveOut::default() },
@@ -570,9 +589,11 @@ fn services_with_selector(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: 
         .par_iter()
         .filter(|h| !h.is_deleted())
         .filter_map(|h| {
-            let value = h.last.record().kv.value;
-            decoder.selector_owner(value).unwrap_or_else(|| {
-                decoder.decode(value, &options).ok().and_then(|d| k8s_decode::clean::selector_owner(&d.object))
+            // An encrypted Service that cannot be decrypted counts as having no selector:
+            // its Endpoints are then written, not skipped.
+            let value = plaintext(keys, h.key, h.last.record().kv.value).ok()?;
+            decoder.selector_owner(&value).unwrap_or_else(|| {
+                decoder.decode(&value, &options).ok().and_then(|d| k8s_decode::clean::selector_owner(&d.object))
             })
         })
         .collect()
@@ -581,6 +602,8 @@ fn services_with_selector(sorted: &[KeyHistory<'_>], decoder: &Decoder, prefix: 
 /// Everything the per-object work needs, shared by the worker threads.
 struct Processing<'a> {
     decoder: &'a Decoder,
+    /// `--encryption-config`'s keys, for values encrypted at rest.
+    keys: Option<&'a EncryptionKeys>,
     table: &'a ResourceTable,
     selection: &'a Selection,
     prefix: &'a str,
@@ -606,6 +629,11 @@ impl Processing<'_> {
             (true, Some(put)) => (put.record(), Some(history.last.revision_key.revision.main)),
             _ => (history.last.record(), None),
         };
+        let value = match plaintext(self.keys, record.kv.key, record.kv.value) {
+            Ok(value) => value,
+            Err(e) => return Outcome::Undecodable(raw_key(), e.to_string()),
+        };
+        let value = value.as_ref();
         let info = key.info;
         let resource = storage_name(&key);
         let named = || self.selection.resources.as_ref().is_some_and(|r| r.contains(&key));
@@ -631,11 +659,11 @@ impl Processing<'_> {
             }
             // Owned objects are most of what is skipped; their owner references are read
             // from the bytes, without decoding even the metadata.
-            if self.decoder.controlled(record.kv.value) == Some(true) {
+            if self.decoder.controlled(value) == Some(true) {
                 return Outcome::Skipped(Skip::Owned, resource);
             }
             // A value that fails here fails the full decode below too, which reports it.
-            if let Ok(partial) = self.decoder.decode_metadata(record.kv.value, leave_out) {
+            if let Ok(partial) = self.decoder.decode_metadata(value, leave_out) {
                 let object = partial.object();
                 if is_controlled(object) {
                     return Outcome::Skipped(Skip::Owned, resource);
@@ -663,7 +691,7 @@ impl Processing<'_> {
         };
         let decoded = match metadata_first {
             Some(first) => self.decoder.decode_rest(first, &options),
-            None => self.decoder.decode(record.kv.value, &options),
+            None => self.decoder.decode(value, &options),
         };
         let mut object = match decoded {
             Ok(decoded) => decoded.object,
@@ -710,7 +738,7 @@ fn describe(e: &DecodeError) -> String {
             format!("malformed protobuf at byte {offset} (in {path}): {reason}")
         }
         DecodeError::Cbor { offset, .. } => format!("malformed CBOR at byte {offset}"),
-        other => other.to_string(),
+        other => explain(other),
     }
 }
 

@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 
 use crate::output::{report_scan_errors, SalvageReport, SnapshotArg};
 use crate::render::{
-    decode_value, evidence_prefixes, salvage_evidence, store_evidence, write_object, KubeVersionArg, ObjectFormat,
+    decode_value, evidence_prefixes, salvage_evidence, store_evidence, write_object, EncryptionArg, KubeVersionArg,
+    ObjectFormat,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,9 +49,12 @@ pub struct Args {
     etcd_prefix: String,
     #[command(flatten)]
     kube_version: KubeVersionArg,
+    #[command(flatten)]
+    encryption: EncryptionArg,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    let keys = args.encryption.load()?;
     let snapshot = args.snapshot.open()?;
     let key = args.key.as_bytes();
     // Salvage needs only the pages; the store needs an intact tree.
@@ -74,7 +78,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if records.is_empty() {
             bail!("{}: key {:?} not found in any leaf page", snapshot.path().display(), args.key);
         }
-        let decoder = args.kube_version.decoder_for(|| salvage_evidence(&salvage, &args.etcd_prefix));
+        let decoder = args.kube_version.decoder_for(keys.as_ref(), || salvage_evidence(&salvage, &args.etcd_prefix));
         (records, Vec::new(), decoder)
     } else {
         store = snapshot.store()?;
@@ -94,7 +98,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
             (found, scan.errors)
         };
-        let decoder = args.kube_version.decoder_for(|| store_evidence(&store, &args.etcd_prefix));
+        let decoder = args.kube_version.decoder_for(keys.as_ref(), || store_evidence(&store, &args.etcd_prefix));
         (records, errors, decoder)
     };
     let mut out = BufWriter::new(io::stdout().lock());
@@ -122,7 +126,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     }
                     continue;
                 }
-                let decoded = decode_value(&decoder, &args.key, record.kv.value, Some(record.kv.mod_revision))?;
+                let decoded = decode_value(
+                    &decoder,
+                    &args.key,
+                    record.kv.value,
+                    Some(record.kv.mod_revision),
+                    keys.as_ref(),
+                    record.kv.key,
+                )?;
                 write_object(&mut out, &decoded.object, format)?;
             }
         }

@@ -1,11 +1,63 @@
 //! Decoding stored values and printing objects as kubectl prints them, shared by `get` and
 //! `decode`.
 
+use std::borrow::Cow;
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use etcd_snapshot::{with_prefix, KeyHistory, Salvage, Store};
-use k8s_decode::{detect_kube_version, DecodeOptions, Decoded, Decoder, KubeVersion};
+use k8s_decode::encryption::{is_encrypted, DecryptError, EncryptionKeys};
+use k8s_decode::{detect_kube_version, DecodeError, DecodeOptions, Decoded, Decoder, KubeVersion};
+
+/// `--encryption-config`: the keys that decrypt values encrypted at rest.
+#[derive(Debug, Default, clap::Args)]
+pub struct EncryptionArg {
+    /// The API server's EncryptionConfiguration (its `--encryption-provider-config` file):
+    /// values encrypted at rest with its aescbc, aesgcm and secretbox keys are decrypted.
+    /// KMS-encrypted values cannot be: their data keys are sealed by the KMS.
+    #[arg(long, visible_alias = "encryption-provider-config", value_name = "FILE")]
+    pub encryption_config: Option<PathBuf>,
+}
+
+impl EncryptionArg {
+    /// The keys of the file given, if any. Errors name the file and the place in it, never
+    /// a key.
+    pub fn load(&self) -> Result<Option<EncryptionKeys>> {
+        let Some(path) = &self.encryption_config else { return Ok(None) };
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+        // YAML, of which JSON is a subset. The parser's message may quote the line it
+        // stopped at, which may hold a key: only its position is kept.
+        let config: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| {
+            let at = e.location().map(|l| format!(" (line {}, column {})", l.line(), l.column())).unwrap_or_default();
+            anyhow::anyhow!("{}: does not parse as YAML or JSON{at}", path.display())
+        })?;
+        let keys = EncryptionKeys::from_config(&config).with_context(|| format!("{}", path.display()))?;
+        Ok(Some(keys))
+    }
+}
+
+/// The value as the API server stored it before encrypting it: decrypted when it is
+/// encrypted at rest and keys were given, else as it is (the decoder then says it is
+/// encrypted).
+pub fn plaintext<'v>(
+    keys: Option<&EncryptionKeys>,
+    etcd_key: &[u8],
+    value: &'v [u8],
+) -> Result<Cow<'v, [u8]>, DecryptError> {
+    match keys {
+        Some(keys) if is_encrypted(value) => keys.decrypt(etcd_key, value).map(Cow::Owned),
+        _ => Ok(Cow::Borrowed(value)),
+    }
+}
+
+/// A decode error, with what to do about an encrypted value.
+pub fn explain(e: &DecodeError) -> String {
+    match e {
+        DecodeError::Encrypted { .. } => format!("{e} (--encryption-config FILE)"),
+        other => other.to_string(),
+    }
+}
 
 /// `--kube-version`: the release whose rendering rules apply.
 #[derive(Debug, clap::Args)]
@@ -26,11 +78,21 @@ pub enum ObjectFormat {
 impl KubeVersionArg {
     /// The decoder for a snapshot: the flag, else detection from `evidence` (reported on
     /// stderr), else HEAD. `evidence` is only consulted when there is no flag.
-    pub fn decoder_for<'a>(&self, evidence: impl FnOnce() -> Vec<&'a [u8]>) -> Decoder {
+    /// `evidence` gives (etcd key, value) pairs; values encrypted at rest are decrypted
+    /// with `keys` first when they can be.
+    pub fn decoder_for<'a>(
+        &self,
+        keys: Option<&EncryptionKeys>,
+        evidence: impl FnOnce() -> Vec<(&'a [u8], &'a [u8])>,
+    ) -> Decoder {
         if let Some(version) = self.kube_version {
             return Decoder::new(version);
         }
-        match detect_kube_version(evidence()) {
+        let values: Vec<Cow<'a, [u8]>> = evidence()
+            .into_iter()
+            .map(|(key, value)| plaintext(keys, key, value).unwrap_or(Cow::Borrowed(value)))
+            .collect();
+        match detect_kube_version(values.iter().map(AsRef::as_ref)) {
             Some(detected) => {
                 eprintln!(
                     "etcdsnap: rendering as Kubernetes {} ({}); --kube-version overrides",
@@ -55,39 +117,52 @@ pub fn evidence_prefixes(etcd_prefix: &str) -> [String; 2] {
 }
 
 /// Release evidence from the live state of a store.
-pub fn store_evidence<'a>(store: &Store<'a>, etcd_prefix: &str) -> Vec<&'a [u8]> {
+pub fn store_evidence<'a>(store: &Store<'a>, etcd_prefix: &str) -> Vec<(&'a [u8], &'a [u8])> {
     let mut values = Vec::new();
     for prefix in evidence_prefixes(etcd_prefix) {
         let scan = store.live(prefix.as_bytes(), None).map(|s| s.items).unwrap_or_default();
-        values.extend(scan.iter().map(|r| r.kv.value));
+        values.extend(scan.iter().map(|r| (r.kv.key, r.kv.value)));
     }
     values
 }
 
 /// Release evidence from a key-sorted scan that covers the evidence prefixes (live keys only).
-pub fn sorted_evidence<'a>(sorted: &[KeyHistory<'a>], etcd_prefix: &str) -> Vec<&'a [u8]> {
+pub fn sorted_evidence<'a>(sorted: &[KeyHistory<'a>], etcd_prefix: &str) -> Vec<(&'a [u8], &'a [u8])> {
     let mut values = Vec::new();
     for prefix in evidence_prefixes(etcd_prefix) {
         let found = with_prefix(sorted, prefix.as_bytes());
-        values.extend(found.iter().filter(|h| !h.is_deleted()).map(|h| h.last.record().kv.value));
+        values.extend(found.iter().filter(|h| !h.is_deleted()).map(|h| (h.key, h.last.record().kv.value)));
     }
     values
 }
 
 /// Release evidence from salvaged records.
-pub fn salvage_evidence<'a>(salvage: &Salvage<'a>, etcd_prefix: &str) -> Vec<&'a [u8]> {
+pub fn salvage_evidence<'a>(salvage: &Salvage<'a>, etcd_prefix: &str) -> Vec<(&'a [u8], &'a [u8])> {
     let mut values = Vec::new();
     for prefix in evidence_prefixes(etcd_prefix) {
         let newest = salvage.key_histories(prefix.as_bytes(), None);
-        values.extend(newest.iter().filter_map(|h| h.last_put).map(|r| r.record().kv.value));
+        values.extend(newest.iter().filter_map(|h| Some((h.key, h.last_put?.record().kv.value))));
     }
     values
 }
 
-/// Decode one stored value; warnings go to stderr, naming the key.
-pub fn decode_value(decoder: &Decoder, key: &str, value: &[u8], mod_revision: Option<i64>) -> Result<Decoded> {
-    let options = DecodeOptions { key: Some(key.as_bytes()), mod_revision, ..Default::default() };
-    let decoded = decoder.decode(value, &options).with_context(|| format!("{key}: cannot decode the stored value"))?;
+/// Decode one stored value (`name`: its key or file, for messages), decrypting it first when
+/// it is encrypted and `keys` are given (`etcd_key`: what AES-GCM authenticates); warnings go
+/// to stderr, naming it.
+pub fn decode_value(
+    decoder: &Decoder,
+    name: &str,
+    value: &[u8],
+    mod_revision: Option<i64>,
+    keys: Option<&EncryptionKeys>,
+    etcd_key: &[u8],
+) -> Result<Decoded> {
+    let value = plaintext(keys, etcd_key, value).with_context(|| format!("{name}: cannot decrypt the stored value"))?;
+    let options = DecodeOptions { key: Some(name.as_bytes()), mod_revision, ..Default::default() };
+    let decoded = decoder
+        .decode(&value, &options)
+        .map_err(|e| anyhow::anyhow!("{name}: cannot decode the stored value: {}", explain(&e)))?;
+    let key = name;
     for warning in &decoded.warnings {
         eprintln!("etcdsnap: warning: {key}: {warning}");
     }

@@ -364,7 +364,7 @@ fn undecodable_values_are_reported_and_the_rest_written() {
                 [
                     "  undecodable 2:",
                     &format!("    {TRUNCATED_KEY}: malformed protobuf at byte 21 (in <envelope>): length prefix exceeds remaining bytes"),
-                    &format!("    {ENCRYPTED_KEY}: value is encrypted with provider \"aescbc\" (v1), key \"key1\"; decryption is not supported"),
+                    &format!("    {ENCRYPTED_KEY}: value is encrypted with provider \"aescbc\" (v1), key \"key1\"; it needs the cluster's encryption keys (--encryption-config FILE)"),
                 ],
                 "{}",
                 r.stderr
@@ -409,7 +409,7 @@ fn get_of_the_encrypted_key_fails_clearly() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(
         stderr.contains(&format!(
-            "{ENCRYPTED_KEY}: cannot decode the stored value: value is encrypted with provider \"aescbc\" (v1), key \"key1\"; decryption is not supported"
+            "{ENCRYPTED_KEY}: cannot decode the stored value: value is encrypted with provider \"aescbc\" (v1), key \"key1\"; it needs the cluster's encryption keys (--encryption-config FILE)"
         )),
         "{stderr}"
     );

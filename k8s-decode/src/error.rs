@@ -7,7 +7,7 @@ use std::fmt;
 pub enum DecodeError {
     /// The value is encrypted at rest (`k8s:enc:<provider>:<version>:<key name>:…`).
     #[error(
-        "value is encrypted with provider {provider:?} ({version}), key {key_name:?}; decryption is not supported"
+        "value is encrypted with provider {provider:?} ({version}), key {key_name:?}; it needs the cluster's encryption keys"
     )]
     Encrypted {
         provider: String,

@@ -25,6 +25,7 @@ pub mod clean;
 mod decode;
 mod detect;
 pub mod encode;
+pub mod encryption;
 mod error;
 mod json;
 pub mod keys;
