@@ -1,9 +1,11 @@
 //! `etcdsnap status`: `etcdutl snapshot status` and more.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use etcd_snapshot::{DbStatus, SourceKind, TrailerCheck};
+use k8s_decode::encryption::EncryptedWith;
 use serde_json::{json, Value};
 
 use crate::output::{report_scan_errors, scan_in_passes, SnapshotArg};
@@ -27,10 +29,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let db = snapshot.db()?;
     let status = DbStatus::compute(&db).map_err(|e| anyhow::anyhow!("{}: {e}", snapshot.path().display()))?;
     let store = snapshot.store()?;
-    // Counted by key ranges, as `ls` lists them, so that memory stays bounded.
+    // Counted by key ranges, as `ls` lists them, so that memory stays bounded. Live values
+    // encrypted at rest are counted by the provider and key their prefix names: the keys a
+    // restore of this snapshot needs.
     let mut live_keys = 0;
+    let mut encrypted: BTreeMap<String, u64> = BTreeMap::new();
     let errors = scan_in_passes(&store, b"", None, etcd_snapshot::PASS_RECORDS, |histories| {
-        live_keys += histories.iter().filter(|h| !h.is_deleted()).count();
+        for live in histories.iter().filter(|h| !h.is_deleted()) {
+            live_keys += 1;
+            if let Some(with) = EncryptedWith::read(live.last.record().kv.value) {
+                *encrypted.entry(encryption_label(&with)).or_default() += 1;
+            }
+        }
         Ok(())
     })?;
     let trailer = match snapshot.verify_trailer() {
@@ -56,6 +66,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "currentRevision": store.current_revision(),
         "compactRevision": store.compact_revision(),
         "liveKeys": live_keys,
+        "encryptedKeys": encrypted,
         "consistentIndex": store.meta().consistent_index,
         "term": store.meta().term,
         "storageVersion": store.meta().storage_version,
@@ -79,6 +90,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(report_scan_errors(&snapshot, &errors))
 }
 
+/// `aescbc/key1`, `kms-v2/cloud-kms`: the provider as the EncryptionConfiguration names it
+/// (with its version when not v1), and the key.
+fn encryption_label(with: &EncryptedWith) -> String {
+    match with.version.as_str() {
+        "v1" => format!("{}/{}", with.provider, with.key_name),
+        version => format!("{}-{version}/{}", with.provider, with.key_name),
+    }
+}
+
 fn print_table(report: &Value) {
     let Value::Object(map) = report else { return };
     let rows: Vec<(String, String)> = map
@@ -91,6 +111,10 @@ fn print_table(report: &Value) {
                     format!("{} ({})", humanize_bytes(n.as_u64().unwrap_or(0)), n)
                 }
                 (_, Value::String(s)) => s.clone(),
+                (_, Value::Object(counts)) if counts.is_empty() => "-".into(),
+                (_, Value::Object(counts)) => {
+                    counts.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
+                }
                 (_, Value::Null) => "-".into(),
                 (_, other) => other.to_string(),
             };

@@ -108,3 +108,21 @@ fn bad_configs_are_refused_naming_the_place() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("does not parse as YAML or JSON"), "{}", r.stderr);
 }
+
+/// `status` counts the live values encrypted at rest by provider and key, as their prefixes
+/// name them (a name is read up to its first `:`, so `old:key` shows as `old`): the keys a
+/// restore needs, known before decrypting anything.
+#[test]
+fn status_names_the_keys_a_restore_needs() {
+    let r = ok(&["status", SNAP, "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        report["encryptedKeys"],
+        serde_json::json!({
+            "aescbc/key1": 2, "aescbc/old": 1, "aescbc/retired": 1, "aesgcm/gcm-2024": 2,
+            "kms-v2/cloud-kms": 1, "secretbox/box1": 1
+        })
+    );
+    // 11 live keys: the Namespace and plain-settings are not encrypted; api-token-2023 was deleted.
+    assert_eq!(report["liveKeys"], 11);
+}

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::encryption::EncryptedWith;
 use crate::error::{DecodeError, Warning, WarningKind};
 use crate::render::{Renderer, TopTypeMeta, UNKNOWN_FIELDS_KEY};
 use crate::schema::Schema;
@@ -99,7 +100,6 @@ pub struct Decoder {
     version: KubeVersion,
 }
 
-const ENC_PREFIX: &[u8] = b"k8s:enc:";
 /// What every protobuf-encoded stored value starts with.
 pub(crate) const PROTO_PREFIX: &[u8] = b"k8s\0";
 
@@ -170,7 +170,7 @@ impl Decoder {
         if value.is_empty() {
             return Err(DecodeError::Empty);
         }
-        let mut d = if value.starts_with(ENC_PREFIX) {
+        let mut d = if crate::encryption::is_encrypted(value) {
             return Err(encrypted_error(value));
         } else if value.starts_with(PROTO_PREFIX) {
             self.decode_protobuf(value, opts, metadata)?
@@ -419,12 +419,7 @@ fn set_resource_version(object: &mut Value, rev: i64, encoding: Encoding) {
 
 /// `k8s:enc:<provider>:<version>:<name>:…` (FORMATS.md §5.1).
 fn encrypted_error(value: &[u8]) -> DecodeError {
-    let rest = &value[ENC_PREFIX.len()..];
-    let mut parts = rest.splitn(4, |&b| b == b':');
-    let mut next = || escape_prefix(parts.next().unwrap_or_default(), 64);
-    let provider = next();
-    let version = next();
-    let key_name = next();
+    let EncryptedWith { provider, version, key_name } = EncryptedWith::read(value).unwrap_or_default();
     DecodeError::Encrypted { provider, version, key_name }
 }
 

@@ -29,6 +29,29 @@ pub fn is_encrypted(value: &[u8]) -> bool {
     value.starts_with(ENCRYPTED_PREFIX)
 }
 
+/// What an encrypted value's prefix says: `k8s:enc:<provider>:<version>:<key name>:…`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EncryptedWith {
+    /// `aescbc`, `aesgcm`, `secretbox`, `kms`, …
+    pub provider: String,
+    /// `v1`, or `v2` for KMS v2.
+    pub version: String,
+    /// The key's (or KMS provider's) name, as far as it can be read without the
+    /// configuration: names may themselves contain `:`, so this is the text up to the next
+    /// `:`.
+    pub key_name: String,
+}
+
+impl EncryptedWith {
+    /// The prefix of an encrypted value; `None` when the value is not encrypted.
+    pub fn read(value: &[u8]) -> Option<EncryptedWith> {
+        let rest = value.strip_prefix(ENCRYPTED_PREFIX)?;
+        let mut parts = rest.splitn(4, |&b| b == b':');
+        let mut next = || escape_prefix(parts.next().unwrap_or_default(), 64);
+        Some(EncryptedWith { provider: next(), version: next(), key_name: next() })
+    }
+}
+
 /// The keys of a kube-apiserver EncryptionConfiguration, in the file's order.
 #[derive(Debug, Clone, Default)]
 pub struct EncryptionKeys {
