@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use k8s_decode::encryption::EncryptedWith;
 
 use crate::render::{decode_value, write_object, EncryptionArg, KubeVersionArg, ObjectFormat};
 
@@ -39,7 +40,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         (args.file.display().to_string(), value)
     };
     let keys = args.encryption.load()?;
-    if keys.is_some() && args.etcd_key.is_none() && value.starts_with(b"k8s:enc:aesgcm:") {
+    let aesgcm = EncryptedWith::read(&value).is_some_and(|with| with.provider == "aesgcm");
+    if keys.is_some() && args.etcd_key.is_none() && aesgcm {
         bail!("{name}: aesgcm authenticates the value's etcd key: give it with --etcd-key");
     }
     let etcd_key = args.etcd_key.as_deref().unwrap_or_default().as_bytes();

@@ -629,14 +629,24 @@ impl Processing<'_> {
             (true, Some(put)) => (put.record(), Some(history.last.revision_key.revision.main)),
             _ => (history.last.record(), None),
         };
+        let info = key.info;
+        let resource = storage_name(&key);
+        let named = || self.selection.resources.as_ref().is_some_and(|r| r.contains(&key));
+        if self.skipping {
+            // What the key alone decides (Events, a large share of a cluster's objects)
+            // costs no decryption and no decoding.
+            if info.is_some_and(|i| i.internal) {
+                return Outcome::Skipped(Skip::ApiserverInternal, resource);
+            }
+            if let Some(skip) = info.and_then(|i| skip_by_kind(&i.group, &i.kind)).filter(|_| !named()) {
+                return Outcome::Skipped(skip, resource);
+            }
+        }
         let value = match plaintext(self.keys, record.kv.key, record.kv.value) {
             Ok(value) => value,
             Err(e) => return Outcome::Undecodable(raw_key(), e.to_string()),
         };
         let value = value.as_ref();
-        let info = key.info;
-        let resource = storage_name(&key);
-        let named = || self.selection.resources.as_ref().is_some_and(|r| r.contains(&key));
         // Cleaning drops status, managedFields and the metadata the API server assigns, so
         // they are not even decoded; Services keep managedFields, which tell auto-assigned
         // node ports from requested ones.
@@ -649,14 +659,6 @@ impl Processing<'_> {
         // The metadata decoded to decide the skips, reused by the full decode.
         let mut metadata_first = None;
         if self.skipping {
-            // What the key alone decides costs no decoding: most of a cluster's objects are
-            // Events, or Pods and ReplicaSets owned by controllers.
-            if info.is_some_and(|i| i.internal) {
-                return Outcome::Skipped(Skip::ApiserverInternal, resource);
-            }
-            if let Some(skip) = info.and_then(|i| skip_by_kind(&i.group, &i.kind)).filter(|_| !named()) {
-                return Outcome::Skipped(skip, resource);
-            }
             // Owned objects are most of what is skipped; their owner references are read
             // from the bytes, without decoding even the metadata.
             if self.decoder.controlled(value) == Some(true) {

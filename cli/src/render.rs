@@ -162,9 +162,8 @@ pub fn decode_value(
     let decoded = decoder
         .decode(&value, &options)
         .map_err(|e| anyhow::anyhow!("{name}: cannot decode the stored value: {}", explain(&e)))?;
-    let key = name;
     for warning in &decoded.warnings {
-        eprintln!("etcdsnap: warning: {key}: {warning}");
+        eprintln!("etcdsnap: warning: {name}: {warning}");
     }
     Ok(decoded)
 }

@@ -191,7 +191,7 @@ impl EncryptionKeys {
                 let name = self
                     .kms_names(version)
                     .find(|name| named.starts_with(name.as_bytes()) && named.get(name.len()) == Some(&b':'))
-                    .map_or_else(|| first_part(named), str::to_string);
+                    .map_or_else(|| EncryptedWith::read(value).unwrap_or_default().key_name, str::to_string);
                 return Err(DecryptError::Kms { version: version.to_string(), name });
             }
         }
@@ -220,7 +220,10 @@ impl EncryptionKeys {
                 key_name: name.clone(),
                 reason: reason.into(),
             }),
-            None => Err(DecryptError::NoKey { provider: cipher.name().into(), key_name: first_part(named) }),
+            None => Err(DecryptError::NoKey {
+                provider: cipher.name().into(),
+                key_name: EncryptedWith::read(value).unwrap_or_default().key_name,
+            }),
         }
     }
 
@@ -340,12 +343,6 @@ fn open(cipher: Cipher, key: &[u8], etcd_key: &[u8], payload: &[u8]) -> Result<V
 /// self-describe tag). AES-CBC has no MAC, so this is what tells a wrong key.
 fn looks_stored(plain: &[u8]) -> bool {
     plain.starts_with(b"k8s\0") || plain.starts_with(b"{") || plain.starts_with(&[0xd9, 0xd9, 0xf7])
-}
-
-/// A name as far as it can be read: up to the next `:` (names may contain `:`).
-fn first_part(named: &[u8]) -> String {
-    let end = named.iter().position(|&b| b == b':').unwrap_or(named.len());
-    escape_prefix(&named[..end], 64)
 }
 
 fn unknown(value: &[u8]) -> DecryptError {
