@@ -66,27 +66,46 @@ fn live_keys_equal_etcdctl_listings() {
     assert!(listings >= 4, "the fixtures carry etcdctl --rev listings");
 }
 
-/// `etcdctl get --prefix "" -w json`: every record's revisions, version, lease and value.
+/// `etcdctl get --prefix "" -w json`, at the latest revision and at the compaction revision
+/// (`--rev C`, the oldest state compaction keeps): every record's revisions, version, lease
+/// and value.
 #[test]
 fn records_equal_etcdctl_get() {
+    let mut at_compaction = 0;
     for dir in testdata::project_snapshot_dirs() {
-        let expected = read_json(&dir.join("get.json"));
         let snapshot = Snapshot::open(dir.join("snapshot.db")).unwrap();
         let store = snapshot.store().unwrap();
-        assert_eq!(expected["header"]["revision"].as_i64(), Some(store.current_revision()), "{}", dir.display());
-        let live = store.live(b"", None).unwrap().items;
-        let kvs = expected["kvs"].as_array().unwrap();
-        assert_eq!(live.len(), kvs.len(), "{}", dir.display());
-        for (ours, theirs) in live.iter().zip(kvs) {
-            let key = String::from_utf8_lossy(ours.kv.key);
-            assert_eq!(ours.kv.key, b64(&theirs["key"]), "{key}");
-            assert_eq!(ours.kv.create_revision, int(&theirs["create_revision"]), "{key}");
-            assert_eq!(ours.kv.mod_revision, int(&theirs["mod_revision"]), "{key}");
-            assert_eq!(ours.kv.version, int(&theirs["version"]), "{key}");
-            assert_eq!(ours.kv.lease, int(&theirs["lease"]), "{key}");
-            assert_eq!(ours.kv.value, b64(&theirs["value"]), "{key}");
+        let mut answers = vec![(None, dir.join("get.json"))];
+        let compacted = dir.join(format!("get-rev-{}.json", store.compact_revision()));
+        if compacted.is_file() {
+            answers.push((Some(store.compact_revision()), compacted));
+            at_compaction += 1;
+        }
+        for (at, path) in answers {
+            let expected = read_json(&path);
+            if at.is_none() {
+                assert_eq!(
+                    expected["header"]["revision"].as_i64(),
+                    Some(store.current_revision()),
+                    "{}",
+                    dir.display()
+                );
+            }
+            let live = store.live(b"", at).unwrap().items;
+            let kvs = expected["kvs"].as_array().unwrap();
+            assert_eq!(live.len(), kvs.len(), "{}", path.display());
+            for (ours, theirs) in live.iter().zip(kvs) {
+                let key = String::from_utf8_lossy(ours.kv.key);
+                assert_eq!(ours.kv.key, b64(&theirs["key"]), "{key}");
+                assert_eq!(ours.kv.create_revision, int(&theirs["create_revision"]), "{key}");
+                assert_eq!(ours.kv.mod_revision, int(&theirs["mod_revision"]), "{key}");
+                assert_eq!(ours.kv.version, int(&theirs["version"]), "{key}");
+                assert_eq!(ours.kv.lease, int(&theirs["lease"]), "{key}");
+                assert_eq!(ours.kv.value, b64(&theirs["value"]), "{key}");
+            }
         }
     }
+    assert!(at_compaction >= 5, "every fixture carries get-rev-C.json");
 }
 
 /// `etcdctl watch --rev C` from the compaction revision lists every retained change; our
