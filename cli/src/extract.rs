@@ -543,7 +543,7 @@ impl Destination {
 }
 
 /// The resource name as files name it: the plural, `.group`-qualified outside the core groups.
-fn storage_name(key: &ObjectKeyRef<'_>) -> String {
+pub(crate) fn storage_name(key: &ObjectKeyRef<'_>) -> String {
     if is_builtin_group(key.group) || key.group.is_empty() {
         key.resource.to_string()
     } else {

@@ -14,6 +14,7 @@ mod ls;
 mod output;
 mod render;
 mod status;
+mod usage;
 
 /// Offline forensics for etcd snapshots of Kubernetes clusters.
 #[derive(Debug, Parser)]
@@ -37,6 +38,9 @@ enum Command {
     Encode(encode::Args),
     /// Write selected objects as clean, re-creatable YAML/JSON (files or one stream).
     Extract(extract::Args),
+    /// Space held by each resource or namespace: live objects, deletions, history.
+    #[command(alias = "du")]
+    Usage(usage::Args),
 }
 
 /// Problems with the input (as opposed to usage errors, which clap reports with exit code 2).
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(args),
         Command::Encode(args) => encode::run(args),
         Command::Extract(args) => extract::run(args),
+        Command::Usage(args) => usage::run(args),
     };
     match result {
         Ok(code) => code,

@@ -21,6 +21,13 @@ impl SnapshotArg {
     }
 }
 
+/// `-o` of the commands that print a report: aligned text, or JSON for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableOrJson {
+    Table,
+    Json,
+}
+
 /// What a salvage found, over all its passes.
 #[derive(Debug, Default)]
 pub struct SalvageReport {
@@ -124,4 +131,32 @@ pub fn report_scan_errors(snapshot: &Snapshot, errors: &[MvccError]) -> ExitCode
         errors.len()
     );
     ExitCode::from(1)
+}
+
+/// SI units as etcdutl prints totalSize (go-humanize `Bytes`).
+pub fn humanize_bytes(n: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    if n < 10 {
+        return format!("{n} B");
+    }
+    let exp = ((n as f64).ln() / 1000f64.ln()).floor() as usize;
+    let exp = exp.min(UNITS.len() - 1);
+    let value = n as f64 / 1000f64.powi(exp as i32);
+    if value < 10.0 {
+        format!("{value:.1} {}", UNITS[exp])
+    } else {
+        format!("{value:.0} {}", UNITS[exp])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::humanize_bytes;
+
+    #[test]
+    fn humanize_matches_go_humanize() {
+        assert_eq!(humanize_bytes(5), "5 B");
+        assert_eq!(humanize_bytes(81920), "82 kB");
+        assert_eq!(humanize_bytes(2789376), "2.8 MB");
+    }
 }

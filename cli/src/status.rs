@@ -1,6 +1,7 @@
 //! `etcdsnap status`: `etcdutl snapshot status` and more.
 
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -8,20 +9,14 @@ use etcd_snapshot::{DbStatus, SourceKind, TrailerCheck};
 use k8s_decode::encryption::EncryptedWith;
 use serde_json::{json, Value};
 
-use crate::output::{report_scan_errors, scan_in_passes, SnapshotArg};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Table,
-    Json,
-}
+use crate::output::{humanize_bytes, report_scan_errors, scan_in_passes, SnapshotArg, TableOrJson};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     snapshot: SnapshotArg,
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
-    format: Format,
+    format: TableOrJson,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -76,9 +71,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             "inline": b.inline,
         })).collect::<Vec<_>>(),
     });
+    let mut out = io::stdout().lock();
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string(&report)?),
-        Format::Table => print_table(&report),
+        TableOrJson::Json => writeln!(out, "{}", serde_json::to_string(&report)?)?,
+        TableOrJson::Table => write_table(&mut out, &report)?,
     }
     if trailer == "MISMATCH" {
         eprintln!(
@@ -99,8 +95,8 @@ fn encryption_label(with: &EncryptedWith) -> String {
     }
 }
 
-fn print_table(report: &Value) {
-    let Value::Object(map) = report else { return };
+fn write_table(out: &mut impl Write, report: &Value) -> io::Result<()> {
+    let Value::Object(map) = report else { return Ok(()) };
     let rows: Vec<(String, String)> = map
         .iter()
         .filter(|(k, _)| *k != "buckets")
@@ -123,45 +119,19 @@ fn print_table(report: &Value) {
         .collect();
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (k, v) in rows {
-        println!("{k:<width$}  {v}");
+        writeln!(out, "{k:<width$}  {v}")?;
     }
     if let Some(Value::Array(buckets)) = map.get("buckets") {
-        println!("buckets:");
+        writeln!(out, "buckets:")?;
         for b in buckets {
-            println!(
+            writeln!(
+                out,
                 "  {:<16} {:>10} entries{}",
                 b["name"].as_str().unwrap_or(""),
                 b["entries"],
                 if b["inline"] == Value::Bool(true) { " (inline)" } else { "" }
-            );
+            )?;
         }
     }
-}
-
-/// SI units as etcdutl prints totalSize (go-humanize `Bytes`).
-fn humanize_bytes(n: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
-    if n < 10 {
-        return format!("{n} B");
-    }
-    let exp = ((n as f64).ln() / 1000f64.ln()).floor() as usize;
-    let exp = exp.min(UNITS.len() - 1);
-    let value = n as f64 / 1000f64.powi(exp as i32);
-    if value < 10.0 {
-        format!("{value:.1} {}", UNITS[exp])
-    } else {
-        format!("{value:.0} {}", UNITS[exp])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::humanize_bytes;
-
-    #[test]
-    fn humanize_matches_go_humanize() {
-        assert_eq!(humanize_bytes(5), "5 B");
-        assert_eq!(humanize_bytes(81920), "82 kB");
-        assert_eq!(humanize_bytes(2789376), "2.8 MB");
-    }
+    Ok(())
 }
