@@ -23,6 +23,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let snapshot = args.snapshot.open()?;
     let db = snapshot.db()?;
     let status = DbStatus::compute(&db).map_err(|e| anyhow::anyhow!("{}: {e}", snapshot.path().display()))?;
+    let pages = db.page_usage();
     let store = snapshot.store()?;
     // Counted by key ranges, as `ls` lists them, so that memory stays bounded. Live values
     // encrypted at rest are counted by the provider and key their prefix names: the keys a
@@ -55,6 +56,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "trailer": trailer,
         "truncated": db.is_truncated(),
         "pageSize": db.page_size(),
+        // etcd's dbSizeInUse: what a defrag would shrink the file to (the free pages go).
+        "sizeInUse": pages.as_ref().ok().map(|p| p.in_use_bytes()),
+        "freePages": pages.as_ref().ok().map(|p| p.free),
         "metaTxid": meta.active.txid,
         "metaPage": meta.slot as u8,
         "metaFallback": meta.fallback.map(|e| e.to_string()),
@@ -76,6 +80,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         TableOrJson::Json => writeln!(out, "{}", serde_json::to_string(&report)?)?,
         TableOrJson::Table => write_table(&mut out, &report)?,
     }
+    if let Err(e) = &pages {
+        eprintln!("etcdsnap: {}: free pages not counted: {e}", snapshot.path().display());
+    }
     if trailer == "MISMATCH" {
         eprintln!(
             "etcdsnap: {}: SHA-256 trailer does not match the image (modified or truncated file)",
@@ -83,7 +90,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(1));
     }
-    Ok(report_scan_errors(&snapshot, &errors))
+    let scan = report_scan_errors(&snapshot, &errors);
+    Ok(if pages.is_err() { ExitCode::from(1) } else { scan })
 }
 
 /// `aescbc/key1`, `kms-v2/cloud-kms`: the provider as the EncryptionConfiguration names it
@@ -103,7 +111,7 @@ fn write_table(out: &mut impl Write, report: &Value) -> io::Result<()> {
         .map(|(k, v)| {
             let shown = match (k.as_str(), v) {
                 ("hash", Value::Number(n)) => format!("{:x}", n.as_u64().unwrap_or(0)),
-                ("totalSize", Value::Number(n)) => {
+                ("totalSize" | "sizeInUse", Value::Number(n)) => {
                     format!("{} ({})", humanize_bytes(n.as_u64().unwrap_or(0)), n)
                 }
                 (_, Value::String(s)) => s.clone(),

@@ -8,6 +8,7 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
+use etcd_snapshot::bbolt::PageUsage;
 use k8s_decode::keys::{normalize_prefix, parse_key_ref};
 use k8s_decode::resources::ResourceTable;
 use serde_json::{json, Value};
@@ -177,26 +178,44 @@ pub fn run(args: Args) -> Result<ExitCode> {
         errors = pass_errors;
     }
 
-    let mut sorted: Vec<(String, Usage)> = usage.into_iter().collect();
+    let mut rows: Vec<(String, Usage)> = usage.into_iter().collect();
     // Largest first: what holds the most space, history included.
-    sorted.sort_by(|(a, x), (b, y)| y.stored.cmp(&x.stored).then_with(|| a.cmp(b)));
+    rows.sort_by(|(a, x), (b, y)| y.stored.cmp(&x.stored).then_with(|| a.cmp(b)));
     let mut total = Usage::default();
-    for (_, usage) in &sorted {
+    for (_, usage) in &rows {
         total.add(usage);
     }
     let mut largest: Vec<(u64, Vec<u8>)> = largest.into_iter().map(|Reverse(entry)| entry).collect();
     largest.sort_by(|(a, x), (b, y)| b.cmp(a).then_with(|| x.cmp(y)));
+    let pages = snapshot.db()?.page_usage();
+    let report = Report { by: args.by, rows, total, largest, pages: pages.as_ref().ok().copied() };
 
     let mut out = BufWriter::new(io::stdout().lock());
     match args.format {
         TableOrJson::Json => {
-            serde_json::to_writer_pretty(&mut out, &report(args.by, &sorted, &total, &largest))?;
+            serde_json::to_writer_pretty(&mut out, &report.to_json())?;
             writeln!(out)?;
         }
-        TableOrJson::Table => write_table(&mut out, args.by, &sorted, &total, &largest)?,
+        TableOrJson::Table => report.write_table(&mut out)?,
     }
     out.flush()?;
-    Ok(report_scan_errors(&snapshot, &errors))
+    if let Err(e) = &pages {
+        eprintln!("etcdsnap: {}: free pages not counted: {e}", snapshot.path().display());
+    }
+    let scan = report_scan_errors(&snapshot, &errors);
+    Ok(if pages.is_err() { ExitCode::from(1) } else { scan })
+}
+
+/// What `usage` prints.
+struct Report {
+    by: By,
+    /// Largest first.
+    rows: Vec<(String, Usage)>,
+    total: Usage,
+    /// `--largest`: size and key, largest first.
+    largest: Vec<(u64, Vec<u8>)>,
+    /// The file's pages, unless a tree page could not be read.
+    pages: Option<PageUsage>,
 }
 
 fn usage_json(usage: &Usage) -> Value {
@@ -209,64 +228,81 @@ fn usage_json(usage: &Usage) -> Value {
     })
 }
 
-fn report(by: By, rows: &[(String, Usage)], total: &Usage, largest: &[(u64, Vec<u8>)]) -> Value {
-    let column = match by {
-        By::Resource => "resource",
-        By::Namespace => "namespace",
-    };
-    let rows: Vec<Value> = rows
-        .iter()
-        .map(|(row, usage)| {
-            let mut value = json!({ column: row });
-            value.as_object_mut().unwrap().extend(usage_json(usage).as_object().unwrap().clone());
-            value
-        })
-        .collect();
-    let mut report = json!({ "rows": rows, "total": usage_json(total) });
-    if !largest.is_empty() {
-        report["largest"] = largest
+impl Report {
+    fn to_json(&self) -> Value {
+        let column = match self.by {
+            By::Resource => "resource",
+            By::Namespace => "namespace",
+        };
+        let rows: Vec<Value> = self
+            .rows
             .iter()
-            .map(|(size, key)| json!({ "key": String::from_utf8_lossy(key), "size": size }))
-            .collect::<Vec<_>>()
-            .into();
+            .map(|(row, usage)| {
+                let mut value = json!({ column: row });
+                value.as_object_mut().unwrap().extend(usage_json(usage).as_object().unwrap().clone());
+                value
+            })
+            .collect();
+        let mut report = json!({ "rows": rows, "total": usage_json(&self.total) });
+        if let Some(pages) = &self.pages {
+            // The names `status` gives them.
+            report["file"] = json!({
+                "totalSize": pages.pages * pages.page_size,
+                "sizeInUse": pages.in_use_bytes(),
+                "freePages": pages.free,
+            });
+        }
+        if !self.largest.is_empty() {
+            report["largest"] = self
+                .largest
+                .iter()
+                .map(|(size, key)| json!({ "key": String::from_utf8_lossy(key), "size": size }))
+                .collect::<Vec<_>>()
+                .into();
+        }
+        report
     }
-    report
-}
 
-fn write_table(
-    out: &mut impl Write,
-    by: By,
-    rows: &[(String, Usage)],
-    total: &Usage,
-    largest: &[(u64, Vec<u8>)],
-) -> io::Result<()> {
-    let header = match by {
-        By::Resource => "RESOURCE",
-        By::Namespace => "NAMESPACE",
-    };
-    let mut lines = vec![[header, "OBJECTS", "SIZE", "DELETED", "REVISIONS", "HISTORY"].map(str::to_string)];
-    let line = |name: &str, u: &Usage| {
-        [
-            name.to_string(),
-            u.objects.to_string(),
-            humanize_bytes(u.size),
-            u.deleted.to_string(),
-            u.revisions.to_string(),
-            humanize_bytes(u.history()),
-        ]
-    };
-    lines.extend(rows.iter().map(|(row, usage)| line(row, usage)));
-    lines.push(line("TOTAL", total));
-    write_columns(out, &lines)?;
-    if !largest.is_empty() {
-        writeln!(out)?;
-        let mut lines = vec![["KEY".to_string(), "SIZE".to_string()]];
-        lines.extend(
-            largest.iter().map(|(size, key)| [String::from_utf8_lossy(key).into_owned(), humanize_bytes(*size)]),
-        );
+    fn write_table(&self, out: &mut impl Write) -> io::Result<()> {
+        let header = match self.by {
+            By::Resource => "RESOURCE",
+            By::Namespace => "NAMESPACE",
+        };
+        let mut lines = vec![[header, "OBJECTS", "SIZE", "DELETED", "REVISIONS", "HISTORY"].map(str::to_string)];
+        let line = |name: &str, u: &Usage| {
+            [
+                name.to_string(),
+                u.objects.to_string(),
+                humanize_bytes(u.size),
+                u.deleted.to_string(),
+                u.revisions.to_string(),
+                humanize_bytes(u.history()),
+            ]
+        };
+        lines.extend(self.rows.iter().map(|(row, usage)| line(row, usage)));
+        lines.push(line("TOTAL", &self.total));
         write_columns(out, &lines)?;
+        if let Some(pages) = &self.pages {
+            writeln!(
+                out,
+                "\nfile: {} in use, {} in {} free pages (a defrag gives them back)",
+                humanize_bytes(pages.in_use_bytes()),
+                humanize_bytes(pages.free_bytes()),
+                pages.free
+            )?;
+        }
+        if !self.largest.is_empty() {
+            writeln!(out)?;
+            let mut lines = vec![["KEY".to_string(), "SIZE".to_string()]];
+            lines.extend(
+                self.largest
+                    .iter()
+                    .map(|(size, key)| [String::from_utf8_lossy(key).into_owned(), humanize_bytes(*size)]),
+            );
+            write_columns(out, &lines)?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Columns as kubectl aligns them: left-aligned, three spaces apart.

@@ -4,7 +4,8 @@
 //! - deleted keys: the keys whose last watched change is a deletion (deleted.txt);
 //! - retained revisions and their values: every key's entry at the compaction revision C
 //!   (`etcdctl get --prefix "" --rev C`, get-rev-C.json: what compaction keeps of the past)
-//!   plus every change after C (`etcdctl watch --rev C`, watch-from-*.json).
+//!   plus every change after C (`etcdctl watch --rev C`, watch-from-*.json);
+//! - the file's free pages: Go bbolt's count (snapshot.db.bbolt-pages.txt).
 //!
 //! Rows are worked out here from the key layout alone (FORMATS.md §4), not with the
 //! decoder's key parser.
@@ -147,6 +148,10 @@ fn usage_by_resource_equals_etcd_answers() {
             total.history += row.history;
         }
         assert_eq!(row_of(&report["total"]), total, "{}", dir.display());
+        // The file's free pages, as Go bbolt counts them (fixtures/bbolt-structures/gen.go).
+        let bbolt = std::fs::read_to_string(dir.join("snapshot.db.bbolt-pages.txt")).unwrap();
+        let free: u64 = bbolt.lines().find_map(|l| l.strip_prefix("free_page_count=")).unwrap().parse().unwrap();
+        assert_eq!(report["file"]["freePages"].as_u64(), Some(free), "{}", dir.display());
         // The rows are in order of the space they hold, largest first.
         let held: Vec<u64> =
             report["rows"].as_array().unwrap().iter().map(|r| row_of(r).size + row_of(r).history).collect();

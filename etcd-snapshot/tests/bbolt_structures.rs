@@ -65,6 +65,11 @@ fn meta_equals_bbolt_meta() {
         assert_eq!(db.meta().active.freelist, field("freelist"), "{name}");
         assert_eq!(db.meta().active.pgid, field("pgid"), "{name}");
         assert!(!db.is_truncated());
+        // bbolt's own free-page count (read from the synced freelist in freelist.db).
+        let usage = db.page_usage().unwrap();
+        assert_eq!(usage.free, field("free_page_count"), "{name}");
+        assert_eq!(usage.pages, field("pgid"), "{name}");
+        assert_eq!(usage.in_use + usage.free, usage.pages, "{name}");
     }
 }
 

@@ -41,6 +41,32 @@ fn status_equals_etcdutl() {
     }
 }
 
+/// Go bbolt's count of free pages (`Stats().FreePageN` on a copy opened as etcd opens it,
+/// which rebuilds the freelist from what the trees reach): ours, from the same walk.
+#[test]
+fn free_pages_equal_bbolt() {
+    let mut files = 0;
+    for dir in testdata::project_snapshot_dirs() {
+        for name in ["snapshot.db", "member-snap-db"] {
+            let answer = dir.join(format!("{name}.bbolt-pages.txt"));
+            if !dir.join(name).is_file() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&answer).unwrap_or_else(|e| panic!("{}: {e}", answer.display()));
+            let field = |k: &str| -> u64 {
+                text.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap().parse().unwrap()
+            };
+            let snapshot = Snapshot::open(dir.join(name)).unwrap();
+            let usage = snapshot.db().unwrap().page_usage().unwrap();
+            assert_eq!(usage.pages, field("pgid"), "{}", answer.display());
+            assert_eq!(usage.free, field("free_page_count"), "{}", answer.display());
+            assert_eq!(usage.in_use_bytes() + usage.free_bytes(), snapshot.db().unwrap().size());
+            files += 1;
+        }
+    }
+    assert!(files >= 6, "every fixture snapshot has bbolt's page counts");
+}
+
 /// `etcdctl get --prefix "" --keys-only` (and `--rev R`) = our live keys.
 #[test]
 fn live_keys_equal_etcdctl_listings() {

@@ -59,6 +59,7 @@ fn scan_everything(bytes: &[u8]) -> (usize, Vec<MvccError>) {
         Err(e) => return (0, vec![MvccError::Format(e)]),
     };
     let _ = DbStatus::compute(&db);
+    let _ = db.page_usage();
     let store = match Store::open(db) {
         Ok(s) => s,
         Err(e) => return (0, vec![e]),
@@ -105,6 +106,9 @@ fn page_cycle_is_reported_not_followed() {
         .iter()
         .any(|e| matches!(e, MvccError::Format(FormatError::PageRevisited { page }) if *page == branch)));
     assert!(live > 0);
+    // Counting pages meets the same cycle and names it.
+    let db = Db::new(&bytes).unwrap();
+    assert_eq!(db.page_usage(), Err(FormatError::PageRevisited { page: branch }));
 }
 
 #[test]

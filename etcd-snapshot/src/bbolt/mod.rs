@@ -1,19 +1,22 @@
 //! Zero-copy views over a bbolt file: meta pages, branch and leaf pages, buckets and
 //! ordered walks. Everything borrows from the file's bytes; nothing is copied or written.
 //!
-//! Only what a forensic reader needs is implemented: the freelist is ignored (etcd runs
-//! bbolt with `NoFreelistSync`, so it is usually absent) and trees are walked from the root.
+//! Only what a forensic reader needs is implemented: the freelist is not read (etcd runs
+//! bbolt with `NoFreelistSync`, so it is usually absent; free pages are counted as bbolt
+//! counts them then, from what the trees reach) and trees are walked from the root.
 
 mod bucket;
 mod db;
 mod meta;
 mod page;
+mod pages;
 mod walk;
 
 pub use bucket::{Bucket, BucketRoot, LeafSample};
 pub use db::Db;
 pub use meta::{Meta, MetaChoice, MetaSlot};
 pub use page::{BranchElement, LeafElement, Page, PageKind};
+pub use pages::PageUsage;
 pub use walk::{Entries, LeafEntry};
 
 /// A bbolt page id: page `n` starts at byte `n * page_size`.
