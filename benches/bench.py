@@ -341,6 +341,9 @@ def main():
         salvage = median_of(1, [ETCDSNAP, "ls", "--salvage", snap])
         add("etcdsnap ls --salvage", "etcdsnap ls --salvage snapshot.db > /dev/null", salvage,
             "carves every leaf page, reachable or not")
+        usage = median_of(1, [ETCDSNAP, "usage", snap])
+        add("etcdsnap usage", "etcdsnap usage snapshot.db", usage,
+            "every record, then the newest per key: space by resource")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
