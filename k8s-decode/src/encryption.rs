@@ -18,6 +18,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes128Gcm, Aes256Gcm, AesGcm};
 use base64_simd::STANDARD;
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use crate::decode::escape_prefix;
 
@@ -85,7 +86,8 @@ impl fmt::Display for KmsVersion {
 #[derive(Clone)]
 struct NamedKey {
     name: String,
-    secret: Vec<u8>,
+    /// Wiped when dropped.
+    secret: Zeroizing<Vec<u8>>,
 }
 
 impl fmt::Debug for NamedKey {
@@ -276,9 +278,11 @@ fn read_provider(provider: &Value, at: &str) -> Result<Provider, EncryptionConfi
         let name = name.ok_or_else(|| config_error(&at, "no name"))?;
         let secret = key.get("secret").and_then(Value::as_str).ok_or_else(|| config_error(&at, "no secret"))?;
         // The secret itself is never quoted back.
-        let secret = STANDARD
-            .decode_to_vec(secret.trim())
-            .map_err(|_| config_error(format!("{at}.secret"), "not valid base64"))?;
+        let secret = Zeroizing::new(
+            STANDARD
+                .decode_to_vec(secret.trim())
+                .map_err(|_| config_error(format!("{at}.secret"), "not valid base64"))?,
+        );
         if !cipher.key_sizes().contains(&secret.len()) {
             return Err(config_error(
                 format!("{at}.secret"),
