@@ -88,3 +88,35 @@ fn lookups_find_nested_buckets_and_overflow_values() {
     assert_eq!(gamma.get(key).unwrap(), Some(value));
     assert!(db.bucket(b"missing").unwrap().is_none());
 }
+
+/// Every bucket (nested, inline, deep trees, 16 KiB pages): starting the walk at a key gives
+/// exactly the entries at or after it, for each key, for what lies between keys, and before
+/// the first and after the last.
+#[test]
+fn walks_from_a_key_equal_the_whole_walk_cut_there() {
+    fn check(bucket: &Bucket<'_>, path: &str) -> usize {
+        let all: Vec<&[u8]> = bucket.entries().map(|e| e.unwrap().key).collect();
+        let mut probes: Vec<Vec<u8>> = vec![Vec::new(), vec![0xff; 20]];
+        for key in &all {
+            probes.push(key.to_vec());
+            probes.push([*key, b"\0"].concat());
+            probes.push(key[..key.len() - 1].to_vec());
+        }
+        for probe in &probes {
+            let from: Vec<&[u8]> = bucket.entries_from(probe).map(|e| e.unwrap().key).collect();
+            let expected: Vec<&[u8]> = all.iter().copied().filter(|k| *k >= probe.as_slice()).collect();
+            assert_eq!(from, expected, "{path}: from {probe:?}");
+        }
+        let mut checked = probes.len();
+        for entry in bucket.entries().map(Result::unwrap).filter(|e| e.is_bucket()) {
+            let child = bucket.bucket(entry.key).unwrap().unwrap();
+            checked += check(&child, &format!("{path}/{}", String::from_utf8_lossy(entry.key)));
+        }
+        checked
+    }
+    for name in FILES {
+        let bytes = std::fs::read(dir().join(format!("{name}.db"))).unwrap();
+        let db = Db::new(&bytes).unwrap();
+        assert!(check(&db.root_bucket(), name) > 1000, "{name}");
+    }
+}

@@ -163,7 +163,7 @@ fn history_equals_etcdctl_watch() {
         let ours: Vec<Record<'_>> = if from < store.compact_revision() {
             salvage.records().iter().copied().filter(|r| r.revision_key.revision.main >= from).collect()
         } else {
-            store.records().map(Result::unwrap).filter(|r| r.revision_key.revision.main >= from).collect()
+            store.records_since(from).map(Result::unwrap).collect()
         };
         assert_eq!(ours.len(), events.len(), "{}: number of changes since {from}", dir.display());
         for (ours, event) in ours.iter().zip(&events) {
@@ -183,6 +183,25 @@ fn history_equals_etcdctl_watch() {
             assert_eq!(ours, read_lines(&dir.join("deleted.txt")), "{}", dir.display());
             let keys: BTreeSet<Vec<u8>> = ours.into_iter().collect();
             assert!(!keys.is_empty(), "{}: fixture should contain deletions", dir.display());
+        }
+    }
+}
+
+/// Records from a revision on, found by descending the tree, are the whole walk's from
+/// there: at every revision of every fixture (and before the first and after the last).
+#[test]
+fn records_since_a_revision_equal_the_whole_walk_cut_there() {
+    for dir in testdata::project_snapshot_dirs() {
+        let snapshot = Snapshot::open(dir.join("snapshot.db")).unwrap();
+        let store = snapshot.store().unwrap();
+        let all: Vec<Record<'_>> = store.records().map(Result::unwrap).collect();
+        let mut start = 0;
+        for main in -1..=store.current_revision() + 1 {
+            while start < all.len() && all[start].revision_key.revision.main < main {
+                start += 1;
+            }
+            let since: Vec<Record<'_>> = store.records_since(main).map(Result::unwrap).collect();
+            assert_eq!(since, all[start..], "{}: since {main}", dir.display());
         }
     }
 }

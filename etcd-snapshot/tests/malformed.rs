@@ -67,6 +67,7 @@ fn scan_everything(bytes: &[u8]) -> (usize, Vec<MvccError>) {
     let _ = store.deleted(b"", None);
     let _ = store.history(b"/registry/configmaps/kube-system/big-20k");
     let _ = store.records().count();
+    let _ = store.records_since(store.compact_revision()).count();
     // Planning passes samples leaf pages on its own path through the tree.
     let ranges = store.plan_ranges(b"", |_| true, 100);
     let _ = store.key_histories_where(b"", None, |key| ranges[0].contains(key));

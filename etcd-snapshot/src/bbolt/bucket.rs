@@ -86,6 +86,12 @@ impl<'a> Bucket<'a> {
         Entries::new(self.db, self.root)
     }
 
+    /// [`entries`](Self::entries) from the first entry whose key is `key` or after it,
+    /// found by one descent instead of walking every entry before it.
+    pub fn entries_from(&self, key: &[u8]) -> Entries<'a> {
+        Entries::new(self.db, self.root).starting_at(key)
+    }
+
     /// The last entry in key order, found by descending the rightmost path.
     pub fn last_entry(&self) -> Result<Option<LeafEntry<'a>>, FormatError> {
         let mut page = match self.root {

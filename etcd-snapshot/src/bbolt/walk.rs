@@ -60,11 +60,51 @@ pub struct Entries<'a> {
     pending_root: Option<BucketRoot<'a>>,
     /// Children of branch pages not to descend into (see [`Entries::skipping`]).
     skip: Option<Box<dyn Fn(PageId) -> bool + Send + 'a>>,
+    /// Until the first leaf is reached: the key to start at (see [`Entries::starting_at`]).
+    seek: Option<Vec<u8>>,
 }
 
 impl<'a> Entries<'a> {
     pub(crate) fn new(db: Db<'a>, root: BucketRoot<'a>) -> Entries<'a> {
-        Entries { db, stack: Vec::new(), visited: None, pending_root: Some(root), skip: None }
+        Entries { db, stack: Vec::new(), visited: None, pending_root: Some(root), skip: None, seek: None }
+    }
+
+    /// The same walk from the first entry whose key is `key` or after it: one path down
+    /// the tree, by binary search in each page it meets, instead of every entry before it.
+    pub(crate) fn starting_at(mut self, key: &[u8]) -> Entries<'a> {
+        self.seek = Some(key.to_vec());
+        self
+    }
+
+    /// Where a page just pushed on the way to the seek key starts: in a branch, its last
+    /// child whose first key is at or before the seek key (or its first child); in a leaf,
+    /// its first entry at or after it, which ends the seek. An element that cannot be read
+    /// ends the search there, and the walk meets it and reports it.
+    fn seek_start(&mut self, page: &Page<'a>) -> usize {
+        let Some(seek) = self.seek.as_deref() else { return 0 };
+        let count = usize::from(page.count);
+        let key_at = |i: usize| match page.kind {
+            PageKind::Leaf => page.leaf_element(i).map(|e| e.key),
+            _ => page.branch_element(i).map(|e| e.key),
+        };
+        // The first element whose key is after the seek key (for a leaf: at or after it).
+        let (mut low, mut high) = (0, count);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            let Ok(key) = key_at(mid) else { return mid };
+            let before = if page.kind == PageKind::Leaf { key < seek } else { key <= seek };
+            if before {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        if page.kind == PageKind::Leaf {
+            self.seek = None;
+            low
+        } else {
+            low.saturating_sub(1)
+        }
     }
 
     /// The same walk without the subtrees of the branch pages' children for which `skip` is
@@ -80,7 +120,8 @@ impl<'a> Entries<'a> {
             return Err(FormatError::PageRevisited { page: id });
         }
         let page = self.db.tree_page(id)?;
-        self.stack.push(Frame { page, next: 0 });
+        let next = self.seek_start(&page);
+        self.stack.push(Frame { page, next });
         Ok(())
     }
 
@@ -89,7 +130,8 @@ impl<'a> Entries<'a> {
             BucketRoot::Page(id) => self.push_page(id),
             BucketRoot::Inline { at, image } => {
                 let page = Bucket::inline_page(at, image)?;
-                self.stack.push(Frame { page, next: 0 });
+                let next = self.seek_start(&page);
+                self.stack.push(Frame { page, next });
                 Ok(())
             }
         }

@@ -119,6 +119,13 @@ impl<'a> Store<'a> {
         Records { entries: self.keys.entries() }
     }
 
+    /// The records from main revision `main` on, in revision order: the tree is descended
+    /// to the first of them, so the newest changes of a large snapshot cost only their own
+    /// pages.
+    pub fn records_since(&self, main: i64) -> Records<'a> {
+        Records { entries: self.keys.entries_from(&main.max(0).to_be_bytes()) }
+    }
+
     /// The records cut into disjoint runs in revision order, for parallel scans: run `i`
     /// holds only revisions older than run `i + 1`.
     pub fn record_runs(&self, min_runs: usize) -> Vec<Records<'a>> {
