@@ -7,15 +7,12 @@ use anyhow::Result;
 use etcd_snapshot::{KeyHistory, Salvage};
 use rayon::prelude::*;
 
-use crate::output::{report_scan_errors, scan_in_passes, SalvageReport, SnapshotArg};
+use crate::output::{report_scan_errors, scan_in_passes, SalvageReport, SnapshotPrefixArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    snapshot: SnapshotArg,
-    /// Only keys starting with this prefix (raw etcd key bytes, e.g. /registry/pods/).
-    #[arg(default_value = "")]
-    prefix: String,
+    input: SnapshotPrefixArgs,
     /// State at this revision instead of the latest (must not be below the compaction revision).
     #[arg(long, value_name = "R")]
     revision: Option<i64>,
@@ -32,8 +29,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let snapshot = args.snapshot.open()?;
-    let prefix = args.prefix.as_bytes();
+    let snapshot = args.input.snapshot.open()?;
+    let prefix = args.input.prefix.as_bytes();
     let mut out = BufWriter::new(io::stdout().lock());
     if args.salvage {
         // Salvage goes by key ranges too when its records are many; it holds every record it
@@ -50,7 +47,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             write_histories(&mut out, &salvage.key_histories(prefix, args.revision), args.deleted)?;
         }
         out.flush()?;
-        let kept = format!("under {:?}", args.prefix);
+        let kept = format!("under {:?}", args.input.prefix);
         report.print(&snapshot, Some(kept.as_str()).filter(|_| !prefix.is_empty()));
         return Ok(ExitCode::SUCCESS);
     }

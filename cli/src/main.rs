@@ -10,6 +10,7 @@ mod decode;
 mod encode;
 mod extract;
 mod get;
+mod log;
 mod ls;
 mod output;
 mod render;
@@ -32,6 +33,8 @@ enum Command {
     Ls(ls::Args),
     /// Print one key's object (decoded, as kubectl shows it), raw value, or history.
     Get(get::Args),
+    /// Every retained change in revision order (create, update, delete), as `etcdctl watch --rev` replays them.
+    Log(log::Args),
     /// Decode one stored etcd value from a file or stdin.
     Decode(decode::Args),
     /// Encode one object (YAML or JSON) as the API server stores it in etcd.
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Status(args) => status::run(args),
         Command::Ls(args) => ls::run(args),
         Command::Get(args) => get::run(args),
+        Command::Log(args) => log::run(args),
         Command::Decode(args) => decode::run(args),
         Command::Encode(args) => encode::run(args),
         Command::Extract(args) => extract::run(args),

@@ -21,6 +21,16 @@ impl SnapshotArg {
     }
 }
 
+/// The snapshot and the optional raw key prefix of the commands that read keys (`ls`, `log`).
+#[derive(Debug, clap::Args)]
+pub struct SnapshotPrefixArgs {
+    #[command(flatten)]
+    pub snapshot: SnapshotArg,
+    /// Only keys starting with this prefix (raw etcd key bytes, e.g. /registry/pods/).
+    #[arg(value_name = "PREFIX", default_value = "")]
+    pub prefix: String,
+}
+
 /// `-o` of the commands that print a report: aligned text, or JSON for programs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TableOrJson {

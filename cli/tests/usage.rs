@@ -32,10 +32,6 @@ fn b64(v: &Value) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap_or("")).unwrap()
 }
 
-fn int(v: &Value) -> i64 {
-    v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).unwrap_or(0)
-}
-
 /// The resource a fixture key belongs to, as kubectl names it.
 fn resource_of(key: &[u8]) -> String {
     let key = String::from_utf8(key.to_vec()).unwrap();
@@ -58,30 +54,6 @@ fn kvs(path: &Path) -> Vec<Value> {
     answer["kvs"].as_array().cloned().unwrap_or_default()
 }
 
-fn compaction_revision(dir: &Path) -> i64 {
-    let text = std::fs::read_to_string(dir.join("compaction.txt")).unwrap();
-    text.lines().find_map(|l| l.strip_prefix("compact_revision=")).unwrap().parse().unwrap()
-}
-
-/// Every watched change: (key, revision, value if a put).
-fn watched(dir: &Path) -> Vec<(Vec<u8>, i64, Option<Vec<u8>>)> {
-    let path = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with("watch-from-"))
-        .unwrap();
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut changes = Vec::new();
-    for doc in serde_json::Deserializer::from_str(&text).into_iter::<Value>() {
-        for event in doc.unwrap()["Events"].as_array().cloned().unwrap_or_default() {
-            let kv = &event["kv"];
-            let deleted = event["type"].as_str() == Some("DELETE") || event["type"].as_i64() == Some(1);
-            changes.push((b64(&kv["key"]), int(&kv["mod_revision"]), (!deleted).then(|| b64(&kv["value"]))));
-        }
-    }
-    changes
-}
-
 /// The rows etcd's answers give.
 fn expected_rows(dir: &Path) -> BTreeMap<String, Row> {
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
@@ -96,16 +68,16 @@ fn expected_rows(dir: &Path) -> BTreeMap<String, Row> {
             rows.entry(resource_of(key)).or_default().deleted += 1;
         }
     }
-    let c = compaction_revision(dir);
+    let c = testdata::compaction_revision(dir);
     for kv in kvs(&dir.join(format!("get-rev-{c}.json"))) {
         let resource = resource_of(&b64(&kv["key"]));
         rows.entry(resource.clone()).or_default().revisions += 1;
         *stored.entry(resource).or_default() += b64(&kv["value"]).len() as u64;
     }
-    for (key, _, value) in watched(dir).into_iter().filter(|(_, revision, _)| *revision > c) {
-        let resource = resource_of(&key);
+    for change in testdata::watched_changes(dir).into_iter().filter(|change| change.revision > c) {
+        let resource = resource_of(&change.key);
         rows.entry(resource.clone()).or_default().revisions += 1;
-        *stored.entry(resource).or_default() += value.map_or(0, |v| v.len() as u64);
+        *stored.entry(resource).or_default() += change.value.map_or(0, |v| v.len() as u64);
     }
     for (resource, row) in &mut rows {
         row.history = stored.get(resource).copied().unwrap_or(0) - row.size;
