@@ -28,7 +28,7 @@ use regex::Regex;
 use serde_json::{json, Value};
 
 use crate::output::{run_passes, SnapshotArg};
-use crate::render::{explain, plaintext, sorted_evidence, EncryptionArg, KubeVersionArg};
+use crate::render::{crd_prefix, explain, plaintext, resource_table, sorted_evidence, EncryptionArg, KubeVersionArg};
 use files::{relative_path, Layout, OutputDir, PathAllocator};
 use select::{LabelSelector, ResourceFilter, Selection};
 
@@ -513,10 +513,6 @@ fn always_scanned(prefix: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn crd_prefix(prefix: &str) -> String {
-    format!("{prefix}apiextensions.k8s.io/customresourcedefinitions/")
-}
-
 fn services_prefix(prefix: &str) -> String {
     format!("{prefix}services/specs/")
 }
@@ -549,24 +545,6 @@ pub(crate) fn storage_name(key: &ObjectKeyRef<'_>) -> String {
     } else {
         format!("{}.{}", key.resource, key.group)
     }
-}
-
-/// Built-ins plus the CRDs stored in the snapshot (at the revision asked for).
-fn resource_table(
-    sorted: &[KeyHistory<'_>],
-    decoder: &Decoder,
-    keys: Option<&EncryptionKeys>,
-    prefix: &str,
-) -> ResourceTable {
-    let mut table = ResourceTable::builtin();
-    for history in with_prefix(sorted, crd_prefix(prefix).as_bytes()).iter().filter(|h| !h.is_deleted()) {
-        let Ok(value) = plaintext(keys, history.key, history.last.record().kv.value) else { continue };
-        if let Ok(decoded) = decoder.decode(&value, &DecodeOptions::default()) {
-            // A malformed CRD only means its resources are not resolvable by name.
-            let _ = table.add_crd(&decoded.object);
-        }
-    }
-    table
 }
 
 /// (namespace, name) of Services with a selector: their Endpoints are controller-managed.

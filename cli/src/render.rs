@@ -1,5 +1,5 @@
-//! Decoding stored values and printing objects as kubectl prints them, shared by `get` and
-//! `decode`.
+//! Decoding stored values, printing objects as kubectl prints them, and the resources of a
+//! snapshot (built-ins and its CRDs), shared by `get`, `decode` and `extract`.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use etcd_snapshot::{with_prefix, KeyHistory, Salvage, Store};
 use k8s_decode::encryption::{is_encrypted, DecryptError, EncryptionKeys};
+use k8s_decode::resources::ResourceTable;
 use k8s_decode::{detect_kube_version, DecodeError, DecodeOptions, Decoded, Decoder, KubeVersion};
 
 /// `--encryption-config`: the keys that decrypt values encrypted at rest.
@@ -176,4 +177,27 @@ pub fn write_object(out: &mut impl Write, object: &serde_json::Value, format: Ob
         ObjectFormat::Json => out.write_all(k8s_decode::to_kubectl_json_pretty(object).as_bytes())?,
     }
     Ok(())
+}
+
+/// Where the API server stores CRDs, under its (normalised) prefix.
+pub fn crd_prefix(prefix: &str) -> String {
+    format!("{prefix}apiextensions.k8s.io/customresourcedefinitions/")
+}
+
+/// Built-ins plus the CRDs stored in the snapshot (at the revision asked for).
+pub fn resource_table(
+    sorted: &[KeyHistory<'_>],
+    decoder: &Decoder,
+    keys: Option<&EncryptionKeys>,
+    prefix: &str,
+) -> ResourceTable {
+    let mut table = ResourceTable::builtin();
+    for history in with_prefix(sorted, crd_prefix(prefix).as_bytes()).iter().filter(|h| !h.is_deleted()) {
+        let Ok(value) = plaintext(keys, history.key, history.last.record().kv.value) else { continue };
+        if let Ok(decoded) = decoder.decode(&value, &DecodeOptions::default()) {
+            // A malformed CRD only means its resources are not resolvable by name.
+            let _ = table.add_crd(&decoded.object);
+        }
+    }
+    table
 }

@@ -80,6 +80,77 @@ fn get_outputs() {
     assert!(raw.starts_with(b"{\"kind\":\"ConfigMap\""), "{}", String::from_utf8_lossy(&raw));
 }
 
+/// kubectl's ways of naming an object reach the same key as the key itself: plural,
+/// singular, short name, kind, `resource.group`, `TYPE/NAME`, custom resources of the
+/// snapshot's CRDs, `default` as the namespace, and cluster-scoped types ignoring `-n`.
+#[test]
+fn get_takes_kubectl_names() {
+    const K8S: &str = "fixtures/etcd-3.5-k8s/snapshot.db";
+    let by_key = |key: &str| stdout_of(&["get", K8S, key, "-o", "record"]);
+    let deployment = by_key("/registry/deployments/shop/web");
+    for names in [
+        &["deployments", "web"][..],
+        &["deployment", "web"],
+        &["deploy", "web"],
+        &["Deployment", "web"],
+        &["deployments.apps", "web"],
+        &["deployments.v1.apps", "web"],
+        &["deploy/web"],
+    ] {
+        let mut args = vec!["get", K8S];
+        args.extend_from_slice(names);
+        args.extend_from_slice(&["-n", "shop", "-o", "record"]);
+        assert_eq!(stdout_of(&args), deployment, "{names:?}");
+    }
+    // A custom resource: its type is known from the CRD in the snapshot.
+    let storefront = by_key("/registry/shop.example.com/storefronts/shop/main");
+    for names in [
+        &["storefronts", "main"][..],
+        &["storefront/main"],
+        &["Storefront", "main"],
+        &["storefronts.shop.example.com", "main"],
+    ] {
+        let mut args = vec!["get", K8S];
+        args.extend_from_slice(names);
+        args.extend_from_slice(&["-n", "shop", "-o", "record"]);
+        assert_eq!(stdout_of(&args), storefront, "{names:?}");
+    }
+    // Cluster-scoped: -n is ignored, as kubectl ignores it.
+    let namespace = by_key("/registry/namespaces/shop");
+    assert_eq!(stdout_of(&["get", K8S, "ns", "shop", "-n", "elsewhere", "-o", "record"]), namespace);
+    // Without -n, the namespace is `default`.
+    assert_eq!(
+        stdout_of(&["get", SNAP35, "cm/feature-flags", "-o", "record"]),
+        stdout_of(&["get", SNAP35, "/registry/configmaps/default/feature-flags", "-o", "record"])
+    );
+    // --history goes with it.
+    assert_eq!(
+        stdout_of(&["get", K8S, "configmap", "old-banner", "-n", "shop", "--history", "-o", "record"]),
+        stdout_of(&["get", K8S, "/registry/configmaps/shop/old-banner", "--history", "-o", "record"])
+    );
+
+    let failed = |args: &[&str]| {
+        let output = etcdsnap().args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.contains("rendering as"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    insta::assert_snapshot!(
+        "get_kubectl_name_errors",
+        [
+            failed(&["get", K8S, "widgets", "w1", "-n", "shop"]),
+            failed(&["get", K8S, "svc", "web"]),
+            failed(&["get", K8S, "/registry/namespaces/shop", "-n", "shop"]),
+            failed(&["get", K8S, "deploy/"]),
+        ]
+        .join("\n")
+    );
+}
+
 #[test]
 fn get_decodes_protobuf_from_a_real_cluster() {
     let Some(shared) = testdata::shared_fixtures("get_decodes_protobuf_from_a_real_cluster") else { return };
