@@ -16,5 +16,5 @@ pub use passes::LeafPasses;
 pub use ranges::{KeyRange, KeySample, PASS_RECORDS};
 pub use record::{KeyValue, KeyValueRef, Record, RecordRef};
 pub use revision::{Revision, RevisionKey};
-pub use salvage::Salvage;
+pub use salvage::{RevisionSample, Salvage};
 pub use store::{with_prefix, KeyHistory, LiveKey, Records, Scan, Store};

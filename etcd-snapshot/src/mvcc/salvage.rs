@@ -47,6 +47,13 @@ impl<'a> Salvage<'a> {
     /// once is salvaged by key ranges ([`sample_keys`](Self::sample_keys) plans them), each
     /// range a scan of its own.
     pub fn scan_where(db: Db<'a>, keep: impl Fn(&[u8]) -> bool + Sync) -> Salvage<'a> {
+        Self::scan_records_where(db, |record| keep(record.kv.key))
+    }
+
+    /// [`scan_where`](Self::scan_where) keeping the records `keep` accepts, whatever it
+    /// looks at: a salvage in revision windows ([`sample_revisions`](Self::sample_revisions)
+    /// plans them) keeps one window per scan.
+    pub fn scan_records_where(db: Db<'a>, keep: impl Fn(&Record<'a>) -> bool + Sync) -> Salvage<'a> {
         // Parts of the file are carved on every core and joined in file order.
         let parts: Vec<(Vec<Record<'a>>, usize, usize)> = (0..db.page_limit().div_ceil(CARVE_PART_PAGES))
             .into_par_iter()
@@ -60,7 +67,7 @@ impl<'a> Salvage<'a> {
                         continue;
                     }
                     pages_used += 1;
-                    found.extend(records.into_iter().filter(|r| keep(r.kv.key)));
+                    found.extend(records.into_iter().filter(|r| keep(r)));
                 }
                 (found, pages_used, pages_scanned)
             })
@@ -89,25 +96,16 @@ impl<'a> Salvage<'a> {
     /// spread evenly over the file and carved as [`scan_where`](Self::scan_where) carves
     /// them: the plan of a salvage in key ranges ([`KeySample::ranges`]).
     pub fn sample_keys(db: Db<'a>, prefix: &[u8], keep: impl Fn(&[u8]) -> bool) -> KeySample<'a> {
-        let first: PageId = 2;
-        let pages = db.page_limit().saturating_sub(first);
-        let step = (pages / SAMPLED_LEAVES as u64).max(1);
-        let mut keys = Vec::new();
-        let mut sampled = 0u64;
-        // A page id in the middle of a leaf's overflow reads as garbage and carves nothing,
-        // so every leaf is sampled with the same chance whatever its size.
-        for id in (first..db.page_limit()).step_by(step as usize) {
-            sampled += 1;
-            let Ok(page) = db.page(id) else { continue };
-            if page.kind != PageKind::Leaf || page.count == 0 {
-                continue;
-            }
-            keys.extend(
-                key_bucket_records(&page).into_iter().map(|r| r.kv.key).filter(|k| k.starts_with(prefix) && keep(k)),
-            );
-        }
-        let scale = if sampled == 0 { 0.0 } else { pages as f64 / sampled as f64 };
-        KeySample { keys, scale }
+        let (records, scale) = sample_records(db, |r| r.kv.key.starts_with(prefix) && keep(r.kv.key));
+        KeySample { keys: records.into_iter().map(|r| r.kv.key).collect(), scale }
+    }
+
+    /// Revisions of the records whose user key `keep` accepts, sampled as
+    /// [`sample_keys`](Self::sample_keys) samples keys: the plan of a salvage in revision
+    /// windows ([`RevisionSample::windows`]), for answers in revision order.
+    pub fn sample_revisions(db: Db<'a>, keep: impl Fn(&[u8]) -> bool) -> RevisionSample {
+        let (records, scale) = sample_records(db, |r| keep(r.kv.key));
+        RevisionSample { revisions: records.into_iter().map(|r| r.revision_key.revision.main).collect(), scale }
     }
 
     /// Every recovered record, in revision order.
@@ -124,6 +122,57 @@ impl<'a> Salvage<'a> {
     /// Every recovered entry of one key, in revision order.
     pub fn history(&self, key: &[u8]) -> Vec<Record<'a>> {
         self.records.iter().filter(|r| r.kv.key == key).copied().collect()
+    }
+}
+
+/// The records `keep` accepts from about `SAMPLED_LEAVES` pages spread evenly over the
+/// file, carved as a salvage carves them, and how many records of the file each stands for.
+fn sample_records<'a>(db: Db<'a>, keep: impl Fn(&Record<'a>) -> bool) -> (Vec<Record<'a>>, f64) {
+    let first: PageId = 2;
+    let pages = db.page_limit().saturating_sub(first);
+    let step = (pages / SAMPLED_LEAVES as u64).max(1);
+    let mut records = Vec::new();
+    let mut sampled = 0u64;
+    // A page id in the middle of a leaf's overflow reads as garbage and carves nothing, so
+    // every leaf is sampled with the same chance whatever its size.
+    for id in (first..db.page_limit()).step_by(step as usize) {
+        sampled += 1;
+        let Ok(page) = db.page(id) else { continue };
+        if page.kind != PageKind::Leaf || page.count == 0 {
+            continue;
+        }
+        records.extend(key_bucket_records(&page).into_iter().filter(|r| keep(r)));
+    }
+    let scale = if sampled == 0 { 0.0 } else { pages as f64 / sampled as f64 };
+    (records, scale)
+}
+
+/// Revisions of records read from a sample of the file's leaf pages (see
+/// [`Salvage::sample_revisions`]).
+#[derive(Debug, Clone)]
+pub struct RevisionSample {
+    /// The main revision of every sampled record that was asked for.
+    pub revisions: Vec<i64>,
+    /// Records in the file per sampled record.
+    pub scale: f64,
+}
+
+impl RevisionSample {
+    /// Consecutive windows of main revisions, `start..end`, of at most about `max_records`
+    /// carved records each, cut at sampled revisions: one window, every revision, when
+    /// they all fit.
+    pub fn windows(mut self, max_records: usize) -> Vec<std::ops::Range<i64>> {
+        let estimated = self.revisions.len() as f64 * self.scale;
+        let passes = (estimated / max_records.max(1) as f64).ceil().max(1.0) as usize;
+        if passes == 1 || self.revisions.is_empty() {
+            return std::iter::once(i64::MIN..i64::MAX).collect();
+        }
+        self.revisions.sort_unstable();
+        let mut bounds: Vec<i64> = (1..passes).map(|i| self.revisions[i * self.revisions.len() / passes]).collect();
+        bounds.dedup();
+        let starts = std::iter::once(i64::MIN).chain(bounds.iter().copied());
+        let ends = bounds.iter().copied().chain(std::iter::once(i64::MAX));
+        starts.zip(ends).map(|(start, end)| start..end).collect()
     }
 }
 
