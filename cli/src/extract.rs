@@ -28,7 +28,9 @@ use regex::Regex;
 use serde_json::{json, Value};
 
 use crate::output::{run_passes, SnapshotArg};
-use crate::render::{crd_prefix, explain, plaintext, resource_table, sorted_evidence, EncryptionArg, KubeVersionArg};
+use crate::render::{
+    crd_prefix, explain, kubectl_name, plaintext, resource_table, sorted_evidence, EncryptionArg, KubeVersionArg,
+};
 use files::{relative_path, Layout, OutputDir, PathAllocator};
 use select::{LabelSelector, ResourceFilter, Selection};
 
@@ -51,6 +53,9 @@ enum Format {
     Json,
     /// One compact JSON object per line, keys sorted as in `json` (stdout only).
     Jsonl,
+    /// One name per line as `kubectl get -o name` prints it (`deployment.apps/web`): what
+    /// would be written, as a list (stdout only).
+    Name,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -199,8 +204,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
 fn run_in_pool(args: Args) -> Result<ExitCode> {
     let started = Instant::now();
     let destination = Destination::parse(&args.output);
-    if args.format == Format::Jsonl && matches!(destination, Destination::Dir(_)) {
-        bail!("--format jsonl writes one stream; use it with -o -");
+    if matches!(args.format, Format::Jsonl | Format::Name) && matches!(destination, Destination::Dir(_)) {
+        bail!(
+            "--format {} writes one stream; use it with -o -",
+            if args.format == Format::Name { "name" } else { "jsonl" }
+        );
     }
     let keys = args.encryption.load()?;
     let snapshot = args.snapshot.open()?;
@@ -743,6 +751,10 @@ fn render(object: &Value, format: Format, list_item: bool) -> Result<Vec<u8>> {
             line.push(b'\n');
             line
         }
+        Format::Name => match kubectl_name(object) {
+            Some(name) => format!("{name}\n").into_bytes(),
+            None => bail!("the object has no kind or name"),
+        },
     })
 }
 

@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 
 use crate::output::{report_scan_errors, SalvageReport, SnapshotArg};
 use crate::render::{
-    crd_prefix, decode_value, evidence_prefixes, resource_table, salvage_evidence, store_evidence, write_object,
-    EncryptionArg, KubeVersionArg, ObjectFormat,
+    crd_prefix, decode_value, evidence_prefixes, kubectl_name, resource_table, salvage_evidence, store_evidence,
+    write_object, EncryptionArg, KubeVersionArg, ObjectFormat,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -27,6 +27,8 @@ enum Format {
     Raw,
     /// The etcd record: key, revisions, version, lease, and the value in base64.
     Record,
+    /// The object's name as `kubectl get -o name` prints it (`deployment.apps/web`).
+    Name,
 }
 
 #[derive(Debug, clap::Args)]
@@ -115,12 +117,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let mut out = BufWriter::new(io::stdout().lock());
     match args.format {
-        Format::Raw if args.history => bail!("--history prints several values: use -o yaml, json or record"),
+        Format::Raw | Format::Name if args.history => {
+            bail!("--history prints several values: use -o yaml, json or record")
+        }
         Format::Raw => out.write_all(records[0].kv.value)?,
         Format::Record => {
             for record in &records {
                 serde_json::to_writer(&mut out, &record_json(record))?;
                 out.write_all(b"\n")?;
+            }
+        }
+        Format::Name => {
+            let record = &records[0];
+            let decoded =
+                decode_value(&decoder, &key_text, record.kv.value, Some(record.kv.mod_revision), keys.as_ref(), key)?;
+            match kubectl_name(&decoded.object) {
+                Some(name) => writeln!(out, "{name}")?,
+                None => bail!("{}: {key_text}: the object has no kind or name", snapshot.path().display()),
             }
         }
         Format::Yaml | Format::Json => {

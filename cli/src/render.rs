@@ -179,6 +179,18 @@ pub fn write_object(out: &mut impl Write, object: &serde_json::Value, format: Ob
     Ok(())
 }
 
+/// The object as `kubectl get -o name` names it: the lower-cased kind, `.group` outside the
+/// core group, `/`, the name (`deployment.apps/web`, `pod/web-1`).
+pub fn kubectl_name(object: &serde_json::Value) -> Option<String> {
+    let kind = object["kind"].as_str()?;
+    let name = object["metadata"]["name"].as_str()?;
+    let kind = match object["apiVersion"].as_str()?.split_once('/') {
+        Some((group, _)) => format!("{kind}.{group}"),
+        None => kind.to_string(),
+    };
+    Some(format!("{}/{name}", kind.to_lowercase()))
+}
+
 /// Where the API server stores CRDs, under its (normalised) prefix.
 pub fn crd_prefix(prefix: &str) -> String {
     format!("{prefix}apiextensions.k8s.io/customresourcedefinitions/")
@@ -200,4 +212,26 @@ pub fn resource_table(
         }
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::kubectl_name;
+
+    #[test]
+    fn names_as_kubectl_get_o_name() {
+        let named = |api_version: &str, kind: &str| {
+            kubectl_name(&json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": "x"}}))
+        };
+        assert_eq!(named("apps/v1", "Deployment").as_deref(), Some("deployment.apps/x"));
+        assert_eq!(named("v1", "Pod").as_deref(), Some("pod/x"));
+        assert_eq!(
+            named("apiextensions.k8s.io/v1", "CustomResourceDefinition").as_deref(),
+            Some("customresourcedefinition.apiextensions.k8s.io/x")
+        );
+        assert_eq!(named("shop.example.com/v1", "StoreFront").as_deref(), Some("storefront.shop.example.com/x"));
+        assert_eq!(kubectl_name(&json!({"apiVersion": "v1", "kind": "Pod"})), None);
+    }
 }

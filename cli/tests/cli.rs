@@ -123,6 +123,12 @@ fn get_takes_kubectl_names() {
         stdout_of(&["get", SNAP35, "cm/feature-flags", "-o", "record"]),
         stdout_of(&["get", SNAP35, "/registry/configmaps/default/feature-flags", "-o", "record"])
     );
+    // -o name, as kubectl prints it.
+    assert_eq!(stdout_of(&["get", K8S, "deploy/web", "-n", "shop", "-o", "name"]), "deployment.apps/web\n");
+    assert_eq!(
+        stdout_of(&["get", K8S, "storefront", "main", "-n", "shop", "-o", "name"]),
+        "storefront.shop.example.com/main\n"
+    );
     // --history goes with it.
     assert_eq!(
         stdout_of(&["get", K8S, "configmap", "old-banner", "-n", "shop", "--history", "-o", "record"]),

@@ -38,6 +38,37 @@ fn stdout_json_list_and_jsonl() {
     insta::assert_snapshot!("stdout_jsonl", jsonl);
 }
 
+/// `--format name` lists what the other formats write, one `kind.group/name` per object as
+/// `kubectl get -o name` prints it, in the same order and with the same skips.
+#[test]
+fn names_list_what_would_be_written() {
+    const K8S: &str = "fixtures/etcd-3.5-k8s/snapshot.db";
+    for args in [&["-A", "--cluster-scoped"][..], &["-n", "shop", "--include-owned"], &["--order", "apply"]] {
+        let with = |format: &str| {
+            let mut all = vec!["extract", K8S, "--format", format];
+            all.extend_from_slice(args);
+            // The fixture's two bad values make the exit code 1, whatever the format.
+            run(&all).stdout
+        };
+        let names = with("name");
+        let expected: String = with("jsonl")
+            .lines()
+            .map(|line| {
+                let object: Value = serde_json::from_str(line).unwrap();
+                let kind = object["kind"].as_str().unwrap().to_lowercase();
+                let group = object["apiVersion"].as_str().unwrap().split_once('/').map(|(g, _)| format!(".{g}"));
+                format!("{kind}{}/{}\n", group.unwrap_or_default(), object["metadata"]["name"].as_str().unwrap())
+            })
+            .collect();
+        assert!(names.lines().count() > 5, "{args:?}");
+        assert_eq!(names, expected, "{args:?}");
+    }
+    insta::assert_snapshot!("names_in_shop", run(&["extract", K8S, "-n", "shop", "--format", "name"]).stdout);
+    let r = run(&["extract", K8S, "--format", "name", "-o", "/tmp/etcdsnap-never-created"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--format name writes one stream; use it with -o -"), "{}", r.stderr);
+}
+
 #[test]
 fn resource_names_as_kubectl_accepts_them() {
     let expected = ok(&["extract", SNAP35, "deployments"]).stdout;
