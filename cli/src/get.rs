@@ -5,17 +5,14 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use base64::Engine;
-use etcd_snapshot::{Record, Salvage, Snapshot};
-use k8s_decode::encryption::EncryptionKeys;
-use k8s_decode::keys::{normalize_prefix, object_key};
-use k8s_decode::resources::ResourceTable;
+use etcd_snapshot::{Record, Salvage};
 use serde_json::{json, Value};
 
-use crate::output::{report_scan_errors, SalvageReport, SnapshotArg};
+use crate::output::{report_scan_errors, SalvageReport};
 use crate::render::{
-    crd_prefix, decode_value, evidence_prefixes, kubectl_name, resource_table, salvage_evidence, store_evidence,
-    write_object, EncryptionArg, KubeVersionArg, ObjectFormat,
+    decode_value, evidence_prefixes, kubectl_name, salvage_evidence, store_evidence, write_object, ObjectFormat,
 };
+use crate::target::{ObjectArgs, OpenedObject};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
@@ -34,15 +31,7 @@ enum Format {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    snapshot: SnapshotArg,
-    /// What to print: an etcd key (/registry/deployments/default/web), or a resource and a
-    /// name as kubectl takes them (`deployment web`, `deploy/web`, `widgets.example.com w1`;
-    /// custom resources of the CRDs in the snapshot too).
-    #[arg(value_name = "KEY | TYPE NAME | TYPE/NAME", num_args = 1..=2, required = true)]
-    target: Vec<String>,
-    /// Namespace of a TYPE NAME target (default: `default`, as kubectl's).
-    #[arg(short = 'n', long = "namespace", value_name = "NS")]
-    namespace: Option<String>,
+    object: ObjectArgs,
     /// State at this revision instead of the latest.
     #[arg(long, value_name = "R", conflicts_with = "history")]
     revision: Option<i64>,
@@ -55,21 +44,10 @@ pub struct Args {
     salvage: bool,
     #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
     format: Format,
-    /// Key prefix of the API server (`--etcd-prefix`; OpenShift: /kubernetes.io): where
-    /// TYPE NAME targets, CRDs and the Nodes for version detection are.
-    #[arg(long, default_value = "/registry", value_name = "PREFIX")]
-    etcd_prefix: String,
-    #[command(flatten)]
-    kube_version: KubeVersionArg,
-    #[command(flatten)]
-    encryption: EncryptionArg,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let keys = args.encryption.load()?;
-    let snapshot = args.snapshot.open()?;
-    let target = Target::parse(&args.target, args.namespace.as_deref())?;
-    let key_text = target.key(&snapshot, &args, keys.as_ref())?;
+    let OpenedObject { snapshot, keys, target, key: key_text } = args.object.open(args.revision)?;
     let key = key_text.as_bytes();
     // Salvage needs only the pages; the store needs an intact tree.
     let salvage;
@@ -77,7 +55,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let (records, errors, decoder) = if args.salvage {
         // Only the key's records and the release evidence are kept: a whole file's would
         // not fit the memory bound.
-        let evidence = evidence_prefixes(&args.etcd_prefix);
+        let evidence = evidence_prefixes(&args.object.etcd_prefix);
         salvage =
             Salvage::scan_where(snapshot.db()?, |k| k == key || evidence.iter().any(|p| k.starts_with(p.as_bytes())));
         let mut report = SalvageReport::default();
@@ -92,7 +70,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if records.is_empty() {
             bail!("{}: {} not found in any leaf page", snapshot.path().display(), target.describe(&key_text));
         }
-        let decoder = args.kube_version.decoder_for(keys.as_ref(), || salvage_evidence(&salvage, &args.etcd_prefix));
+        let decoder = args
+            .object
+            .kube_version
+            .decoder_for(keys.as_ref(), || salvage_evidence(&salvage, &args.object.etcd_prefix));
         (records, Vec::new(), decoder)
     } else {
         store = snapshot.store()?;
@@ -112,7 +93,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
             (found, scan.errors)
         };
-        let decoder = args.kube_version.decoder_for(keys.as_ref(), || store_evidence(&store, &args.etcd_prefix));
+        let decoder =
+            args.object.kube_version.decoder_for(keys.as_ref(), || store_evidence(&store, &args.object.etcd_prefix));
         (records, errors, decoder)
     };
     let mut out = BufWriter::new(io::stdout().lock());
@@ -165,70 +147,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(report_scan_errors(&snapshot, &errors))
-}
-
-/// What `get` was asked for.
-enum Target {
-    /// An etcd key as given.
-    Key(String),
-    /// kubectl's `TYPE NAME` or `TYPE/NAME`.
-    Object { resource: String, name: String, namespace: Option<String> },
-}
-
-impl Target {
-    /// One argument is a key when it starts with `/` or has none (`compact_rev_key`), else
-    /// `TYPE/NAME`; two are `TYPE NAME`.
-    fn parse(args: &[String], namespace: Option<&str>) -> Result<Target> {
-        let namespace = namespace.map(str::to_string);
-        let (resource, name) = match args {
-            [key] if key.starts_with('/') || !key.contains('/') => {
-                if namespace.is_some() {
-                    bail!("-n applies to TYPE NAME; the etcd key {key:?} names its namespace itself");
-                }
-                return Ok(Target::Key(key.clone()));
-            }
-            [typed] => typed.split_once('/').map(|(r, n)| (r.to_string(), n.to_string())).expect("has a '/'"),
-            [resource, name] => (resource.clone(), name.clone()),
-            _ => bail!("expected an etcd key, TYPE NAME or TYPE/NAME"),
-        };
-        if name.is_empty() || name.contains('/') {
-            bail!("{name:?} is not an object name");
-        }
-        Ok(Target::Object { resource, name, namespace })
-    }
-
-    /// The etcd key: as given, or where the API server stores the object. A resource the
-    /// built-in table does not know is looked up among the CRDs of the snapshot's store.
-    fn key(&self, snapshot: &Snapshot, args: &Args, keys: Option<&EncryptionKeys>) -> Result<String> {
-        let (resource, name, namespace) = match self {
-            Target::Key(key) => return Ok(key.clone()),
-            Target::Object { resource, name, namespace } => (resource, name, namespace),
-        };
-        let prefix = normalize_prefix(&args.etcd_prefix);
-        let mut table = ResourceTable::builtin();
-        if table.resolve(resource).is_err() {
-            let store = snapshot.store()?;
-            let crds = store.key_histories(crd_prefix(&prefix).as_bytes(), args.revision)?;
-            table = resource_table(&crds.items, &args.kube_version.decoder(), keys, &prefix);
-        }
-        let info = match table.resolve(resource) {
-            Ok(found) => found[0],
-            Err(_) => bail!(
-                "{}: no resource type {resource:?}, built in or defined by a CRD in the snapshot",
-                snapshot.path().display()
-            ),
-        };
-        let namespace = info.namespaced.then(|| namespace.as_deref().unwrap_or("default"));
-        Ok(object_key(&prefix, info, namespace, name))
-    }
-
-    /// The object as kubectl would name it in an error, with its etcd key.
-    fn describe(&self, key: &str) -> String {
-        match self {
-            Target::Key(_) => format!("key {key:?}"),
-            Target::Object { resource, name, .. } => format!("{resource} {name:?} (etcd key {key})"),
-        }
-    }
 }
 
 /// The JSON form of one `key` bucket entry.

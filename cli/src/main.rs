@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod alloc;
 mod decode;
+mod diff;
 mod encode;
 mod extract;
 mod get;
@@ -15,6 +16,7 @@ mod ls;
 mod output;
 mod render;
 mod status;
+mod target;
 mod usage;
 
 /// Offline forensics for etcd snapshots of Kubernetes clusters.
@@ -33,6 +35,8 @@ enum Command {
     Ls(ls::Args),
     /// Print one key's object (decoded, as kubectl shows it), raw value, or history.
     Get(get::Args),
+    /// What changed in one object between two revisions, or two snapshots: a unified diff of its YAML.
+    Diff(diff::Args),
     /// Every retained change in revision order (create, update, delete), as `etcdctl watch --rev` replays them.
     Log(log::Args),
     /// Decode one stored etcd value from a file or stdin.
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
         Command::Ls(args) => ls::run(args),
         Command::Get(args) => get::run(args),
         Command::Log(args) => log::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Decode(args) => decode::run(args),
         Command::Encode(args) => encode::run(args),
         Command::Extract(args) => extract::run(args),
