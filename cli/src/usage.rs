@@ -132,10 +132,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let mut counted: HashMap<String, Usage> = HashMap::new();
         for record in records.filter_map(|r| r.map_err(|e| errors.push(e)).ok()) {
             let Some(row) = rows.row_of(record.kv.key) else { continue };
-            let usage = match counted.get_mut(&row) {
-                Some(usage) => usage,
-                None => counted.entry(row).or_default(),
-            };
+            let usage = counted.entry(row).or_default();
             usage.revisions += 1;
             usage.stored += record.kv.value.len() as u64;
         }

@@ -47,6 +47,29 @@ fn ls_prefix_revision_and_deleted() {
         stdout_of(&["ls", SNAP34, "/registry/configmaps/default/", "--revision", "385"])
     );
     insta::assert_snapshot!("ls_deleted", stdout_of(&["ls", SNAP34, "--deleted"]));
+    insta::assert_snapshot!("ls_long_deleted", stdout_of(&["ls", SNAP34, "--deleted", "-l"]));
+}
+
+/// `ls -l` = etcd's own records: `etcdctl get --prefix "" -w json` (get.json), key by key.
+#[test]
+fn ls_long_equals_etcdctl_records() {
+    use base64::Engine;
+    let b64 = |v: &serde_json::Value| base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap()).unwrap();
+    for dir in testdata::project_snapshot_dirs() {
+        let answer: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("get.json")).unwrap()).unwrap();
+        let expected: String = answer["kvs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|kv| {
+                let key = String::from_utf8(b64(&kv["key"])).unwrap();
+                let (revision, version) = (kv["mod_revision"].as_i64().unwrap(), kv["version"].as_i64().unwrap());
+                format!("{revision:>10} {version:>6} {:>9} {key}\n", b64(&kv["value"]).len())
+            })
+            .collect();
+        assert_eq!(stdout_of(&["ls", "-l", dir.join("snapshot.db").to_str().unwrap()]), expected, "{}", dir.display());
+    }
 }
 
 #[test]
