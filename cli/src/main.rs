@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod alloc;
+mod compare;
 mod decode;
 mod diff;
 mod encode;
@@ -37,6 +38,8 @@ enum Command {
     Get(get::Args),
     /// What changed in one object between two revisions, or two snapshots: a unified diff of its YAML.
     Diff(diff::Args),
+    /// Objects created, changed and deleted between two snapshots (e.g. last night's backup and today's).
+    Compare(compare::Args),
     /// Every retained change in revision order (create, update, delete), as `etcdctl watch --rev` replays them.
     Log(log::Args),
     /// Decode one stored etcd value from a file or stdin.
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Get(args) => get::run(args),
         Command::Log(args) => log::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Decode(args) => decode::run(args),
         Command::Encode(args) => encode::run(args),
         Command::Extract(args) => extract::run(args),
