@@ -72,6 +72,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
             older = newer;
         }
     } else {
+        if let (Some(other), None) = (&args.against, to_index) {
+            // Gone from this snapshot, history and all: the other's object, removed.
+            let newer = Side { label: format!("{key} (not in {name})"), yaml: String::new() };
+            write_diff(&mut out, &render.other_snapshot(other)?, &newer)?;
+            out.flush()?;
+            return Ok(report_scan_errors(&snapshot, &history.errors));
+        }
         let Some(to_index) = to_index else {
             let at = args.to.map_or_else(|| "any retained revision".to_string(), |r| format!("revision {r}"));
             bail!("{name}: {} not found at {at}", target.describe(&key));

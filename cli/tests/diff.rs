@@ -92,6 +92,11 @@ fn diff_outputs() {
         "{added}"
     );
     assert!(added.lines().skip(3).all(|l| l.starts_with('+')), "{added}");
+    // The other way round: gone from this snapshot, the other's object removed.
+    let removed =
+        ok(&["diff", "fixtures/etcd-3.4-basic/snapshot.db", "deploy", "web", "-n", "shop", "--against", K8S]).stdout;
+    assert!(removed.starts_with("--- /registry/deployments/shop/web @ revision 28 (fixtures/etcd-3.5-k8s/snapshot.db)\n+++ /registry/deployments/shop/web (not in fixtures/etcd-3.4-basic/snapshot.db)\n"), "{removed}");
+    assert!(removed.lines().skip(3).all(|l| l.starts_with('-')), "{removed}");
 
     let failed = |args: &[&str]| {
         let r = run(args);
