@@ -32,25 +32,25 @@ struct Cli {
 enum Command {
     /// Hash, revision, key count and size, as `etcdutl snapshot status` reports them, and more.
     Status(status::Args),
+    /// Space held by each resource or namespace: live objects, deletions, history.
+    #[command(alias = "du")]
+    Usage(usage::Args),
     /// List keys that exist at the latest (or a given) revision, one per line, sorted.
     Ls(ls::Args),
-    /// Print one key's object (decoded, as kubectl shows it), raw value, or history.
+    /// Every retained change in revision order (create, update, delete), as `etcdctl watch --rev` replays them.
+    Log(log::Args),
+    /// Print one object (by etcd key or as kubectl names it) decoded as kubectl shows it, its raw value, or its history.
     Get(get::Args),
     /// What changed in one object between two revisions, or two snapshots: a unified diff of its YAML.
     Diff(diff::Args),
     /// Objects created, changed and deleted between two snapshots (e.g. last night's backup and today's).
     Compare(compare::Args),
-    /// Every retained change in revision order (create, update, delete), as `etcdctl watch --rev` replays them.
-    Log(log::Args),
+    /// Write selected objects as clean, re-creatable YAML/JSON (files or one stream).
+    Extract(extract::Args),
     /// Decode one stored etcd value from a file or stdin.
     Decode(decode::Args),
     /// Encode one object (YAML or JSON) as the API server stores it in etcd.
     Encode(encode::Args),
-    /// Write selected objects as clean, re-creatable YAML/JSON (files or one stream).
-    Extract(extract::Args),
-    /// Space held by each resource or namespace: live objects, deletions, history.
-    #[command(alias = "du")]
-    Usage(usage::Args),
 }
 
 /// Problems with the input (as opposed to usage errors, which clap reports with exit code 2).
