@@ -57,6 +57,24 @@ impl KeyRange {
     }
 }
 
+/// Passes of at most `max_records` records for `estimated_records` (at least one).
+pub(crate) fn passes_for(estimated_records: f64, max_records: usize) -> usize {
+    (estimated_records / max_records.max(1) as f64).ceil().max(1.0) as usize
+}
+
+/// The sampled values that cut `sample` into `passes` parts of about as many samples each,
+/// sorted and distinct: none for one part (or no sample). Passes are planned by key and by
+/// revision alike.
+pub(crate) fn cut_points<T: Ord + Copy>(mut sample: Vec<T>, passes: usize) -> Vec<T> {
+    if passes <= 1 || sample.is_empty() {
+        return Vec::new();
+    }
+    sample.sort_unstable();
+    let mut bounds: Vec<T> = (1..passes).map(|i| sample[i * sample.len() / passes]).collect();
+    bounds.dedup();
+    bounds
+}
+
 /// Keys of records read from a sample of the `key` bucket's leaf pages.
 #[derive(Debug, Clone)]
 pub struct KeySample<'a> {
@@ -75,21 +93,14 @@ impl KeySample<'_> {
 
     /// How many passes of at most `max_records` the asked-for keys need.
     pub fn passes(&self, max_records: usize) -> usize {
-        (self.estimated_records() / max_records.max(1) as f64).ceil().max(1.0) as usize
+        passes_for(self.estimated_records(), max_records)
     }
 
     /// Consecutive key ranges of at most about `max_records` records each, cut at sampled
     /// keys: one range, every key, when they all fit.
     pub fn ranges(self, max_records: usize) -> Vec<KeyRange> {
         let passes = self.passes(max_records);
-        if passes == 1 || self.keys.is_empty() {
-            return vec![KeyRange::all()];
-        }
-        let mut keys = self.keys;
-        keys.sort_unstable();
-        let mut bounds: Vec<&[u8]> = (1..passes).map(|i| keys[i * keys.len() / passes]).collect();
-        bounds.dedup();
-        KeyRange::cut_at(&bounds)
+        KeyRange::cut_at(&cut_points(self.keys, passes))
     }
 }
 

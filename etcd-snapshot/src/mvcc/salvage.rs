@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::bbolt::{Db, LeafEntry, Page, PageId, PageKind};
 
 use super::newest::{merge_runs, newest_per_key};
-use super::ranges::SAMPLED_LEAVES;
+use super::ranges::{cut_points, passes_for, SAMPLED_LEAVES};
 use super::store::decode_record;
 use super::{KeyHistory, KeySample, Record};
 
@@ -161,15 +161,9 @@ impl RevisionSample {
     /// Consecutive windows of main revisions, `start..end`, of at most about `max_records`
     /// carved records each, cut at sampled revisions: one window, every revision, when
     /// they all fit.
-    pub fn windows(mut self, max_records: usize) -> Vec<std::ops::Range<i64>> {
-        let estimated = self.revisions.len() as f64 * self.scale;
-        let passes = (estimated / max_records.max(1) as f64).ceil().max(1.0) as usize;
-        if passes == 1 || self.revisions.is_empty() {
-            return std::iter::once(i64::MIN..i64::MAX).collect();
-        }
-        self.revisions.sort_unstable();
-        let mut bounds: Vec<i64> = (1..passes).map(|i| self.revisions[i * self.revisions.len() / passes]).collect();
-        bounds.dedup();
+    pub fn windows(self, max_records: usize) -> Vec<std::ops::Range<i64>> {
+        let passes = passes_for(self.revisions.len() as f64 * self.scale, max_records);
+        let bounds = cut_points(self.revisions, passes);
         let starts = std::iter::once(i64::MIN).chain(bounds.iter().copied());
         let ends = bounds.iter().copied().chain(std::iter::once(i64::MAX));
         starts.zip(ends).map(|(start, end)| start..end).collect()
