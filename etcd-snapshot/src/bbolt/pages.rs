@@ -11,6 +11,7 @@ use crate::error::FormatError;
 use super::bucket::{Bucket, BucketRoot};
 use super::meta::Meta;
 use super::page::PageKind;
+use super::walk::VisitedPages;
 use super::{Db, PageId, BUCKET_LEAF_FLAG};
 
 /// How the pages below the high-water mark are used.
@@ -38,26 +39,25 @@ impl PageUsage {
     }
 }
 
-/// One bit per page: reached already.
+/// The pages reached so far, and how many.
 struct Reached {
-    bits: Vec<u64>,
+    pages: VisitedPages,
     count: u64,
 }
 
 impl Reached {
     fn new(pages: u64) -> Reached {
-        Reached { bits: vec![0; pages.div_ceil(64) as usize], count: 0 }
+        Reached { pages: VisitedPages::new(pages), count: 0 }
     }
 
     /// Mark `id` and the `overflow` pages after it; false if `id` was marked before.
     fn mark(&mut self, id: PageId, overflow: u32) -> bool {
-        let seen = |bits: &[u64], id: PageId| bits[(id / 64) as usize] & (1 << (id % 64)) != 0;
-        if seen(&self.bits, id) {
+        if !self.pages.insert(id) {
             return false;
         }
-        for page in id..=id + u64::from(overflow) {
-            if !seen(&self.bits, page) {
-                self.bits[(page / 64) as usize] |= 1 << (page % 64);
+        self.count += 1;
+        for page in id + 1..=id + u64::from(overflow) {
+            if self.pages.insert(page) {
                 self.count += 1;
             }
         }

@@ -25,17 +25,17 @@ impl LeafEntry<'_> {
 
 /// Pages already visited by one walk, so that a cycle or a shared subtree in a damaged file
 /// is reported instead of looping or repeating entries. One bit per addressable page.
-struct VisitedPages {
+pub(super) struct VisitedPages {
     bits: Vec<u64>,
 }
 
 impl VisitedPages {
-    fn new(page_limit: u64) -> Self {
+    pub(super) fn new(page_limit: u64) -> Self {
         VisitedPages { bits: vec![0; page_limit.div_ceil(64) as usize] }
     }
 
     /// Marks `id`; false if it was already marked. Callers only pass ids below the limit.
-    fn insert(&mut self, id: PageId) -> bool {
+    pub(super) fn insert(&mut self, id: PageId) -> bool {
         let (word, bit) = ((id / 64) as usize, id % 64);
         let Some(w) = self.bits.get_mut(word) else {
             return true;
