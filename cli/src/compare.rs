@@ -9,7 +9,7 @@ use anyhow::Result;
 use etcd_snapshot::{KeyHistory, KeyRange, LeafPasses, MvccError, Snapshot, Store};
 use serde_json::json;
 
-use crate::output::{report_scan_errors, TableOrJson};
+use crate::output::{report_scan_errors, Change, TableOrJson};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -76,8 +76,8 @@ fn live<'a>(
 }
 
 /// What happened to one key between the two snapshots.
-struct Change<'o, 'n> {
-    kind: &'static str,
+struct KeyChange<'o, 'n> {
+    kind: Change,
     key: &'o [u8],
     older: Option<&'o KeyHistory<'o>>,
     newer: Option<&'n KeyHistory<'n>>,
@@ -85,7 +85,7 @@ struct Change<'o, 'n> {
 
 /// The keys live in only one of two key-sorted lists, and those live in both whose values
 /// differ (compared as stored: an object encrypted again with a new nonce differs).
-fn changes<'o, 'n>(older: &'o [KeyHistory<'o>], newer: &'n [KeyHistory<'n>]) -> Vec<Change<'o, 'n>>
+fn changes<'o, 'n>(older: &'o [KeyHistory<'o>], newer: &'n [KeyHistory<'n>]) -> Vec<KeyChange<'o, 'n>>
 where
     'n: 'o,
 {
@@ -99,17 +99,17 @@ where
         };
         match order {
             std::cmp::Ordering::Less => {
-                found.push(Change { kind: "DELETE", key: older[i].key, older: Some(&older[i]), newer: None });
+                found.push(KeyChange { kind: Change::Delete, key: older[i].key, older: Some(&older[i]), newer: None });
                 i += 1;
             }
             std::cmp::Ordering::Greater => {
-                found.push(Change { kind: "CREATE", key: newer[j].key, older: None, newer: Some(&newer[j]) });
+                found.push(KeyChange { kind: Change::Create, key: newer[j].key, older: None, newer: Some(&newer[j]) });
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
                 if older[i].last.record().kv.value != newer[j].last.record().kv.value {
-                    found.push(Change {
-                        kind: "UPDATE",
+                    found.push(KeyChange {
+                        kind: Change::Update,
                         key: older[i].key,
                         older: Some(&older[i]),
                         newer: Some(&newer[j]),
@@ -123,13 +123,13 @@ where
     found
 }
 
-fn write_change(out: &mut impl Write, format: TableOrJson, change: &Change<'_, '_>) -> io::Result<()> {
+fn write_change(out: &mut impl Write, format: TableOrJson, change: &KeyChange<'_, '_>) -> io::Result<()> {
     let key = String::from_utf8_lossy(change.key);
     match format {
-        TableOrJson::Table => writeln!(out, "{:<6} {key}", change.kind),
+        TableOrJson::Table => writeln!(out, "{:<6} {key}", change.kind.name()),
         TableOrJson::Json => {
             // The revision of the key's last change in each snapshot that has it.
-            let mut line = json!({ "type": change.kind, "key": key });
+            let mut line = json!({ "type": change.kind.name(), "key": key });
             if let Some(older) = change.older {
                 line["oldRevision"] = older.last.revision_key.revision.main.into();
             }

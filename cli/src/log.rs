@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use etcd_snapshot::{MvccError, Record, Salvage};
 use serde_json::json;
 
-use crate::output::{report_scan_errors, SalvageReport, SnapshotPrefixArgs, TableOrJson};
+use crate::output::{report_scan_errors, Change, SalvageReport, SnapshotPrefixArgs, TableOrJson};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,33 +31,6 @@ pub struct Args {
     /// Records per pass over the file (tests use it to force several passes).
     #[arg(long, hide = true, default_value_t = etcd_snapshot::PASS_RECORDS)]
     pass_records: usize,
-}
-
-/// What a change did to its key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
-    /// A put of a key that did not exist (version 1: created, or created again).
-    Create,
-    Update,
-    Delete,
-}
-
-impl Change {
-    fn of(record: &Record<'_>) -> Change {
-        match (record.is_tombstone(), record.kv.version) {
-            (true, _) => Change::Delete,
-            (false, 1) => Change::Create,
-            (false, _) => Change::Update,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Change::Create => "CREATE",
-            Change::Update => "UPDATE",
-            Change::Delete => "DELETE",
-        }
-    }
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use etcd_snapshot::{KeyHistory, KeyRange, LeafPasses, MvccError, Snapshot, Store};
+use etcd_snapshot::bbolt::{Db, PageUsage};
+use etcd_snapshot::{KeyHistory, KeyRange, LeafPasses, MvccError, Record, Snapshot, Store};
 
 /// Positional snapshot path shared by every command.
 #[derive(Debug, clap::Args)]
@@ -36,6 +37,34 @@ pub struct SnapshotPrefixArgs {
 pub enum TableOrJson {
     Table,
     Json,
+}
+
+/// What a change did to its key, as `log` and `compare` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A put of a key that did not exist (version 1: created, or created again).
+    Create,
+    Update,
+    Delete,
+}
+
+impl Change {
+    /// What a `key` bucket entry did.
+    pub fn of(record: &Record<'_>) -> Change {
+        match (record.is_tombstone(), record.kv.version) {
+            (true, _) => Change::Delete,
+            (false, 1) => Change::Create,
+            (false, _) => Change::Update,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Change::Create => "CREATE",
+            Change::Update => "UPDATE",
+            Change::Delete => "DELETE",
+        }
+    }
 }
 
 /// What a salvage found, over all its passes.
@@ -141,6 +170,12 @@ pub fn report_scan_errors(snapshot: &Snapshot, errors: &[MvccError]) -> ExitCode
         errors.len()
     );
     ExitCode::from(1)
+}
+
+/// The file's pages in use and free, or `None` after saying on stderr why they could not be
+/// counted (a tree page that cannot be read: the exit code must then be 1).
+pub fn page_usage(snapshot: &Snapshot, db: &Db<'_>) -> Option<PageUsage> {
+    db.page_usage().map_err(|e| eprintln!("etcdsnap: {}: free pages not counted: {e}", snapshot.path().display())).ok()
 }
 
 /// SI units as etcdutl prints totalSize (go-humanize `Bytes`).

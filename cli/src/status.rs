@@ -9,7 +9,7 @@ use etcd_snapshot::{DbStatus, SourceKind, TrailerCheck};
 use k8s_decode::encryption::EncryptedWith;
 use serde_json::{json, Value};
 
-use crate::output::{humanize_bytes, report_scan_errors, scan_in_passes, SnapshotArg, TableOrJson};
+use crate::output::{humanize_bytes, page_usage, report_scan_errors, scan_in_passes, SnapshotArg, TableOrJson};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,7 +23,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let snapshot = args.snapshot.open()?;
     let db = snapshot.db()?;
     let status = DbStatus::compute(&db).map_err(|e| anyhow::anyhow!("{}: {e}", snapshot.path().display()))?;
-    let pages = db.page_usage();
+    let pages = page_usage(&snapshot, &db);
     let store = snapshot.store()?;
     // Counted by key ranges, as `ls` lists them, so that memory stays bounded. Live values
     // encrypted at rest are counted by the provider and key their prefix names: the keys a
@@ -57,8 +57,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "truncated": db.is_truncated(),
         "pageSize": db.page_size(),
         // etcd's dbSizeInUse: what a defrag would shrink the file to (the free pages go).
-        "sizeInUse": pages.as_ref().ok().map(|p| p.in_use_bytes()),
-        "freePages": pages.as_ref().ok().map(|p| p.free),
+        "sizeInUse": pages.map(|p| p.in_use_bytes()),
+        "freePages": pages.map(|p| p.free),
         "metaTxid": meta.active.txid,
         "metaPage": meta.slot as u8,
         "metaFallback": meta.fallback.map(|e| e.to_string()),
@@ -80,9 +80,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
         TableOrJson::Json => writeln!(out, "{}", serde_json::to_string(&report)?)?,
         TableOrJson::Table => write_table(&mut out, &report)?,
     }
-    if let Err(e) = &pages {
-        eprintln!("etcdsnap: {}: free pages not counted: {e}", snapshot.path().display());
-    }
     if trailer == "MISMATCH" {
         eprintln!(
             "etcdsnap: {}: SHA-256 trailer does not match the image (modified or truncated file)",
@@ -91,7 +88,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let scan = report_scan_errors(&snapshot, &errors);
-    Ok(if pages.is_err() { ExitCode::from(1) } else { scan })
+    Ok(if pages.is_none() { ExitCode::from(1) } else { scan })
 }
 
 /// `aescbc/key1`, `kms-v2/cloud-kms`: the provider as the EncryptionConfiguration names it

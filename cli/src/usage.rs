@@ -14,7 +14,7 @@ use k8s_decode::resources::ResourceTable;
 use serde_json::{json, Value};
 
 use crate::extract::storage_name;
-use crate::output::{humanize_bytes, report_scan_errors, scan_in_passes, SnapshotArg, TableOrJson};
+use crate::output::{humanize_bytes, page_usage, report_scan_errors, scan_in_passes, SnapshotArg, TableOrJson};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum By {
@@ -184,8 +184,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let mut largest: Vec<(u64, Vec<u8>)> = largest.into_iter().map(|Reverse(entry)| entry).collect();
     largest.sort_by(|(a, x), (b, y)| b.cmp(a).then_with(|| x.cmp(y)));
-    let pages = snapshot.db()?.page_usage();
-    let report = Report { by: args.by, rows, total, largest, pages: pages.as_ref().ok().copied() };
+    let pages = page_usage(&snapshot, &snapshot.db()?);
+    let report = Report { by: args.by, rows, total, largest, pages };
 
     let mut out = BufWriter::new(io::stdout().lock());
     match args.format {
@@ -196,11 +196,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         TableOrJson::Table => report.write_table(&mut out)?,
     }
     out.flush()?;
-    if let Err(e) = &pages {
-        eprintln!("etcdsnap: {}: free pages not counted: {e}", snapshot.path().display());
-    }
     let scan = report_scan_errors(&snapshot, &errors);
-    Ok(if pages.is_err() { ExitCode::from(1) } else { scan })
+    Ok(if pages.is_none() { ExitCode::from(1) } else { scan })
 }
 
 /// What `usage` prints.
