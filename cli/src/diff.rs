@@ -45,6 +45,13 @@ struct Side {
     yaml: String,
 }
 
+impl Side {
+    /// No object: `key` and why.
+    fn absent(key: &str, why: &str) -> Side {
+        Side { label: format!("{key} ({why})"), yaml: String::new() }
+    }
+}
+
 pub fn run(args: Args) -> Result<ExitCode> {
     let OpenedObject { snapshot, keys, target, key } = args.object.open(args.to)?;
     let store = snapshot.store()?;
@@ -65,7 +72,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             bail!("{name}: {} has no retained revisions", target.describe(&key));
         }
         // The first retained entry against nothing: the object as it was first kept.
-        let mut older = Side { label: format!("{key} (no retained revision before)"), yaml: String::new() };
+        let mut older = Side::absent(&key, "no retained revision before");
         for record in records {
             let newer = render.side(record, &name)?;
             write_diff(&mut out, &older, &newer)?;
@@ -74,7 +81,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         if let (Some(other), None) = (&args.against, to_index) {
             // Gone from this snapshot, history and all: the other's object, removed.
-            let newer = Side { label: format!("{key} (not in {name})"), yaml: String::new() };
+            let newer = Side::absent(&key, &format!("not in {name}"));
             write_diff(&mut out, &render.other_snapshot(other)?, &newer)?;
             out.flush()?;
             return Ok(report_scan_errors(&snapshot, &history.errors));
@@ -97,7 +104,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             };
             match from_index {
                 Some(i) => render.side(&records[i], &name)?,
-                None => Side { label: format!("{key} (no retained revision before)"), yaml: String::new() },
+                None => Side::absent(&key, "no retained revision before"),
             }
         };
         write_diff(&mut out, &older, &newer)?;
@@ -123,7 +130,7 @@ impl Render<'_> {
     fn side(&self, record: &Record<'_>, snapshot: &str) -> Result<Side> {
         let revision = record.revision_key.revision.main;
         if record.is_tombstone() {
-            return Ok(Side { label: format!("{} (deleted at revision {revision})", self.key), yaml: String::new() });
+            return Ok(Side::absent(self.key, &format!("deleted at revision {revision}")));
         }
         let mut decoded = decode_value(
             self.decoder,
@@ -150,7 +157,7 @@ impl Render<'_> {
         report_scan_errors(&other, &history.errors);
         let name = other.path().display().to_string();
         match history.items.last() {
-            None => Ok(Side { label: format!("{} (not in {name})", self.key), yaml: String::new() }),
+            None => Ok(Side::absent(self.key, &format!("not in {name}"))),
             Some(record) => self.side(record, &name),
         }
     }
