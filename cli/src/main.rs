@@ -12,6 +12,7 @@ mod diff;
 mod encode;
 mod extract;
 mod get;
+mod hashkv;
 mod log;
 mod ls;
 mod output;
@@ -32,6 +33,8 @@ struct Cli {
 enum Command {
     /// Hash, revision, key count and size, as `etcdutl snapshot status` reports them, and more.
     Status(status::Args),
+    /// The hash of the key space at a revision, as `etcdctl endpoint hashkv` reports it: does this backup hold what a member held?
+    Hashkv(hashkv::Args),
     /// Space held by each resource or namespace: live objects, deletions, history.
     #[command(alias = "du")]
     Usage(usage::Args),
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Status(args) => status::run(args),
+        Command::Hashkv(args) => hashkv::run(args),
         Command::Ls(args) => ls::run(args),
         Command::Get(args) => get::run(args),
         Command::Log(args) => log::run(args),

@@ -253,3 +253,44 @@ fn bad_usage_exits_2() {
     etcdsnap().args(["get", SNAP34, "/k", "-o", "xml"]).assert().code(2);
     etcdsnap().args(["get", SNAP34, "/k", "--kube-version", "2.0"]).assert().code(2);
 }
+
+/// `hashkv` prints etcd's `endpoint hashkv` answers (hashkv.jsonl, recorded from etcd
+/// serving each fixture), at every revision etcd was asked for, in one pass and in several.
+#[test]
+fn hashkv_equals_etcds_endpoint_hashkv() {
+    for dir in testdata::project_snapshot_dirs() {
+        let snapshot = dir.join("snapshot.db");
+        let snapshot = snapshot.to_str().unwrap();
+        let answers = std::fs::read_to_string(dir.join("hashkv.jsonl")).unwrap();
+        for answer in answers.lines() {
+            let answer: serde_json::Value = serde_json::from_str(answer).unwrap();
+            let requested = answer["requested"].as_i64().unwrap();
+            let revision = if requested == 0 { answer["revision"].as_i64().unwrap() } else { requested };
+            let expected = serde_json::json!({
+                "hash": answer["hash"], "hashRevision": revision, "compactRevision": answer["compact_revision"],
+            });
+            let requested = requested.to_string();
+            for pass_records in ["550000", "8"] {
+                let mut args = vec!["hashkv", snapshot, "-o", "json", "--pass-records", pass_records];
+                if requested != "0" {
+                    args.extend(["--rev", requested.as_str()]);
+                }
+                let ours: serde_json::Value = serde_json::from_str(&stdout_of(&args)).unwrap();
+                assert_eq!(ours, expected, "{args:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn hashkv_table_and_refusals() {
+    insta::assert_snapshot!("hashkv_table", stdout_of(&["hashkv", SNAP35]));
+    let mut refusals = String::new();
+    for revision in ["3000", "4000"] {
+        let output = etcdsnap().args(["hashkv", SNAP35, "--revision", revision]).output().unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        assert!(output.stdout.is_empty());
+        refusals.push_str(&String::from_utf8(output.stderr).unwrap());
+    }
+    insta::assert_snapshot!("hashkv_refusals", refusals);
+}
