@@ -289,6 +289,10 @@ def main():
                                          "get", "--prefix",
                                          "/registry", "--keys-only"],
                                   env=dict(os.environ, ETCDCTL_API="3"))
+            hashkv_cmd = [bins["etcdctl"], "--endpoints", endpoint, "--command-timeout=300s", "endpoint", "hashkv"]
+            etcd_hashkv = median_of(runs, hashkv_cmd)
+            etcd_hash = json.loads(subprocess.run([*hashkv_cmd, "-w", "json"], capture_output=True, check=True,
+                                                  text=True).stdout)[0]["HashKV"]["hash"]
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait()
@@ -303,6 +307,16 @@ def main():
         add("etcdctl keys-only on the restored etcd", "etcdctl get --prefix /registry --keys-only", keys_only,
             f"etcdctl / etcdsnap ls = {keys_only.seconds / ls.seconds:.1f}; "
             f"with restore and start: {(healthy + keys_only.seconds) / ls.seconds:.0f}")
+        # The hash members compare: etcd's own answer must be ours, or the benchmark fails.
+        ours = json.loads(subprocess.run([ETCDSNAP, "hashkv", snap, "-o", "json"], capture_output=True, check=True,
+                                         text=True).stdout)["hash"]
+        if ours != etcd_hash:
+            raise SystemExit(f"etcdsnap hashkv {ours} != etcdctl endpoint hashkv {etcd_hash}")
+        hashkv = median_of(runs, [ETCDSNAP, "hashkv", snap])
+        add("etcdsnap hashkv", "etcdsnap hashkv snapshot.db", hashkv, f"hash {ours}, equal to etcd's")
+        add("etcdctl endpoint hashkv on the restored etcd", "etcdctl endpoint hashkv", etcd_hashkv,
+            f"etcdctl / etcdsnap = {etcd_hashkv.seconds / hashkv.seconds:.1f}; "
+            f"with restore and start: {(healthy + etcd_hashkv.seconds) / hashkv.seconds:.0f}")
 
         # (3) and (5): everything. The restore workflow wrote a data dir as large as the
         # snapshot, which may have pushed part of it out of the cache.
