@@ -4,13 +4,13 @@ use crate::error::{FormatError, MetaError};
 
 use super::PageId;
 
-const MAGIC: u32 = 0xED0C_DAED;
-const VERSION: u32 = 2;
+pub(crate) const MAGIC: u32 = 0xED0C_DAED;
+pub(crate) const VERSION: u32 = 2;
 /// The meta struct starts after the 16-byte page header.
 const META_OFFSET: usize = 16;
 /// magic..txid, the bytes covered by the checksum.
 const CHECKSUMMED_LEN: usize = 56;
-const META_LEN: usize = 64;
+pub(crate) const META_LEN: usize = 64;
 
 /// One decoded meta page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +147,7 @@ impl Meta {
 }
 
 /// FNV-1a, 64-bit (Go's `hash/fnv` `New64a`), bbolt's meta checksum.
-fn fnv1a64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         hash ^= u64::from(b);

@@ -5,7 +5,7 @@ use crate::error::FormatError;
 use super::PageId;
 
 pub(crate) const PAGE_HEADER_LEN: usize = 16;
-const ELEMENT_LEN: usize = 16;
+pub(crate) const ELEMENT_LEN: usize = 16;
 
 const BRANCH_FLAG: u16 = 0x01;
 const LEAF_FLAG: u16 = 0x02;
