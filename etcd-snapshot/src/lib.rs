@@ -17,11 +17,13 @@
 #![deny(unsafe_code)]
 
 pub mod bbolt;
+mod crop;
 mod error;
 pub mod mvcc;
 mod source;
 mod status;
 
+pub use crop::{crop, CropError, CropSummary};
 pub use error::{Error, FormatError, MetaError, MvccError};
 pub use mvcc::{
     with_prefix, KeyHistory, KeyRange, KeySample, KvHash, LeafPasses, Record, RecordRef, Revision, RevisionKey,

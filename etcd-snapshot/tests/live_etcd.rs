@@ -1,10 +1,14 @@
-//! Our `kv_hash` against etcd's own `endpoint hashkv`, asked right now of an etcd serving
-//! the real cluster snapshot (`etcdutl snapshot restore` of a copy, then etcd 3.5.1 on the
-//! restored data dir), at several revisions. The fixtures carry the same answers, recorded
-//! when they were made (`hashkv.jsonl`, tested in the library); this test covers a
-//! snapshot nobody here made. Needs `ETCDUTL` (CI sets it; `etcd` and `etcdctl` are taken
-//! from the same directory); elsewhere the test reports itself skipped, and in CI its
-//! absence fails the run.
+//! Asked right now of etcd 3.5.1 serving the real cluster snapshot (`etcdutl snapshot
+//! restore` of a copy, then etcd on the restored data dir):
+//!
+//! - our `kv_hash` against etcd's own `endpoint hashkv`, at several revisions. The fixtures
+//!   carry the same answers, recorded when they were made (`hashkv.jsonl`, tested in the
+//!   library); this covers a snapshot nobody here made;
+//! - a cropped snapshot: etcd restores it and serves exactly the original's keys asked for,
+//!   at the latest revision and an older one.
+//!
+//! Needs `ETCDUTL` (CI sets it; `etcd` and `etcdctl` are taken from the same directory);
+//! elsewhere the tests report themselves skipped, and in CI its absence fails the run.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -18,7 +22,7 @@ fn etcd_bin_dir() -> Option<PathBuf> {
         Some(path) => Some(PathBuf::from(path).parent().expect("ETCDUTL names a file").to_path_buf()),
         None if std::env::var_os("CI").is_some() => panic!("CI must set ETCDUTL to an etcdutl binary"),
         None => {
-            eprintln!("kv_hash_equals_live_etcd: skipped: ETCDUTL not set");
+            eprintln!("live etcd tests: skipped: ETCDUTL not set");
             None
         }
     }
@@ -78,6 +82,16 @@ impl ServedCopy {
         Command::new(&self.etcdctl).arg(format!("--endpoints={}", self.endpoint)).args(args).output().unwrap()
     }
 
+    /// etcd's key-values at `revision` (0: the current one), as `get --prefix "" -w json`
+    /// lists them, and its revision.
+    fn get_all(&self, revision: i64) -> (Vec<serde_json::Value>, i64) {
+        let output = self.etcdctl(&["get", "--prefix", "", &format!("--rev={revision}"), "-w", "json"]);
+        assert!(output.status.success(), "etcdctl get: {}", String::from_utf8_lossy(&output.stderr));
+        let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let kvs = answer["kvs"].as_array().cloned().unwrap_or_default();
+        (kvs, answer["header"]["revision"].as_i64().unwrap())
+    }
+
     /// etcd's hash at `revision` (0: the current one).
     fn hashkv(&self, revision: i64) -> u32 {
         let output = self.etcdctl(&["endpoint", "hashkv", &format!("--rev={revision}"), "-w", "json"]);
@@ -97,9 +111,7 @@ impl Drop for ServedCopy {
 #[test]
 fn kv_hash_equals_live_etcd() {
     let Some(bin) = etcd_bin_dir() else { return };
-    let Some(shared) = testdata::shared_fixtures("kv_hash_equals_live_etcd") else { return };
-    // (etcd-io-auger/db is left out: etcdutl 3.5 panics on it, "invalid freelist page".)
-    let path = shared.join("real-snapshots/ggkarthikgit-infosys/snapshot.db");
+    let Some(path) = real_snapshot("kv_hash_equals_live_etcd") else { return };
     let snapshot = Snapshot::open(&path).unwrap();
     let store = snapshot.store().unwrap();
     let (compacted, current) = (store.compact_revision(), store.current_revision());
@@ -110,5 +122,51 @@ fn kv_hash_equals_live_etcd() {
         assert_eq!(ours.hash, served.hashkv(revision), "{} at {revision}", path.display());
         assert_eq!(ours.compact_revision, compacted);
         eprintln!("{} at {revision}: {} (etcd) = ours", path.display(), ours.hash);
+    }
+}
+
+/// The real cluster's snapshot. (etcd-io-auger/db is left out: etcdutl 3.5 panics on it,
+/// "invalid freelist page".)
+fn real_snapshot(test: &str) -> Option<PathBuf> {
+    Some(testdata::shared_fixtures(test)?.join("real-snapshots/ggkarthikgit-infosys/snapshot.db"))
+}
+
+#[test]
+fn etcd_serves_a_cropped_snapshot() {
+    let Some(bin) = etcd_bin_dir() else { return };
+    let Some(path) = real_snapshot("etcd_serves_a_cropped_snapshot") else { return };
+    let wanted = |key: &[u8]| {
+        key.starts_with(b"/registry/")
+            && !key.starts_with(b"/registry/secrets/")
+            && !key.starts_with(b"/registry/events/")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cropped = dir.path().join("cropped.db");
+    let snapshot = Snapshot::open(&path).unwrap();
+    let mut out = std::fs::File::options().read(true).write(true).create_new(true).open(&cropped).unwrap();
+    let summary = etcd_snapshot::crop(&snapshot.db().unwrap(), wanted, &mut out).unwrap();
+    drop(out);
+    assert!(summary.kept_records > 0 && summary.dropped_records > 0, "{summary:?}");
+    let store = snapshot.store().unwrap();
+    let older = (store.compact_revision() + store.current_revision()) / 2;
+    let key_of = |kv: &serde_json::Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.decode(kv["key"].as_str().unwrap()).unwrap()
+    };
+    let original: Vec<_> = {
+        let served = ServedCopy::start(&bin, &path);
+        [0, older].map(|revision| served.get_all(revision)).to_vec()
+    };
+    let served = ServedCopy::start(&bin, &cropped);
+    for (revision, (kvs, _)) in [0, older].into_iter().zip(original) {
+        let expected: Vec<_> = kvs.into_iter().filter(|kv| wanted(&key_of(kv))).collect();
+        let (theirs, _) = served.get_all(revision);
+        assert!(!expected.is_empty());
+        assert_eq!(theirs, expected, "at {revision}");
+        eprintln!(
+            "{} at {revision}: {} key-values served from the cropped copy = the original's",
+            path.display(),
+            theirs.len()
+        );
     }
 }
