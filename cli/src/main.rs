@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod alloc;
 mod compare;
+mod crop;
 mod decode;
 mod diff;
 mod encode;
@@ -50,6 +51,8 @@ enum Command {
     Compare(compare::Args),
     /// Write selected objects as clean, re-creatable YAML/JSON (files or one stream).
     Extract(extract::Args),
+    /// Write a new snapshot with only some keys (e.g. without Secrets, or one namespace's), that etcd restores as any other.
+    Crop(crop::Args),
     /// Decode one stored etcd value from a file or stdin.
     Decode(decode::Args),
     /// Encode one object (YAML or JSON) as the API server stores it in etcd.
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Log(args) => log::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Crop(args) => crop::run(args),
         Command::Decode(args) => decode::run(args),
         Command::Encode(args) => encode::run(args),
         Command::Extract(args) => extract::run(args),

@@ -1,0 +1,77 @@
+//! `etcdsnap crop`: the snapshot it writes, read back by etcdsnap itself (etcd restoring and
+//! serving one is tested in etcd-snapshot's live tests), its file mode, and its refusals.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::{etcdsnap, ok, run};
+
+const SNAP: &str = "fixtures/etcd-3.5-k8s/snapshot.db";
+
+#[test]
+fn crop_leaves_out_the_keys_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("no-secrets.db");
+    let out_arg = out.to_str().unwrap();
+    let wrote = ok(&["crop", SNAP, "--exclude", "/registry/secrets/", "-o", out_arg]);
+    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    let summary = wrote.stderr.replace(out_arg, "OUT");
+    insta::assert_snapshot!(summary, @"etcdsnap: wrote OUT (106528 bytes): 57 key-bucket entries kept, 3 left out");
+    let listed = |args: &[&str]| ok(args).stdout;
+    let without_secrets = |listing: String| -> String {
+        listing.lines().filter(|k| !k.starts_with("/registry/secrets/")).map(|k| format!("{k}\n")).collect()
+    };
+    assert_eq!(listed(&["ls", out_arg]), without_secrets(listed(&["ls", SNAP])));
+    assert_eq!(listed(&["ls", out_arg, "--deleted"]), without_secrets(listed(&["ls", SNAP, "--deleted"])));
+    // Only some prefixes: exactly those keys.
+    let some = dir.path().join("some.db");
+    ok(&["crop", SNAP, "/registry/configmaps/", "/registry/deployments/", "-o", some.to_str().unwrap()]);
+    let expected: String = listed(&["ls", SNAP])
+        .lines()
+        .filter(|k| k.starts_with("/registry/configmaps/") || k.starts_with("/registry/deployments/"))
+        .map(|k| format!("{k}\n"))
+        .collect();
+    assert_eq!(listed(&["ls", some.to_str().unwrap()]), expected);
+    let status = listed(&["status", some.to_str().unwrap(), "-o", "json"]);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!((status["trailer"].as_str(), status["freePages"].as_u64()), (Some("valid"), Some(0)));
+}
+
+#[test]
+fn crop_refuses_to_overwrite_or_to_write_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.db");
+    std::fs::write(&out, b"precious").unwrap();
+    let refused = run(&["crop", SNAP, "-o", out.to_str().unwrap()]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("exists (--force replaces it)"), "{}", refused.stderr);
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+    ok(&["crop", SNAP, "-o", out.to_str().unwrap(), "--force"]);
+    assert_eq!(ok(&["ls", out.to_str().unwrap()]).stdout, ok(&["ls", SNAP]).stdout);
+
+    let input = dir.path().join("input.db");
+    std::fs::copy(testdata::workspace_root().join(SNAP), &input).unwrap();
+    let before = std::fs::read(&input).unwrap();
+    let refused = run(&["crop", input.to_str().unwrap(), "-o", input.to_str().unwrap(), "--force"]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("is the input snapshot"), "{}", refused.stderr);
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+}
+
+/// A damaged input: the error names the page, and no output file is left behind.
+#[test]
+fn crop_of_a_damaged_snapshot_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(testdata::workspace_root().join(SNAP)).unwrap();
+    let damaged = dir.path().join("damaged.db");
+    std::fs::write(&damaged, &bytes[..bytes.len() / 2]).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let target = out.join("cropped.db");
+    let output = etcdsnap().args(["crop", damaged.to_str().unwrap(), "-o", target.to_str().unwrap()]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("cannot crop") && stderr.contains("page"), "{stderr}");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing left in the output directory");
+}
