@@ -5,7 +5,8 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use etcd_snapshot::{DbStatus, SourceKind, TrailerCheck};
+use etcd_snapshot::bbolt::{Db, PageUsage};
+use etcd_snapshot::{DbStatus, MvccError, Snapshot, SourceKind, Store, TrailerCheck};
 use k8s_decode::encryption::EncryptedWith;
 use serde_json::{json, Value};
 
@@ -21,25 +22,11 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let snapshot = args.snapshot.open()?;
-    let db = snapshot.db()?;
-    let status = DbStatus::compute(&db).map_err(|e| anyhow::anyhow!("{}: {e}", snapshot.path().display()))?;
-    let pages = page_usage(&snapshot, &db);
-    let store = snapshot.store()?;
-    // Counted by key ranges, as `ls` lists them, so that memory stays bounded. Live values
-    // encrypted at rest are counted by the provider and key their prefix names: the keys a
-    // restore of this snapshot needs.
-    let mut live_keys = 0;
-    let mut encrypted: BTreeMap<String, u64> = BTreeMap::new();
-    let errors = scan_in_passes(&store, b"", None, etcd_snapshot::PASS_RECORDS, |histories| {
-        for live in histories.iter().filter(|h| !h.is_deleted()) {
-            live_keys += 1;
-            if let Some(with) = EncryptedWith::read(live.last.record().kv.value) {
-                *encrypted.entry(encryption_label(&with)).or_default() += 1;
-            }
-        }
-        Ok(())
-    })?;
-    let trailer = match snapshot.verify_trailer() {
+    // The SHA-256 of the whole file is one sequential pass (the longest part of `status`),
+    // so it runs on one core while the rest runs on the others.
+    let (trailer, rest) = rayon::join(|| snapshot.verify_trailer(), || contents(&snapshot));
+    let Contents { db, status, pages, store, live_keys, encrypted, errors } = rest?;
+    let trailer = match trailer {
         TrailerCheck::Absent => "absent".to_string(),
         TrailerCheck::Valid => "valid".to_string(),
         TrailerCheck::Mismatch { .. } => "MISMATCH".to_string(),
@@ -89,6 +76,39 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let scan = report_scan_errors(&snapshot, &errors);
     Ok(if pages.is_none() { ExitCode::from(1) } else { scan })
+}
+
+/// What `status` reports of the database, besides its trailer.
+struct Contents<'a> {
+    db: Db<'a>,
+    status: DbStatus,
+    pages: Option<PageUsage>,
+    store: Store<'a>,
+    live_keys: u64,
+    encrypted: BTreeMap<String, u64>,
+    errors: Vec<MvccError>,
+}
+
+fn contents(snapshot: &Snapshot) -> Result<Contents<'_>> {
+    let db = snapshot.db()?;
+    let status = DbStatus::compute(&db).map_err(|e| anyhow::anyhow!("{}: {e}", snapshot.path().display()))?;
+    let pages = page_usage(snapshot, &db);
+    let store = snapshot.store()?;
+    // Counted by key ranges, as `ls` lists them, so that memory stays bounded. Live values
+    // encrypted at rest are counted by the provider and key their prefix names: the keys a
+    // restore of this snapshot needs.
+    let mut live_keys = 0;
+    let mut encrypted: BTreeMap<String, u64> = BTreeMap::new();
+    let errors = scan_in_passes(&store, b"", None, etcd_snapshot::PASS_RECORDS, |histories| {
+        for live in histories.iter().filter(|h| !h.is_deleted()) {
+            live_keys += 1;
+            if let Some(with) = EncryptedWith::read(live.last.record().kv.value) {
+                *encrypted.entry(encryption_label(&with)).or_default() += 1;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Contents { db, status, pages, store, live_keys, encrypted, errors })
 }
 
 /// `aescbc/key1`, `kms-v2/cloud-kms`: the provider as the EncryptionConfiguration names it
