@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use k8s_decode::keys::{normalize_prefix, parse_key_ref};
+use k8s_decode::resources::ResourceTable;
 
 use crate::output::SnapshotArg;
 
@@ -15,9 +17,16 @@ pub struct Args {
     #[command(flatten)]
     snapshot: SnapshotArg,
     /// Keep only keys starting with one of these prefixes (raw etcd keys, e.g.
-    /// /registry/configmaps/shop/); default: every key.
+    /// /registry/configmaps/shop/); default: every key (or, with -n, the namespace's).
     #[arg(value_name = "PREFIX")]
     prefixes: Vec<String>,
+    /// Keep the objects of this namespace (repeatable), and its Namespace object; with
+    /// PREFIXes, the keys under them too.
+    #[arg(short = 'n', long = "namespace", value_name = "NS")]
+    namespaces: Vec<String>,
+    /// Key prefix of the API server, for -n (`--etcd-prefix`; OpenShift: /kubernetes.io).
+    #[arg(long, value_name = "PREFIX", default_value = "/registry")]
+    etcd_prefix: String,
     /// Leave out keys starting with this prefix (repeatable), e.g. /registry/secrets/.
     #[arg(long, value_name = "PREFIX")]
     exclude: Vec<String>,
@@ -38,8 +47,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.output.exists() && !args.force {
         bail!("{}: exists (--force replaces it)", args.output.display());
     }
+    let table = ResourceTable::builtin();
+    let etcd_prefix = normalize_prefix(&args.etcd_prefix);
+    // Only a key naming a namespace as a whole path segment can be one of its objects (or
+    // its Namespace object): the others, nearly all of a large snapshot, are not parsed.
+    let segments: Vec<(Vec<u8>, Vec<u8>)> =
+        args.namespaces.iter().map(|ns| (format!("/{ns}/").into_bytes(), format!("/{ns}").into_bytes())).collect();
+    let mentions_namespace = |key: &[u8]| {
+        segments.iter().any(|(inner, last)| key.ends_with(last) || memchr::memmem::find(key, inner).is_some())
+    };
+    let in_namespaces = |key: &[u8]| {
+        mentions_namespace(key)
+            && match parse_key_ref(key, &etcd_prefix, &table) {
+                Ok(object) if object.group.is_empty() && object.resource == "namespaces" => {
+                    args.namespaces.iter().any(|ns| ns == object.name)
+                }
+                Ok(object) => object.namespace.is_some_and(|key_ns| args.namespaces.iter().any(|ns| ns == key_ns)),
+                Err(_) => false,
+            }
+    };
+    let everything = args.prefixes.is_empty() && args.namespaces.is_empty();
     let keep = |key: &[u8]| {
-        (args.prefixes.is_empty() || args.prefixes.iter().any(|p| key.starts_with(p.as_bytes())))
+        (everything
+            || args.prefixes.iter().any(|p| key.starts_with(p.as_bytes()))
+            || (!args.namespaces.is_empty() && in_namespaces(key)))
             && !args.exclude.iter().any(|p| key.starts_with(p.as_bytes()))
     };
     // Written beside FILE (0600, as tempfile creates it) and renamed into place only once

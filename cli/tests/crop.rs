@@ -75,3 +75,25 @@ fn crop_of_a_damaged_snapshot_writes_nothing() {
     assert!(stderr.contains("cannot crop") && stderr.contains("page"), "{stderr}");
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing left in the output directory");
 }
+
+/// `-n`: the namespace's objects (any resource, custom ones too) and its Namespace object;
+/// extract then finds in the cropped snapshot exactly what it finds in the original.
+#[test]
+fn crop_keeps_one_namespace() {
+    const CLUSTER: &str = "fixtures/etcd-3.5-cluster/snapshot.db";
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("team-a.db");
+    let out_arg = out.to_str().unwrap();
+    ok(&["crop", CLUSTER, "-n", "team-a", "-o", out_arg]);
+    // Keys as the layout puts them (FORMATS.md §4): /registry/[group/]resource/team-a/name.
+    let expected: String = ok(&["ls", CLUSTER])
+        .stdout
+        .lines()
+        .filter(|k| k.rsplit('/').nth(1) == Some("team-a") || *k == "/registry/namespaces/team-a")
+        .map(|k| format!("{k}\n"))
+        .collect();
+    assert!(expected.lines().count() > 700, "{expected}");
+    assert_eq!(ok(&["ls", out_arg]).stdout, expected);
+    let names = |snapshot: &str| ok(&["extract", snapshot, "-n", "team-a", "-o", "-", "--format", "name"]).stdout;
+    assert_eq!(names(out_arg), names(CLUSTER));
+}
