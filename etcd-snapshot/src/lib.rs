@@ -11,7 +11,9 @@
 //! ```
 //!
 //! Layers: [`Snapshot`] maps a file; [`bbolt`] walks its pages; [`mvcc`] gives etcd's
-//! revision semantics; [`DbStatus`] matches `etcdutl snapshot status`.
+//! revision semantics; [`DbStatus`] matches `etcdutl snapshot status` and
+//! [`Store::kv_hash`] `etcdctl endpoint hashkv`. Apart, [`crop()`] writes a new snapshot
+//! with only some keys (the one thing written, always a new file).
 
 // The one `unsafe` is mapping the file (source.rs); everything else is checked slicing.
 #![deny(unsafe_code)]
