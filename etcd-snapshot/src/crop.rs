@@ -48,7 +48,8 @@ pub enum CropError {
 
 /// Writes to `out` (from its start) the database `db` with only the `key` bucket entries
 /// whose user key `keep_key` accepts, and the SHA-256 trailer after it. `out` is read back
-/// for the trailer: the meta pages, written last, come first in the file.
+/// for the trailer: the meta pages, written last, come first in the file. `out` should be
+/// empty (a new file): nothing it held past the trailer is cut off.
 pub fn crop<F: Read + Write + Seek>(
     db: &Db<'_>,
     keep_key: impl Fn(&[u8]) -> bool,
