@@ -107,7 +107,6 @@ type LeafItem<'a> = (u32, &'a [u8], Cow<'a, [u8]>);
 
 /// One tree (a bucket's) being written: entries are pushed in key order, leaves are
 /// written as they fill, and [`finish`](TreeWriter::finish) writes the branch levels.
-#[derive(Default)]
 pub struct TreeWriter<'a> {
     /// The entries of the leaf being filled.
     leaf: Vec<LeafItem<'a>>,
@@ -115,6 +114,12 @@ pub struct TreeWriter<'a> {
     leaf_len: usize,
     /// The first key and page of each leaf written so far.
     children: Vec<(Vec<u8>, PageId)>,
+}
+
+impl Default for TreeWriter<'_> {
+    fn default() -> Self {
+        TreeWriter::new()
+    }
 }
 
 impl<'a> TreeWriter<'a> {
@@ -132,6 +137,10 @@ impl<'a> TreeWriter<'a> {
         key: &'a [u8],
         value: Cow<'a, [u8]>,
     ) -> io::Result<()> {
+        // bbolt's elements hold 32-bit sizes and offsets.
+        if u32::try_from(key.len() + value.len()).is_err() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "entry of 4 GiB or more"));
+        }
         let len = ELEMENT_LEN + key.len() + value.len();
         let pages = (self.leaf_len + len).div_ceil(db.page_size);
         if !self.leaf.is_empty() && (pages > MAX_LEAF_PAGES || self.leaf.len() == usize::from(u16::MAX)) {
