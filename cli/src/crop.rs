@@ -30,6 +30,10 @@ pub struct Args {
     /// Leave out keys starting with this prefix (repeatable), e.g. /registry/secrets/.
     #[arg(long, value_name = "PREFIX")]
     exclude: Vec<String>,
+    /// Also compact, as `etcdctl compaction` at the current revision would: keep each key's
+    /// newest entry only (none for a deleted key); older revisions are gone from the copy.
+    #[arg(long)]
+    compact: bool,
     /// The snapshot to write (created 0600).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: PathBuf,
@@ -80,7 +84,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .prefix(".etcdsnap-crop-")
         .tempfile_in(dir)
         .with_context(|| format!("{}: cannot create a file there", dir.display()))?;
-    let summary = etcd_snapshot::crop(&db, keep, file.as_file_mut())
+    let compaction = if args.compact {
+        let store = snapshot.store()?;
+        let compaction = store
+            .compaction(None, etcd_snapshot::PASS_RECORDS, crate::alloc::release_freed_memory)
+            .with_context(|| format!("{}: cannot compact", snapshot.path().display()))?;
+        Some(compaction)
+    } else {
+        None
+    };
+    let summary = etcd_snapshot::crop(&db, keep, compaction.as_ref(), file.as_file_mut())
         .with_context(|| format!("{}: cannot crop", snapshot.path().display()))?;
     file.as_file().sync_all()?;
     let persisted = if args.force { file.persist(&args.output) } else { file.persist_noclobber(&args.output) };

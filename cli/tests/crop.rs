@@ -97,3 +97,31 @@ fn crop_keeps_one_namespace() {
     let names = |snapshot: &str| ok(&["extract", snapshot, "-n", "team-a", "-o", "-", "--format", "name"]).stdout;
     assert_eq!(names(out_arg), names(CLUSTER));
 }
+
+/// `--compact`: the latest state only, as etcd's compaction at the current revision leaves
+/// it (compared with etcd compacting a served copy in etcd-snapshot's live tests).
+#[test]
+fn crop_compact_keeps_the_latest_state_only() {
+    const CLUSTER: &str = "fixtures/etcd-3.5-cluster/snapshot.db";
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("compacted.db");
+    let out_arg = out.to_str().unwrap();
+    ok(&["crop", CLUSTER, "--compact", "-o", out_arg]);
+    assert_eq!(ok(&["ls", out_arg]).stdout, ok(&["ls", CLUSTER]).stdout);
+    assert_eq!(ok(&["ls", out_arg, "--deleted"]).stdout, "", "deleted keys are compacted away");
+    let status = |snapshot: &str| -> serde_json::Value {
+        serde_json::from_str(&ok(&["status", snapshot, "-o", "json"]).stdout).unwrap()
+    };
+    let (before, after) = (status(CLUSTER), status(out_arg));
+    assert_eq!(after["currentRevision"], before["currentRevision"]);
+    assert_eq!(after["compactRevision"], before["currentRevision"]);
+    assert_eq!(after["totalKey"].as_u64().unwrap() - after["liveKeys"].as_u64().unwrap(), {
+        // Besides one entry per live key, only the other buckets' entries are left.
+        let buckets = after["buckets"].as_array().unwrap();
+        buckets.iter().filter(|b| b["name"] != "key").map(|b| b["entries"].as_u64().unwrap()).sum::<u64>()
+    });
+    let current = before["currentRevision"].as_i64().unwrap();
+    let older = run(&["ls", out_arg, "--revision", &(current - 1).to_string()]);
+    assert_eq!(older.code, 1);
+    assert!(older.stderr.contains("has been compacted"), "{}", older.stderr);
+}

@@ -15,10 +15,16 @@ use sha2::{Digest, Sha256};
 
 use crate::bbolt::{bucket_header, Bucket, Db, DbWriter, TreeWriter, BUCKET_LEAF_FLAG};
 use crate::error::{FormatError, MvccError};
-use crate::mvcc::{KeyValueRef, RevisionKey};
+use crate::mvcc::{Compaction, KeyValueRef, Revision, RevisionKey};
 
-/// Which user keys of the `key` bucket to keep.
-type KeyFilter<'f> = &'f dyn Fn(&[u8]) -> bool;
+/// Which entries of the `key` bucket to keep: by user key, and what a compaction keeps.
+struct KeyFilter<'f> {
+    keep_key: &'f dyn Fn(&[u8]) -> bool,
+    compaction: Option<&'f Compaction>,
+}
+
+/// The `meta` bucket's keys of the compaction revision (each a revision key: main `_` 0).
+const COMPACTION_KEYS: [&[u8]; 2] = [b"finishedCompactRev", b"scheduledCompactRev"];
 
 /// How deep nested buckets may go before the input is taken for a cycle (etcd nests none).
 const MAX_BUCKET_DEPTH: usize = 64;
@@ -47,12 +53,16 @@ pub enum CropError {
 }
 
 /// Writes to `out` (from its start) the database `db` with only the `key` bucket entries
-/// whose user key `keep_key` accepts, and the SHA-256 trailer after it. `out` is read back
+/// whose user key `keep_key` accepts, and the SHA-256 trailer after it. With a
+/// `compaction` ([`Store::compaction`](crate::Store::compaction)), only the entries it keeps
+/// are written, and the `meta` bucket records it as finished: what etcd's compaction at
+/// that revision, then a defrag, would leave. `out` is read back
 /// for the trailer: the meta pages, written last, come first in the file. `out` should be
 /// empty (a new file): nothing it held past the trailer is cut off.
 pub fn crop<F: Read + Write + Seek>(
     db: &Db<'_>,
     keep_key: impl Fn(&[u8]) -> bool,
+    compaction: Option<&Compaction>,
     out: &mut F,
 ) -> Result<CropSummary, CropError> {
     let mut summary = CropSummary::default();
@@ -66,8 +76,16 @@ pub fn crop<F: Read + Write + Seek>(
             continue;
         }
         let bucket = Bucket::from_value(*db, top.page, top.index, top.value)?;
-        let filter = (top.key == b"key").then_some(&keep_key as KeyFilter<'_>);
-        let page = copy_bucket(db, &mut writer, &bucket, filter, &mut summary, 0, top.page)?;
+        let page = match (top.key, compaction) {
+            (b"key", _) => {
+                let filter = KeyFilter { keep_key: &keep_key, compaction };
+                copy_bucket(db, &mut writer, &bucket, Some(&filter), &mut summary, 0, top.page)?
+            }
+            (b"meta", Some(compaction)) => {
+                copy_meta(db, &mut writer, &bucket, compaction.revision, &mut summary, top.page)?
+            }
+            _ => copy_bucket(db, &mut writer, &bucket, None, &mut summary, 0, top.page)?,
+        };
         root.push(&mut writer, BUCKET_LEAF_FLAG, top.key, Cow::Owned(bucket_header(page, bucket.sequence)))?;
     }
     let root_page = root.finish(&mut writer)?;
@@ -96,7 +114,7 @@ fn copy_bucket<W: Write + Seek>(
     db: &Db<'_>,
     writer: &mut DbWriter<W>,
     bucket: &Bucket<'_>,
-    filter: Option<KeyFilter<'_>>,
+    filter: Option<&KeyFilter<'_>>,
     summary: &mut CropSummary,
     depth: usize,
     at: u64,
@@ -113,7 +131,7 @@ fn copy_bucket<W: Write + Seek>(
             tree.push(writer, entry.flags, entry.key, Cow::Owned(bucket_header(page, nested.sequence)))?;
             continue;
         }
-        if let Some(keep) = filter {
+        if let Some(filter) = filter {
             let revision = RevisionKey::parse(entry.key).ok_or_else(|| MvccError::BadRevisionKey {
                 page: entry.page,
                 key_hex: crate::error::hex_prefix(entry.key, 32),
@@ -123,13 +141,49 @@ fn copy_bucket<W: Write + Seek>(
                 revision: revision.revision,
                 reason: e.to_string(),
             })?;
-            if !keep(kv.key) {
+            let compacted = filter.compaction.is_some_and(|c| !c.keeps(revision.revision));
+            if compacted || !(filter.keep_key)(kv.key) {
                 summary.dropped_records += 1;
                 continue;
             }
             summary.kept_records += 1;
         }
         tree.push(writer, entry.flags, entry.key, Cow::Borrowed(entry.value))?;
+    }
+    Ok(tree.finish(writer)?)
+}
+
+/// The `meta` bucket with the compaction revision set to `revision`, finished (etcd
+/// resumes a compaction whose scheduled revision is newer than its finished one). The keys
+/// are added when the input never compacted.
+fn copy_meta<W: Write + Seek>(
+    db: &Db<'_>,
+    writer: &mut DbWriter<W>,
+    bucket: &Bucket<'_>,
+    revision: i64,
+    summary: &mut CropSummary,
+    at: u64,
+) -> Result<u64, CropError> {
+    let mut entries = std::collections::BTreeMap::new();
+    for entry in bucket.entries() {
+        let entry = entry?;
+        let value = if entry.is_bucket() {
+            // etcd's `meta` holds none; copied all the same.
+            let nested = Bucket::from_value(*db, entry.page, entry.index, entry.value)?;
+            let page = copy_bucket(db, writer, &nested, None, summary, 1, at)?;
+            Cow::Owned(bucket_header(page, nested.sequence))
+        } else {
+            Cow::Borrowed(entry.value)
+        };
+        entries.insert(entry.key, (entry.flags, value));
+    }
+    let compacted = RevisionKey { revision: Revision { main: revision, sub: 0 }, tombstone: false }.to_bytes();
+    for key in COMPACTION_KEYS {
+        entries.insert(key, (0, Cow::Owned(compacted.clone())));
+    }
+    let mut tree = TreeWriter::new();
+    for (key, (flags, value)) in entries {
+        tree.push(writer, flags, key, value)?;
     }
     Ok(tree.finish(writer)?)
 }
@@ -142,10 +196,18 @@ mod tests {
     use crate::{DbStatus, Snapshot, TrailerCheck};
 
     fn cropped(source: &Snapshot, keep: impl Fn(&[u8]) -> bool) -> (tempfile::TempDir, Snapshot, CropSummary) {
+        cropped_with(source, keep, None)
+    }
+
+    fn cropped_with(
+        source: &Snapshot,
+        keep: impl Fn(&[u8]) -> bool,
+        compaction: Option<&Compaction>,
+    ) -> (tempfile::TempDir, Snapshot, CropSummary) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cropped.db");
         let mut out = File::options().read(true).write(true).create_new(true).open(&path).unwrap();
-        let summary = crop(&source.db().unwrap(), keep, &mut out).unwrap();
+        let summary = crop(&source.db().unwrap(), keep, compaction, &mut out).unwrap();
         drop(out);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), summary.bytes);
         let snapshot = Snapshot::open(&path).unwrap();
@@ -225,7 +287,32 @@ mod tests {
         let db = Db::new(&bytes[..bytes.len() / 2]).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let mut out = File::options().read(true).write(true).create_new(true).open(dir.path().join("out")).unwrap();
-        let error = crop(&db, |_| true, &mut out).unwrap_err();
+        let error = crop(&db, |_| true, None, &mut out).unwrap_err();
         assert!(matches!(error, CropError::Format(FormatError::PageOutOfRange { .. })), "{error}");
+    }
+
+    /// With a compaction at the current revision: each key's newest entry if it is a put, and
+    /// nothing else, and the compaction revision is the current revision. (etcd compacting
+    /// a served copy itself, then hashing and listing it, is compared in the live tests.)
+    #[test]
+    fn a_compacted_crop_keeps_the_latest_state_only() {
+        for dir in testdata::project_snapshot_dirs() {
+            let source = Snapshot::open(dir.join("snapshot.db")).unwrap();
+            let from = source.store().unwrap();
+            let compaction = from.compaction(None, crate::PASS_RECORDS, || {}).unwrap();
+            let (_tmp, cropped, summary) = cropped_with(&source, |_| true, Some(&compaction));
+            let to = cropped.store().unwrap();
+            let current = from.current_revision();
+            assert_eq!((to.compact_revision(), to.current_revision()), (current, current), "{}", dir.display());
+            let mut expected: Vec<(RevisionKey, Vec<u8>)> =
+                from.live(b"", None).unwrap().items.iter().map(|r| (r.revision_key, r.raw.to_vec())).collect();
+            expected.sort_by_key(|(key, _)| *key);
+            let written: Vec<(RevisionKey, Vec<u8>)> =
+                to.records().map(|r| r.unwrap()).map(|r| (r.revision_key, r.raw.to_vec())).collect();
+            assert_eq!(written, expected, "{}", dir.display());
+            assert_eq!(summary.kept_records as usize, expected.len());
+            // An older revision is gone, as after etcd's own compaction.
+            assert!(matches!(to.live(b"", Some(current - 1)), Err(MvccError::Compacted { .. })));
+        }
     }
 }

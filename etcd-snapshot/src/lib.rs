@@ -28,8 +28,8 @@ mod status;
 pub use crop::{crop, CropError, CropSummary};
 pub use error::{Error, FormatError, MetaError, MvccError};
 pub use mvcc::{
-    with_prefix, KeyHistory, KeyRange, KeySample, KvHash, LeafPasses, Record, RecordRef, Revision, RevisionKey,
-    RevisionSample, Salvage, Scan, Store, PASS_RECORDS,
+    with_prefix, Compaction, KeyHistory, KeyRange, KeySample, KvHash, LeafPasses, Record, RecordRef, Revision,
+    RevisionKey, RevisionSample, Salvage, Scan, Store, PASS_RECORDS,
 };
 pub use source::{Snapshot, SourceKind, TrailerCheck};
 pub use status::{BucketStatus, DbStatus};

@@ -144,7 +144,7 @@ fn etcd_serves_a_cropped_snapshot() {
     let cropped = dir.path().join("cropped.db");
     let snapshot = Snapshot::open(&path).unwrap();
     let mut out = std::fs::File::options().read(true).write(true).create_new(true).open(&cropped).unwrap();
-    let summary = etcd_snapshot::crop(&snapshot.db().unwrap(), wanted, &mut out).unwrap();
+    let summary = etcd_snapshot::crop(&snapshot.db().unwrap(), wanted, None, &mut out).unwrap();
     drop(out);
     assert!(summary.kept_records > 0 && summary.dropped_records > 0, "{summary:?}");
     let store = snapshot.store().unwrap();
@@ -169,4 +169,39 @@ fn etcd_serves_a_cropped_snapshot() {
             theirs.len()
         );
     }
+}
+
+/// A crop with etcd's compaction at the current revision is what etcd leaves when it
+/// compacts there itself: etcd serving the original compacts it (`compaction --physical`),
+/// then its key-values and its hash equal those of etcd serving the compacted crop, which
+/// refuses an older revision as compacted.
+#[test]
+fn a_compacted_crop_is_what_etcd_compacts() {
+    let Some(bin) = etcd_bin_dir() else { return };
+    let Some(path) = real_snapshot("a_compacted_crop_is_what_etcd_compacts") else { return };
+    let snapshot = Snapshot::open(&path).unwrap();
+    let store = snapshot.store().unwrap();
+    let current = store.current_revision();
+    let compaction = store.compaction(None, etcd_snapshot::PASS_RECORDS, || {}).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cropped = dir.path().join("compacted.db");
+    let mut out = std::fs::File::options().read(true).write(true).create_new(true).open(&cropped).unwrap();
+    etcd_snapshot::crop(&snapshot.db().unwrap(), |_| true, Some(&compaction), &mut out).unwrap();
+    drop(out);
+    let (theirs, their_hash) = {
+        let served = ServedCopy::start(&bin, &path);
+        let compacted = served.etcdctl(&["compaction", "--physical", &current.to_string()]);
+        assert!(compacted.status.success(), "etcdctl compaction: {}", String::from_utf8_lossy(&compacted.stderr));
+        (served.get_all(0), served.hashkv(0))
+    };
+    let served = ServedCopy::start(&bin, &cropped);
+    assert_eq!(served.get_all(0), theirs);
+    assert_eq!(served.hashkv(0), their_hash);
+    let older = served.etcdctl(&["get", "--prefix", "", &format!("--rev={}", current - 1)]);
+    assert!(!older.status.success() && String::from_utf8_lossy(&older.stderr).contains("compacted"));
+    eprintln!(
+        "{}: compacted at {current} by etcd and by crop: {} key-values, hash {their_hash}",
+        path.display(),
+        theirs.0.len()
+    );
 }

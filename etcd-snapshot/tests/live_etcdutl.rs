@@ -43,7 +43,8 @@ fn status_equals_live_etcdutl() {
     let cropped = written.path().join("cropped.db");
     let source = Snapshot::open(testdata::project_fixtures().join("etcd-3.5-cluster/snapshot.db")).unwrap();
     let mut out = std::fs::File::options().read(true).write(true).create_new(true).open(&cropped).unwrap();
-    etcd_snapshot::crop(&source.db().unwrap(), |key| !key.starts_with(b"/registry/configmaps/"), &mut out).unwrap();
+    etcd_snapshot::crop(&source.db().unwrap(), |key| !key.starts_with(b"/registry/configmaps/"), None, &mut out)
+        .unwrap();
     snapshots.push(cropped);
     for path in snapshots {
         let theirs = etcdutl_status(&etcdutl, &path);

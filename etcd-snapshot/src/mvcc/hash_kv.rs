@@ -6,16 +6,13 @@
 //! then, in revision order, the bucket key and value of each entry at or before the
 //! revision asked for, leaving out the entries at or before the compaction revision that a
 //! compaction at the revision asked for would remove (`kvindex.Keep`). Those are
-//! all but each key's newest entry, and that one too when it is a deletion. So two members
-//! compacted at different revisions, or one that has not finished a compaction, still agree.
-
-use rayon::prelude::*;
+//! all but each key's newest entry, and that one too when it is a deletion. So a member
+//! that has not yet deleted what its compaction removes agrees with one that has.
 
 use crate::error::{hex_prefix, MvccError};
 
-use super::passes::LeafPasses;
-use super::ranges::KeyRange;
-use super::{KeyHistory, Revision, RevisionKey, Scan, Store, PASS_RECORDS};
+use super::compaction::Compaction;
+use super::{RevisionKey, Store, PASS_RECORDS};
 
 /// etcd's `HashKV` answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +55,15 @@ impl<'a> Store<'a> {
             return Err(damage);
         }
         let compact_revision = self.compact_revision();
-        let kept = self.kept_by_compaction(compact_revision, revision, max_records, between_passes)?;
+        // Only the kept entries at or before the compaction revision are looked up; when
+        // there are none, the keys' newest entries need not even be found.
+        let oldest = self.records().next().transpose()?.map(|first| first.revision_key.revision.main);
+        let kept = match oldest {
+            Some(oldest) if oldest <= compact_revision => {
+                self.compaction_recording(revision, compact_revision, max_records, between_passes)?
+            }
+            _ => Compaction::none(revision),
+        };
         let runs = self.par_entry_runs(|entries, errors| {
             let mut crc = 0u32;
             let mut len = 0usize;
@@ -77,7 +82,9 @@ impl<'a> Store<'a> {
                 if key.revision.main > revision {
                     break;
                 }
-                if key.revision.main <= compact_revision && !kept.keeps(key.revision) {
+                // etcd tests entries against the kept set only when it is not empty: when no
+                // key exists at the revision hashed, every entry counts.
+                if key.revision.main <= compact_revision && !kept.keeps_none() && !kept.keeps(key.revision) {
                     continue;
                 }
                 crc = crc32c::crc32c_append(crc32c::crc32c_append(crc, entry.key), entry.value);
@@ -93,71 +100,6 @@ impl<'a> Store<'a> {
             hash = crc32c::crc32c_combine(hash, crc, len);
         }
         Ok(KvHash { hash, revision, compact_revision })
-    }
-
-    /// The entries at or before `compact_revision` that etcd's `kvindex.Keep(revision)`
-    /// keeps: each key's newest entry at or before `revision`, if it is a put.
-    fn kept_by_compaction(
-        &self,
-        compact_revision: i64,
-        revision: i64,
-        max_records: usize,
-        mut between_passes: impl FnMut(),
-    ) -> Result<KeptEntries, MvccError> {
-        let oldest = match self.records().next() {
-            None => return Ok(KeptEntries::default()),
-            Some(record) => record?.revision_key.revision.main,
-        };
-        if oldest > compact_revision {
-            // Nothing at or before the compaction: no entry needs the test.
-            return Ok(KeptEntries::default());
-        }
-        let mut kept = KeptEntries::default();
-        let mut add = |scan: Scan<KeyHistory<'a>>| -> Result<(), MvccError> {
-            if let Some(error) = scan.errors.into_iter().next() {
-                return Err(error);
-            }
-            for history in scan.items.iter().filter(|h| !h.is_deleted()) {
-                kept.any = true;
-                let newest = history.last.revision_key.revision;
-                if newest.main <= compact_revision {
-                    kept.revisions.push(newest);
-                }
-            }
-            Ok(())
-        };
-        let ranges = self.plan_ranges(b"", |_| true, max_records);
-        if let [_] = ranges.as_slice() {
-            add(self.key_histories(b"", Some(revision))?)?;
-        } else {
-            let leaves = LeafPasses::new(self);
-            let pass_of = |key: &[u8]| Some(KeyRange::index_of(&ranges, key));
-            for pass in 0..ranges.len() {
-                if pass > 0 {
-                    between_passes();
-                }
-                add(self.key_histories_pass(b"", Some(revision), pass, pass_of, &leaves)?)?;
-            }
-        }
-        kept.revisions.par_sort_unstable();
-        Ok(kept)
-    }
-}
-
-/// What `kvindex.Keep` returns, as far as the hash needs it.
-#[derive(Default)]
-struct KeptEntries {
-    /// The kept entries at or before the compaction revision, sorted.
-    revisions: Vec<Revision>,
-    /// Whether any entry is kept at all. etcd tests entries against the kept set only when
-    /// it is not empty: when no key exists at the revision hashed, every entry at or before
-    /// the compaction revision is hashed.
-    any: bool,
-}
-
-impl KeptEntries {
-    fn keeps(&self, revision: Revision) -> bool {
-        !self.any || self.revisions.binary_search(&revision).is_ok()
     }
 }
 

@@ -1,6 +1,7 @@
 //! etcd's multi-version key space on top of bbolt: the `key` bucket holds one entry per
 //! revision, keyed by [`RevisionKey`], whose value is a [`KeyValue`] record.
 
+mod compaction;
 mod hash_kv;
 mod key_sort;
 mod meta;
@@ -12,6 +13,7 @@ mod revision;
 mod salvage;
 mod store;
 
+pub use compaction::Compaction;
 pub use hash_kv::KvHash;
 pub use meta::StoreMeta;
 pub use passes::LeafPasses;
