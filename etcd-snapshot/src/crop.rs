@@ -5,26 +5,24 @@
 //! Every bucket is copied as it is except `key`, whose entries (puts and deletions, of every
 //! retained revision) are kept when their user key is asked for. The output is what
 //! `etcdctl snapshot save` writes: a bbolt file with the SHA-256 trailer that `etcdutl
-//! snapshot restore` checks. Its revision is its newest kept entry's, and its compaction
-//! revision, lease, membership and auth buckets are the input's.
+//! snapshot restore` checks. Its revision is its newest kept entry's, and its lease,
+//! membership and auth buckets are the input's, as is its compaction revision unless the
+//! crop compacts too.
 
 use std::borrow::Cow;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use sha2::{Digest, Sha256};
 
-use crate::bbolt::{bucket_header, Bucket, Db, DbWriter, TreeWriter, BUCKET_LEAF_FLAG};
+use crate::bbolt::{bucket_header, Bucket, Db, DbWriter, LeafEntry, TreeWriter, BUCKET_LEAF_FLAG};
 use crate::error::{FormatError, MvccError};
-use crate::mvcc::{Compaction, KeyValueRef, Revision, RevisionKey};
+use crate::mvcc::{decode_record, Compaction, Revision, RevisionKey, FINISHED_COMPACT_REV, SCHEDULED_COMPACT_REV};
 
 /// Which entries of the `key` bucket to keep: by user key, and what a compaction keeps.
 struct KeyFilter<'f> {
     keep_key: &'f dyn Fn(&[u8]) -> bool,
     compaction: Option<&'f Compaction>,
 }
-
-/// The `meta` bucket's keys of the compaction revision (each a revision key: main `_` 0).
-const COMPACTION_KEYS: [&[u8]; 2] = [b"finishedCompactRev", b"scheduledCompactRev"];
 
 /// How deep nested buckets may go before the input is taken for a cycle (etcd nests none).
 const MAX_BUCKET_DEPTH: usize = 64;
@@ -56,9 +54,9 @@ pub enum CropError {
 /// whose user key `keep_key` accepts, and the SHA-256 trailer after it. With a
 /// `compaction` ([`Store::compaction`](crate::Store::compaction)), only the entries it keeps
 /// are written, and the `meta` bucket records it as finished: what etcd's compaction at
-/// that revision, then a defrag, would leave. `out` is read back
-/// for the trailer: the meta pages, written last, come first in the file. `out` should be
-/// empty (a new file): nothing it held past the trailer is cut off.
+/// that revision, then a defrag, would leave. `out` is read back for the trailer: the meta
+/// pages, written last, come first in the file. `out` should be empty (a new file):
+/// nothing it held past the trailer is cut off.
 pub fn crop<F: Read + Write + Seek>(
     db: &Db<'_>,
     keep_key: impl Fn(&[u8]) -> bool,
@@ -81,9 +79,7 @@ pub fn crop<F: Read + Write + Seek>(
                 let filter = KeyFilter { keep_key: &keep_key, compaction };
                 copy_bucket(db, &mut writer, &bucket, Some(&filter), &mut summary, 0, top.page)?
             }
-            (b"meta", Some(compaction)) => {
-                copy_meta(db, &mut writer, &bucket, compaction.revision, &mut summary, top.page)?
-            }
+            (b"meta", Some(compaction)) => copy_meta(db, &mut writer, &bucket, compaction.revision, &mut summary)?,
             _ => copy_bucket(db, &mut writer, &bucket, None, &mut summary, 0, top.page)?,
         };
         root.push(&mut writer, BUCKET_LEAF_FLAG, top.key, Cow::Owned(bucket_header(page, bucket.sequence)))?;
@@ -126,23 +122,14 @@ fn copy_bucket<W: Write + Seek>(
     for entry in bucket.entries() {
         let entry = entry?;
         if entry.is_bucket() {
-            let nested = Bucket::from_value(*db, entry.page, entry.index, entry.value)?;
-            let page = copy_bucket(db, writer, &nested, None, summary, depth + 1, entry.page)?;
-            tree.push(writer, entry.flags, entry.key, Cow::Owned(bucket_header(page, nested.sequence)))?;
+            let header = copy_nested_bucket(db, writer, &entry, summary, depth + 1)?;
+            tree.push(writer, entry.flags, entry.key, Cow::Owned(header))?;
             continue;
         }
         if let Some(filter) = filter {
-            let revision = RevisionKey::parse(entry.key).ok_or_else(|| MvccError::BadRevisionKey {
-                page: entry.page,
-                key_hex: crate::error::hex_prefix(entry.key, 32),
-            })?;
-            let kv = KeyValueRef::decode(entry.value).map_err(|e| MvccError::BadKeyValue {
-                page: entry.page,
-                revision: revision.revision,
-                reason: e.to_string(),
-            })?;
-            let compacted = filter.compaction.is_some_and(|c| !c.keeps(revision.revision));
-            if compacted || !(filter.keep_key)(kv.key) {
+            let record = decode_record(&entry)?;
+            let compacted = filter.compaction.is_some_and(|c| !c.keeps(record.revision_key.revision));
+            if compacted || !(filter.keep_key)(record.kv.key) {
                 summary.dropped_records += 1;
                 continue;
             }
@@ -151,6 +138,19 @@ fn copy_bucket<W: Write + Seek>(
         tree.push(writer, entry.flags, entry.key, Cow::Borrowed(entry.value))?;
     }
     Ok(tree.finish(writer)?)
+}
+
+/// Copies the nested bucket whose value `entry` holds; returns its new bucket header.
+fn copy_nested_bucket<W: Write + Seek>(
+    db: &Db<'_>,
+    writer: &mut DbWriter<W>,
+    entry: &LeafEntry<'_>,
+    summary: &mut CropSummary,
+    depth: usize,
+) -> Result<Vec<u8>, CropError> {
+    let nested = Bucket::from_value(*db, entry.page, entry.index, entry.value)?;
+    let page = copy_bucket(db, writer, &nested, None, summary, depth, entry.page)?;
+    Ok(bucket_header(page, nested.sequence))
 }
 
 /// The `meta` bucket with the compaction revision set to `revision`, finished (etcd
@@ -162,23 +162,20 @@ fn copy_meta<W: Write + Seek>(
     bucket: &Bucket<'_>,
     revision: i64,
     summary: &mut CropSummary,
-    at: u64,
 ) -> Result<u64, CropError> {
     let mut entries = std::collections::BTreeMap::new();
     for entry in bucket.entries() {
         let entry = entry?;
         let value = if entry.is_bucket() {
             // etcd's `meta` holds none; copied all the same.
-            let nested = Bucket::from_value(*db, entry.page, entry.index, entry.value)?;
-            let page = copy_bucket(db, writer, &nested, None, summary, 1, at)?;
-            Cow::Owned(bucket_header(page, nested.sequence))
+            Cow::Owned(copy_nested_bucket(db, writer, &entry, summary, 1)?)
         } else {
             Cow::Borrowed(entry.value)
         };
         entries.insert(entry.key, (entry.flags, value));
     }
     let compacted = RevisionKey { revision: Revision { main: revision, sub: 0 }, tombstone: false }.to_bytes();
-    for key in COMPACTION_KEYS {
+    for key in [FINISHED_COMPACT_REV, SCHEDULED_COMPACT_REV] {
         entries.insert(key, (0, Cow::Owned(compacted.clone())));
     }
     let mut tree = TreeWriter::new();

@@ -42,11 +42,8 @@ impl DbStatus {
             crc = crc32c::crc32c_append(crc, top.key);
             // The bucket's subtrees are hashed on every core, each from zero, and their CRCs
             // combined in key order: the `key` bucket is nearly all of the file.
-            let parts: Vec<Result<PartHash, FormatError>> = bucket
-                .partition(rayon::current_num_threads() * PARTS_PER_THREAD)
-                .into_par_iter()
-                .map(|root| PartHash::of(Entries::new(*db, root)))
-                .collect();
+            let parts: Vec<Result<PartHash, FormatError>> =
+                bucket.parallel_parts().into_par_iter().map(PartHash::of).collect();
             let mut entries = 0u64;
             for part in parts {
                 let part = part?;
@@ -67,9 +64,6 @@ impl DbStatus {
         Ok(status)
     }
 }
-
-/// Subtrees per worker thread: more than one each so that uneven subtrees still balance.
-const PARTS_PER_THREAD: usize = 4;
 
 /// The hash of one subtree of a bucket, as if it started the CRC.
 struct PartHash {

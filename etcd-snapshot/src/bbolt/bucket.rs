@@ -7,6 +7,9 @@ use super::walk::{Entries, LeafEntry};
 use super::{Db, PageId};
 
 const BUCKET_HEADER_LEN: usize = 16;
+/// How many subtrees to cut a bucket into per worker thread for a parallel walk: more than
+/// one each so that uneven subtrees still balance.
+const PARTS_PER_THREAD: usize = 4;
 /// Deeper than any real bbolt tree (a 4 KiB-page tree of depth 10 holds more than any disk).
 const MAX_TREE_DEPTH: usize = 64;
 
@@ -90,6 +93,18 @@ impl<'a> Bucket<'a> {
     /// found by one descent instead of walking every entry before it.
     pub fn entries_from(&self, key: &[u8]) -> Entries<'a> {
         Entries::new(self.db, self.root).starting_at(key)
+    }
+
+    /// The entries cut into disjoint runs in key order (see [`partition`](Self::partition)),
+    /// a few per thread of the current rayon pool, for walkers running in parallel.
+    pub fn parallel_parts(&self) -> Vec<Entries<'a>> {
+        self.parts(rayon::current_num_threads() * PARTS_PER_THREAD)
+    }
+
+    /// The entries of each of at least `min_parts` subtrees (see
+    /// [`partition`](Self::partition)), in key order.
+    pub fn parts(&self, min_parts: usize) -> Vec<Entries<'a>> {
+        self.partition(min_parts).into_iter().map(|root| Entries::new(self.db, root)).collect()
     }
 
     /// The last entry in key order, found by descending the rightmost path.

@@ -50,10 +50,7 @@ impl<'a> Store<'a> {
         max_records: usize,
         between_passes: impl FnMut(),
     ) -> Result<Compaction, MvccError> {
-        let (revision, damage) = self.check_revision(at)?;
-        if let Some(damage) = damage {
-            return Err(damage);
-        }
+        let revision = self.check_revision_undamaged(at)?;
         self.compaction_recording(revision, revision, max_records, between_passes)
     }
 

@@ -9,10 +9,11 @@
 //! all but each key's newest entry, and that one too when it is a deletion. So a member
 //! that has not yet deleted what its compaction removes agrees with one that has.
 
-use crate::error::{hex_prefix, MvccError};
+use crate::error::MvccError;
 
 use super::compaction::Compaction;
-use super::{RevisionKey, Store, PASS_RECORDS};
+use super::store::parse_revision_key;
+use super::{Store, PASS_RECORDS};
 
 /// etcd's `HashKV` answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,10 +51,7 @@ impl<'a> Store<'a> {
         max_records: usize,
         between_passes: impl FnMut(),
     ) -> Result<KvHash, MvccError> {
-        let (revision, damage) = self.check_revision(at)?;
-        if let Some(damage) = damage {
-            return Err(damage);
-        }
+        let revision = self.check_revision_undamaged(at)?;
         let compact_revision = self.compact_revision();
         // Only the kept entries at or before the compaction revision are looked up; when
         // there are none, the keys' newest entries need not even be found.
@@ -75,9 +73,12 @@ impl<'a> Store<'a> {
                         break;
                     }
                 };
-                let Some(key) = RevisionKey::parse(entry.key) else {
-                    errors.push(MvccError::BadRevisionKey { page: entry.page, key_hex: hex_prefix(entry.key, 32) });
-                    break;
+                let key = match parse_revision_key(&entry) {
+                    Ok(key) => key,
+                    Err(e) => {
+                        errors.push(e);
+                        break;
+                    }
                 };
                 if key.revision.main > revision {
                     break;

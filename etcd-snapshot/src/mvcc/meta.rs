@@ -5,6 +5,11 @@ use crate::error::FormatError;
 
 use super::RevisionKey;
 
+/// The `meta` keys of the last compaction started and the last one finished (each value a
+/// revision key, main `_` 0).
+pub(crate) const SCHEDULED_COMPACT_REV: &[u8] = b"scheduledCompactRev";
+pub(crate) const FINISHED_COMPACT_REV: &[u8] = b"finishedCompactRev";
+
 /// What etcd keeps in its `meta` bucket. Absent keys are `None` (which ones exist depends on
 /// the etcd version: `term` and `confState` since 3.5, `storageVersion` since 3.6).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,12 +39,10 @@ impl StoreMeta {
             match entry.key {
                 b"consistent_index" => meta.consistent_index = be_u64(v),
                 b"term" => meta.term = be_u64(v),
-                b"scheduledCompactRev" => {
+                SCHEDULED_COMPACT_REV => {
                     meta.scheduled_compact_revision = RevisionKey::parse(v).map(|k| k.revision.main)
                 }
-                b"finishedCompactRev" => {
-                    meta.finished_compact_revision = RevisionKey::parse(v).map(|k| k.revision.main)
-                }
+                FINISHED_COMPACT_REV => meta.finished_compact_revision = RevisionKey::parse(v).map(|k| k.revision.main),
                 b"confState" => meta.conf_state = Some(String::from_utf8_lossy(v).into_owned()),
                 b"storageVersion" => meta.storage_version = Some(String::from_utf8_lossy(v).into_owned()),
                 _ => {}

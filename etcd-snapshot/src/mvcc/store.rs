@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::bbolt::{Bucket, BucketRoot, Db, Entries, LeafEntry};
+use crate::bbolt::{Bucket, Db, Entries, LeafEntry};
 use crate::error::{hex_prefix, MvccError};
 
 use super::newest::{merge_runs, newest_per_key, NewestPerKey};
@@ -62,10 +62,6 @@ impl<T> Default for Scan<T> {
         Scan { items: Vec::new(), errors: Vec::new() }
     }
 }
-
-/// How many subtrees to cut the `key` bucket into per worker thread: more than one each so
-/// that uneven subtrees still balance.
-pub(crate) const PARTS_PER_THREAD: usize = 4;
 
 impl<'a> Store<'a> {
     /// Find the `key` and `meta` buckets and the latest revision.
@@ -129,13 +125,7 @@ impl<'a> Store<'a> {
     /// The records cut into disjoint runs in revision order, for parallel scans: run `i`
     /// holds only revisions older than run `i + 1`.
     pub fn record_runs(&self, min_runs: usize) -> Vec<Records<'a>> {
-        self.entry_runs(min_runs).into_iter().map(|entries| Records { entries }).collect()
-    }
-
-    /// [`record_runs`](Self::record_runs) as the bucket's entries, which tell the leaf page
-    /// each record is on (what [`Records`] hides).
-    fn entry_runs(&self, min_runs: usize) -> Vec<Entries<'a>> {
-        self.keys.partition(min_runs).into_iter().map(|root: BucketRoot<'a>| Entries::new(self.db, root)).collect()
+        self.keys.parts(min_runs).into_iter().map(|entries| Records { entries }).collect()
     }
 
     /// The revision a scan stops at, and the damage that made the latest revision unknown.
@@ -154,6 +144,15 @@ impl<'a> Store<'a> {
             return Err(MvccError::Compacted { requested: at, compacted });
         }
         Ok((at, damage))
+    }
+
+    /// [`check_revision`](Self::check_revision) for a computation that needs every entry
+    /// (a hash, a compaction): the damage that made the latest revision unknown is an error.
+    pub(crate) fn check_revision_undamaged(&self, at: Option<i64>) -> Result<i64, MvccError> {
+        match self.check_revision(at)? {
+            (at, None) => Ok(at),
+            (_, Some(damage)) => Err(damage),
+        }
     }
 
     /// The newest entry ≤ `at` (default: the current revision) of every user key starting
@@ -192,14 +191,15 @@ impl<'a> Store<'a> {
         self.par_entry_runs(|entries, errors| scan(Records { entries }, errors))
     }
 
-    /// [`par_runs`](Self::par_runs) over the runs' bucket entries (see
-    /// [`entry_runs`](Self::entry_runs)).
+    /// [`par_runs`](Self::par_runs) over the runs' bucket entries, which tell the leaf page
+    /// each record is on (what [`Records`] hides).
     pub(crate) fn par_entry_runs<T, F>(&self, scan: F) -> Vec<(T, Vec<MvccError>)>
     where
         T: Send,
         F: Fn(Entries<'a>, &mut Vec<MvccError>) -> T + Sync + Send,
     {
-        self.entry_runs(rayon::current_num_threads() * PARTS_PER_THREAD)
+        self.keys
+            .parallel_parts()
             .into_par_iter()
             .map(|entries| {
                 let mut errors = Vec::new();
@@ -253,7 +253,7 @@ pub(crate) fn merge_run_scans<'a>(
     Scan { items: merge_runs(runs), errors }
 }
 
-fn parse_revision_key(entry: &LeafEntry<'_>) -> Result<RevisionKey, MvccError> {
+pub(crate) fn parse_revision_key(entry: &LeafEntry<'_>) -> Result<RevisionKey, MvccError> {
     RevisionKey::parse(entry.key)
         .ok_or_else(|| MvccError::BadRevisionKey { page: entry.page, key_hex: hex_prefix(entry.key, 32) })
 }
