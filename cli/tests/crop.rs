@@ -8,6 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use common::{etcdsnap, ok, run};
 
 const SNAP: &str = "fixtures/etcd-3.5-k8s/snapshot.db";
+const CLUSTER: &str = "fixtures/etcd-3.5-cluster/snapshot.db";
 
 #[test]
 fn crop_leaves_out_the_keys_asked_for() {
@@ -80,7 +81,6 @@ fn crop_of_a_damaged_snapshot_writes_nothing() {
 /// extract then finds in the cropped snapshot exactly what it finds in the original.
 #[test]
 fn crop_keeps_one_namespace() {
-    const CLUSTER: &str = "fixtures/etcd-3.5-cluster/snapshot.db";
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("team-a.db");
     let out_arg = out.to_str().unwrap();
@@ -102,7 +102,6 @@ fn crop_keeps_one_namespace() {
 /// it (compared with etcd compacting a served copy in etcd-snapshot's live tests).
 #[test]
 fn crop_compact_keeps_the_latest_state_only() {
-    const CLUSTER: &str = "fixtures/etcd-3.5-cluster/snapshot.db";
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("compacted.db");
     let out_arg = out.to_str().unwrap();

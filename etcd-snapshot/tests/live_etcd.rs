@@ -125,6 +125,20 @@ fn kv_hash_equals_live_etcd() {
     }
 }
 
+/// `snapshot` cropped into a new file, in a temporary directory that lives as long as the
+/// first value returned.
+fn write_crop(
+    snapshot: &Snapshot,
+    keep: impl Fn(&[u8]) -> bool,
+    compaction: Option<&etcd_snapshot::Compaction>,
+) -> (tempfile::TempDir, PathBuf, etcd_snapshot::CropSummary) {
+    let dir = tempfile::tempdir().unwrap();
+    let cropped = dir.path().join("cropped.db");
+    let mut out = std::fs::File::options().read(true).write(true).create_new(true).open(&cropped).unwrap();
+    let summary = etcd_snapshot::crop(&snapshot.db().unwrap(), keep, compaction, &mut out).unwrap();
+    (dir, cropped, summary)
+}
+
 /// The real cluster's snapshot. (etcd-io-auger/db is left out: etcdutl 3.5 panics on it,
 /// "invalid freelist page".)
 fn real_snapshot(test: &str) -> Option<PathBuf> {
@@ -140,12 +154,8 @@ fn etcd_serves_a_cropped_snapshot() {
             && !key.starts_with(b"/registry/secrets/")
             && !key.starts_with(b"/registry/events/")
     };
-    let dir = tempfile::tempdir().unwrap();
-    let cropped = dir.path().join("cropped.db");
     let snapshot = Snapshot::open(&path).unwrap();
-    let mut out = std::fs::File::options().read(true).write(true).create_new(true).open(&cropped).unwrap();
-    let summary = etcd_snapshot::crop(&snapshot.db().unwrap(), wanted, None, &mut out).unwrap();
-    drop(out);
+    let (_dir, cropped, summary) = write_crop(&snapshot, wanted, None);
     assert!(summary.kept_records > 0 && summary.dropped_records > 0, "{summary:?}");
     let store = snapshot.store().unwrap();
     let older = (store.compact_revision() + store.current_revision()) / 2;
@@ -183,11 +193,7 @@ fn a_compacted_crop_is_what_etcd_compacts() {
     let store = snapshot.store().unwrap();
     let current = store.current_revision();
     let compaction = store.compaction(None, etcd_snapshot::PASS_RECORDS, || {}).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let cropped = dir.path().join("compacted.db");
-    let mut out = std::fs::File::options().read(true).write(true).create_new(true).open(&cropped).unwrap();
-    etcd_snapshot::crop(&snapshot.db().unwrap(), |_| true, Some(&compaction), &mut out).unwrap();
-    drop(out);
+    let (_dir, cropped, _) = write_crop(&snapshot, |_| true, Some(&compaction));
     let (theirs, their_hash) = {
         let served = ServedCopy::start(&bin, &path);
         let compacted = served.etcdctl(&["compaction", "--physical", &current.to_string()]);
