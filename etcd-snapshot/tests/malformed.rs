@@ -2,12 +2,15 @@
 //! way and checks for a typed error naming the page, and that everything still reachable is
 //! still returned.
 
-use std::io::Cursor;
 use std::path::PathBuf;
 
 use etcd_snapshot::bbolt::{BucketRoot, Db, PageId};
 use etcd_snapshot::mvcc::Store;
-use etcd_snapshot::{DbStatus, Error, FormatError, MetaError, MvccError, Snapshot};
+use etcd_snapshot::{Error, FormatError, MetaError, MvccError, Snapshot};
+
+#[path = "support/every_view.rs"]
+mod every_view;
+use every_view::scan_everything;
 
 fn fixture(name: &str) -> PathBuf {
     testdata::project_fixtures().join(name)
@@ -51,36 +54,6 @@ fn put_u64(bytes: &mut [u8], at: usize, v: u64) {
 
 fn put_u32(bytes: &mut [u8], at: usize, v: u32) {
     bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
-}
-
-/// Scan with every view and return (live keys, errors); must not panic or hang.
-fn scan_everything(bytes: &[u8]) -> (usize, Vec<MvccError>) {
-    let db = match Db::new(bytes) {
-        Ok(db) => db,
-        Err(e) => return (0, vec![MvccError::Format(e)]),
-    };
-    let _ = DbStatus::compute(&db);
-    // Writing a cropped copy of a damaged file fails with an error or copies what it reads.
-    let _ =
-        etcd_snapshot::crop(&db, |key| !key.starts_with(b"/registry/configmaps/"), None, &mut Cursor::new(Vec::new()));
-    let _ = db.page_usage();
-    let store = match Store::open(db) {
-        Ok(s) => s,
-        Err(e) => return (0, vec![e]),
-    };
-    let _ = store.deleted(b"", None);
-    let _ = store.history(b"/registry/configmaps/kube-system/big-20k");
-    let _ = store.records().count();
-    let _ = store.records_since(store.compact_revision()).count();
-    // Planning passes samples leaf pages on its own path through the tree.
-    let ranges = store.plan_ranges(b"", |_| true, 100);
-    let _ = store.key_histories_where(b"", None, |key| ranges[0].contains(key));
-    let _ = store.kv_hash(None);
-    let _ = store.kv_hash_in_passes(Some(store.compact_revision() + 1), 100, || {});
-    match store.live(b"", None) {
-        Ok(scan) => (scan.items.len(), scan.errors),
-        Err(e) => (0, vec![e]),
-    }
 }
 
 #[test]

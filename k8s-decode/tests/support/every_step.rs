@@ -1,0 +1,64 @@
+//! One stored value through every step `extract` and `get` take with it, checking what
+//! must hold whatever the bytes: no panic; the owner peek (when it answers) and the two-step
+//! decode answer what the full decode answers; both writers write whatever decodes.
+//!
+//! Shared by `random_damage.rs` and the coverage-guided fuzz target `fuzz/decode`
+//! (included there by path), so that what the fuzzer finds is replayed by `cargo test`.
+
+use k8s_decode::clean::{clean, is_controlled, CleanOptions};
+use k8s_decode::yaml::YamlError;
+use k8s_decode::{DecodeOptions, Decoder, Encoding, LeaveOut};
+use serde_json::Value;
+
+/// What one value came to.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Steps {
+    /// The full decode succeeded.
+    pub decoded: bool,
+    /// ... and the cleaned object was written as YAML.
+    pub rendered: bool,
+}
+
+/// Panics (with `context` in the message) where a property fails.
+pub fn decode_every_way(decoder: &Decoder, value: &[u8], context: &str) -> Steps {
+    let mut steps = Steps::default();
+    let peeked = decoder.controlled(value);
+    let _ = decoder.selector_owner(value);
+    // What `get` does: everything, with the resourceVersion set from the revision.
+    let plain = DecodeOptions { mod_revision: Some(5), ..Default::default() };
+    let full = decoder.decode(value, &plain);
+    if let Ok(d) = &full {
+        // The peek may not know (`None`: a damaged value the decode tolerates), but what it
+        // answers is the decode's answer: `extract` skips on it without decoding.
+        if let (Some(peeked), Encoding::Protobuf) = (peeked, d.encoding) {
+            assert_eq!(peeked, is_controlled(&d.object), "{context}: owner peek against the decode");
+        }
+    }
+    // What `extract` does: the metadata first, then the rest, leaving out what cleaning drops.
+    let leave_out = LeaveOut { status: true, managed_fields: true, assigned_metadata: true, ..Default::default() };
+    let cleaning = DecodeOptions { mod_revision: Some(5), leave_out, ..Default::default() };
+    let one_step = decoder.decode(value, &cleaning);
+    if let Ok(first) = decoder.decode_metadata(value, leave_out) {
+        let two_steps = decoder.decode_rest(first, &cleaning);
+        match (&two_steps, &one_step) {
+            (Ok(a), Ok(b)) => assert_eq!(a.object, b.object, "{context}: two-step decode against one"),
+            (Err(_), Err(_)) => {}
+            _ => panic!("{context}: two-step decode {:?} but one step {:?}", two_steps.is_ok(), one_step.is_ok()),
+        }
+    }
+    let Ok(mut d) = full else { return steps };
+    steps.decoded = true;
+    clean(&mut d.object, &CleanOptions::default());
+    match k8s_decode::yaml::to_yaml_string(&d.object) {
+        Ok(yaml) => {
+            assert!(yaml.ends_with('\n'), "{context}: YAML ends with a newline");
+            steps.rendered = true;
+        }
+        Err(YamlError::TooDeep { .. }) => {}
+        Err(e) => panic!("{context}: {e}"),
+    }
+    // kubectl's key order only reorders: the text reads back as the same object.
+    let json = k8s_decode::to_kubectl_json_pretty(&d.object);
+    assert_eq!(serde_json::from_str::<Value>(&json).ok().as_ref(), Some(&d.object), "{context}: JSON reads back");
+    steps
+}
