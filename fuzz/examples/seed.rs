@@ -1,0 +1,63 @@
+//! Writes the fuzzers' starting corpora from real data: every distinct stored value of the
+//! given snapshots, and Kubernetes' `.pb` fixtures, for `decode`; the small snapshots
+//! themselves for `snapshot`.
+//!
+//! `cargo run --manifest-path fuzz/Cargo.toml --example seed -- CORPUS_DIR SNAPSHOT... [--pb DIR]`
+//! writes `CORPUS_DIR/decode/` and `CORPUS_DIR/snapshot/`.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Larger inputs make the fuzzer slow for little more coverage.
+const MAX_VALUE: usize = 64 * 1024;
+const MAX_SNAPSHOT: u64 = 128 * 1024;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let out = PathBuf::from(args.next().ok_or("usage: seed CORPUS_DIR SNAPSHOT... [--pb DIR]")?);
+    let (decode, snapshot) = (out.join("decode"), out.join("snapshot"));
+    std::fs::create_dir_all(&decode)?;
+    std::fs::create_dir_all(&snapshot)?;
+    let mut seen = HashSet::new();
+    let mut keep = |value: &[u8]| -> std::io::Result<()> {
+        if !value.is_empty() && value.len() <= MAX_VALUE && seen.insert(value.to_vec()) {
+            std::fs::write(decode.join(format!("value-{}", seen.len())), value)?;
+        }
+        Ok(())
+    };
+    while let Some(arg) = args.next() {
+        if arg == "--pb" {
+            let dir = args.next().ok_or("--pb needs a directory")?;
+            for file in files_under(Path::new(&dir))? {
+                if file.extension().is_some_and(|e| e == "pb") {
+                    keep(&std::fs::read(&file)?)?;
+                }
+            }
+            continue;
+        }
+        let snap = etcd_snapshot::Snapshot::open(&arg)?;
+        for record in snap.store()?.records().flatten() {
+            keep(record.kv.value)?;
+        }
+        if std::fs::metadata(&arg)?.len() <= MAX_SNAPSHOT {
+            let name = arg.replace('/', "_");
+            std::fs::copy(&arg, snapshot.join(name))?;
+        }
+    }
+    println!("{} values", seen.len());
+    Ok(())
+}
+
+fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files.extend(files_under(&path)?);
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
