@@ -145,6 +145,21 @@ fn removed_field_is_decoded_with_nearest_release_row() {
 }
 
 #[test]
+fn kind_newer_than_the_release_keeps_kind_and_api_version() {
+    // networking.k8s.io/v1 Ingress is new in 1.19: read with 1.16's rules (a release told
+    // by lagging kubelets, say) it is still rendered whole, `kind` and `apiVersion`
+    // included, which `kubectl create -f` needs. Found by the fuzz target's encode check.
+    let spec = Msg::new().str(4, "nginx"); // ingressClassName
+    let v = envelope("networking.k8s.io/v1", "Ingress", Msg::new().msg(1, Msg::new().str(1, "shop")).msg(2, spec));
+    let old = decode(KubeVersion::minor_release(16), &v);
+    assert_eq!(old.object["kind"], "Ingress");
+    assert_eq!(old.object["apiVersion"], "networking.k8s.io/v1");
+    assert_eq!(old.object["spec"]["ingressClassName"], "nginx");
+    assert_eq!(keys(&old.object)[..2], ["kind", "apiVersion"]);
+    assert!(old.warnings.is_empty(), "{:?}", old.warnings);
+}
+
+#[test]
 fn unknown_fields_are_kept_and_reported() {
     let meta = Msg::new().str(1, "x").str(99, "mystery").int(98, 7);
     let d = decode(KubeVersion::HEAD, &envelope("v1", "ConfigMap", Msg::new().msg(1, meta)));

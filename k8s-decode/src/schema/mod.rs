@@ -336,6 +336,10 @@ impl Schema {
                 chosen.push(base + i as u32);
             }
         }
+        // How far the nearest release a row is valid in lies from this one.
+        let dist = |mask: u64| {
+            (0..64).filter(|b| mask & (1 << b) != 0).map(|b: usize| b.abs_diff(release)).min().unwrap_or(usize::MAX)
+        };
         // Numbers not valid in this release: nearest release's row.
         let mut nums: Vec<u32> = own.iter().map(|f| f.num).filter(|&n| n != 0).collect();
         nums.sort_unstable();
@@ -344,10 +348,23 @@ impl Schema {
             if own.iter().any(|f| f.num == n && f.mask & bit != 0) {
                 continue;
             }
-            let dist = |mask: u64| {
-                (0..64).filter(|b| mask & (1 << b) != 0).map(|b: usize| b.abs_diff(release)).min().unwrap_or(usize::MAX)
-            };
             if let Some((i, _)) = own.iter().enumerate().filter(|(_, f)| f.num == n).min_by_key(|(_, f)| dist(f.mask)) {
+                chosen.push(base + i as u32);
+            }
+        }
+        // Rows without a number (the inline TypeMeta that renders `kind` and `apiVersion`)
+        // are told apart by JSON name and element; when none is valid in this release (a
+        // message newer than the release, e.g. networking.k8s.io/v1 Ingress read with
+        // 1.16's rules), the nearest release's row, as for numbers.
+        let unnumbered = |f: &Field| f.num == 0;
+        for (i, f) in own.iter().enumerate().filter(|(_, f)| unnumbered(f)) {
+            let same = |g: &Field| unnumbered(g) && g.json == f.json && g.elem == f.elem;
+            if own.iter().any(|g| same(g) && g.mask & bit != 0) {
+                continue;
+            }
+            let nearest =
+                own.iter().enumerate().filter(|(_, g)| same(g)).min_by_key(|(_, g)| dist(g.mask)).map(|(j, _)| j);
+            if nearest == Some(i) {
                 chosen.push(base + i as u32);
             }
         }
