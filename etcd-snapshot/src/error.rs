@@ -60,6 +60,14 @@ pub enum MvccError {
     BadRevisionKey { page: PageId, key_hex: String },
     #[error("page {page}: value of revision {revision} is not a valid mvccpb.KeyValue: {reason}")]
     BadKeyValue { page: PageId, revision: crate::mvcc::Revision, reason: String },
+    /// etcd writes a put's `mod_revision` as the main revision of its bucket key: when the
+    /// two differ, one of them is damaged, and the record is not used (a damaged revision
+    /// would place it out of order, and cut short the scans that stop at a revision).
+    #[error("page {page}: revision {revision} holds a put whose mod_revision is {mod_revision}")]
+    RevisionMismatch { page: PageId, revision: crate::mvcc::Revision, mod_revision: i64 },
+    /// An entry newer than the `key` bucket's last entry: its revision is damaged.
+    #[error("page {page}: revision {revision} is newer than the last entry's ({last}): out of order, damaged")]
+    OutOfOrder { page: PageId, revision: crate::mvcc::Revision, last: i64 },
     #[error("revision {requested} has been compacted (compaction revision is {compacted})")]
     Compacted { requested: i64, compacted: i64 },
     #[error("revision {requested} is newer than the snapshot's current revision {current}")]

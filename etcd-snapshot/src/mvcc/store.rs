@@ -112,20 +112,30 @@ impl<'a> Store<'a> {
 
     /// Every record in revision order, on one thread.
     pub fn records(&self) -> Records<'a> {
-        Records { entries: self.keys.entries() }
+        Records { entries: self.keys.entries(), newest: self.newest_possible() }
     }
 
     /// The records from main revision `main` on, in revision order: the tree is descended
     /// to the first of them, so the newest changes of a large snapshot cost only their own
     /// pages.
     pub fn records_since(&self, main: i64) -> Records<'a> {
-        Records { entries: self.keys.entries_from(&main.max(0).to_be_bytes()) }
+        Records { entries: self.keys.entries_from(&main.max(0).to_be_bytes()), newest: self.newest_possible() }
     }
 
     /// The records cut into disjoint runs in revision order, for parallel scans: run `i`
     /// holds only revisions older than run `i + 1`.
     pub fn record_runs(&self, min_runs: usize) -> Vec<Records<'a>> {
-        self.keys.parts(min_runs).into_iter().map(|entries| Records { entries }).collect()
+        let newest = self.newest_possible();
+        self.keys.parts(min_runs).into_iter().map(|entries| Records { entries, newest }).collect()
+    }
+
+    /// The newest main revision an entry can have: the last entry's, as the bucket is in
+    /// revision order (unbounded when the last page is unreadable).
+    fn newest_possible(&self) -> i64 {
+        match self.last_revision {
+            Ok(last) => last.map_or(0, |r| r.main),
+            Err(_) => i64::MAX,
+        }
     }
 
     /// The revision a scan stops at, and the damage that made the latest revision unknown.
@@ -188,7 +198,8 @@ impl<'a> Store<'a> {
         T: Send,
         F: Fn(Records<'a>, &mut Vec<MvccError>) -> T + Sync + Send,
     {
-        self.par_entry_runs(|entries, errors| scan(Records { entries }, errors))
+        let newest = self.newest_possible();
+        self.par_entry_runs(|entries, errors| scan(Records { entries, newest }, errors))
     }
 
     /// [`par_runs`](Self::par_runs) over the runs' bucket entries, which tell the leaf page
@@ -262,6 +273,9 @@ pub(crate) fn parse_revision_key(entry: &LeafEntry<'_>) -> Result<RevisionKey, M
 /// an error and the iteration continues.
 pub struct Records<'a> {
     entries: Entries<'a>,
+    /// Newer than the last entry is out of order: a damaged revision, which would end the
+    /// scans that stop at the first entry past a revision, and is an error instead.
+    newest: i64,
 }
 
 impl<'a> Iterator for Records<'a> {
@@ -272,7 +286,13 @@ impl<'a> Iterator for Records<'a> {
             Ok(entry) => entry,
             Err(e) => return Some(Err(e.into())),
         };
-        Some(decode_record(&entry))
+        Some(decode_record(&entry).and_then(|record| {
+            let revision = record.revision_key.revision;
+            if revision.main > self.newest {
+                return Err(MvccError::OutOfOrder { page: entry.page, revision, last: self.newest });
+            }
+            Ok(record)
+        }))
     }
 }
 
@@ -283,6 +303,10 @@ pub(crate) fn decode_record<'a>(entry: &LeafEntry<'a>) -> Result<Record<'a>, Mvc
         revision: revision_key.revision,
         reason: e.to_string(),
     })?;
+    let revision = revision_key.revision;
+    if !revision_key.tombstone && kv.mod_revision != revision.main {
+        return Err(MvccError::RevisionMismatch { page: entry.page, revision, mod_revision: kv.mod_revision });
+    }
     Ok(Record { revision_key, kv, raw: entry.value })
 }
 
