@@ -1,6 +1,7 @@
 //! Writes the fuzzers' starting corpora from real data: every distinct stored value of the
-//! given snapshots, and Kubernetes' `.pb` fixtures, for `decode`; the small snapshots
-//! themselves for `snapshot`.
+//! given snapshots, and Kubernetes' `.pb` fixtures, for `decode`, with each JSON value also
+//! as the CBOR the API server writes for custom resources (no snapshot we have holds one);
+//! the small snapshots themselves for `snapshot`.
 //!
 //! `cargo run --manifest-path fuzz/Cargo.toml --example seed -- CORPUS_DIR SNAPSHOT... [--pb DIR]`
 //! writes `CORPUS_DIR/decode/` and `CORPUS_DIR/snapshot/`.
@@ -20,8 +21,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&snapshot)?;
     let mut seen = HashSet::new();
     let mut keep = |value: &[u8]| -> std::io::Result<()> {
-        if !value.is_empty() && value.len() <= MAX_VALUE && seen.insert(value.to_vec()) {
-            std::fs::write(decode.join(format!("value-{}", seen.len())), value)?;
+        if value.is_empty() || value.len() > MAX_VALUE || !seen.insert(value.to_vec()) {
+            return Ok(());
+        }
+        std::fs::write(decode.join(format!("value-{}", seen.len())), value)?;
+        if let Some(cbor) = as_cbor(value) {
+            std::fs::write(decode.join(format!("value-{}-cbor", seen.len())), cbor)?;
         }
         Ok(())
     };
@@ -46,6 +51,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("{} values", seen.len());
     Ok(())
+}
+
+/// A JSON value as CBOR behind the self-describe tag (`d9 d9 f7`), as the API server
+/// stores custom resources with `CBORServingAndStorage`.
+fn as_cbor(value: &[u8]) -> Option<Vec<u8>> {
+    let object: serde_json::Value = serde_json::from_slice(value).ok()?;
+    let mut cbor = vec![0xd9, 0xd9, 0xf7];
+    ciborium::into_writer(&object, &mut cbor).ok()?;
+    Some(cbor)
 }
 
 fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
