@@ -119,8 +119,15 @@ fn copy_bucket<W: Write + Seek>(
         return Err(FormatError::TreeTooDeep { page: at, depth }.into());
     }
     let mut tree = TreeWriter::new();
+    // Written in the order read: a damaged key out of order would make a file whose seeks
+    // go wrong (for etcd, and for the scans that stop at a revision), so it is refused.
+    let mut previous: Option<&[u8]> = None;
     for entry in bucket.entries() {
         let entry = entry?;
+        if previous.is_some_and(|p| entry.key <= p) {
+            return Err(FormatError::KeysOutOfOrder { page: entry.page, index: entry.index }.into());
+        }
+        previous = Some(entry.key);
         if entry.is_bucket() {
             let header = copy_nested_bucket(db, writer, &entry, summary, depth + 1)?;
             tree.push(writer, entry.flags, entry.key, Cow::Owned(header))?;

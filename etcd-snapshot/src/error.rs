@@ -32,6 +32,9 @@ pub enum FormatError {
     BadInlineBucket { page: PageId, index: usize, reason: &'static str },
     #[error("page {page}: tree deeper than {depth} levels (cycle?)")]
     TreeTooDeep { page: PageId, depth: usize },
+    /// bbolt keeps a bucket's keys sorted; a key not after the one before it is damage.
+    #[error("page {page}: element {index}: key is not after the previous key (keys out of order)")]
+    KeysOutOfOrder { page: PageId, index: usize },
     #[error("bucket {name:?} not found")]
     BucketNotFound { name: String },
 }

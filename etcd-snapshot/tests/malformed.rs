@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use etcd_snapshot::bbolt::{BucketRoot, Db, PageId};
-use etcd_snapshot::mvcc::Store;
-use etcd_snapshot::{Error, FormatError, MetaError, MvccError, Snapshot};
+use etcd_snapshot::mvcc::{LeafPasses, Store};
+use etcd_snapshot::{CropError, Error, FormatError, MetaError, MvccError, Snapshot};
 
 #[path = "support/every_view.rs"]
 mod every_view;
@@ -196,6 +196,23 @@ fn revision_damaged_to_a_newer_one_is_reported_and_the_scan_goes_on() {
         assert!(reported, "{what}: {errors:?}");
         // A lost put may drop its key; a lost deletion may bring its key's last put back.
         assert!(live + 1 >= total && live <= total + 1, "{what}: {live} of {total} keys");
+        // The passes `ls` and `extract` make read the same, with the same error.
+        let store = Store::open(Db::new(&bytes).unwrap()).unwrap();
+        let one_pass = store.key_histories_pass(b"", None, 0, |_| Some(0), &LeafPasses::new(&store)).unwrap();
+        assert_eq!(one_pass.items, store.key_histories(b"", None).unwrap().items, "{what}");
+        assert!(one_pass
+            .errors
+            .iter()
+            .any(|e| matches!(e, MvccError::RevisionMismatch { .. } | MvccError::OutOfOrder { .. })));
+        // A crop refuses the file, naming the page.
+        let crop =
+            etcd_snapshot::crop(&Db::new(&bytes).unwrap(), |_| true, None, &mut std::io::Cursor::new(Vec::new()));
+        let named = match crop {
+            Err(CropError::Mvcc(MvccError::RevisionMismatch { page: p, .. })) => p == page,
+            Err(CropError::Format(FormatError::KeysOutOfOrder { page: p, .. })) => p >= page,
+            _ => false,
+        };
+        assert!(named, "{what}: {crop:?}");
     }
 }
 

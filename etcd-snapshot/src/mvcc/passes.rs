@@ -13,7 +13,7 @@ use crate::bbolt::PageId;
 use crate::error::MvccError;
 
 use super::newest::newest_per_key;
-use super::store::{decode_record, merge_run_scans, KeyHistory, Scan, Store};
+use super::store::{decode_record_upto, merge_run_scans, KeyHistory, Scan, Store};
 
 /// A page not read yet: every pass reads it.
 const UNKNOWN: u16 = 0;
@@ -112,12 +112,13 @@ impl<'a> Store<'a> {
         leaves: &LeafPasses,
     ) -> Result<Scan<KeyHistory<'a>>, MvccError> {
         let (at, damage) = self.check_revision(at)?;
+        let newest = self.newest_possible();
         let per_run = self.par_entry_runs(|entries, errors| {
             let mut note = PageNote::new(leaves);
             let known = leaves.clone();
             let records = entries.skipping(move |page| !known.may_hold(page, pass)).filter_map(|entry| {
                 let entry = entry.map_err(|e| errors.push(e.into())).ok()?;
-                let record = decode_record(&entry).map_err(|e| errors.push(e)).ok()?;
+                let record = decode_record_upto(&entry, newest).map_err(|e| errors.push(e)).ok()?;
                 let key_pass = if record.kv.key.starts_with(prefix) { pass_of(record.kv.key) } else { None };
                 note.add(entry.page, key_pass);
                 (key_pass == Some(pass)).then_some(record)

@@ -131,7 +131,7 @@ impl<'a> Store<'a> {
 
     /// The newest main revision an entry can have: the last entry's, as the bucket is in
     /// revision order (unbounded when the last page is unreadable).
-    fn newest_possible(&self) -> i64 {
+    pub(crate) fn newest_possible(&self) -> i64 {
         match self.last_revision {
             Ok(last) => last.map_or(0, |r| r.main),
             Err(_) => i64::MAX,
@@ -273,8 +273,7 @@ pub(crate) fn parse_revision_key(entry: &LeafEntry<'_>) -> Result<RevisionKey, M
 /// an error and the iteration continues.
 pub struct Records<'a> {
     entries: Entries<'a>,
-    /// Newer than the last entry is out of order: a damaged revision, which would end the
-    /// scans that stop at the first entry past a revision, and is an error instead.
+    /// See [`decode_record_upto`].
     newest: i64,
 }
 
@@ -286,14 +285,20 @@ impl<'a> Iterator for Records<'a> {
             Ok(entry) => entry,
             Err(e) => return Some(Err(e.into())),
         };
-        Some(decode_record(&entry).and_then(|record| {
-            let revision = record.revision_key.revision;
-            if revision.main > self.newest {
-                return Err(MvccError::OutOfOrder { page: entry.page, revision, last: self.newest });
-            }
-            Ok(record)
-        }))
+        Some(decode_record_upto(&entry, self.newest))
     }
+}
+
+/// [`decode_record`], and an error for an entry newer than `newest`, the bucket's last
+/// entry ([`Store::newest_possible`]): out of order, so its revision is damaged, and it would
+/// end the scans that stop at the first entry past a revision.
+pub(crate) fn decode_record_upto<'a>(entry: &LeafEntry<'a>, newest: i64) -> Result<Record<'a>, MvccError> {
+    let record = decode_record(entry)?;
+    let revision = record.revision_key.revision;
+    if revision.main > newest {
+        return Err(MvccError::OutOfOrder { page: entry.page, revision, last: newest });
+    }
+    Ok(record)
 }
 
 pub(crate) fn decode_record<'a>(entry: &LeafEntry<'a>) -> Result<Record<'a>, MvccError> {

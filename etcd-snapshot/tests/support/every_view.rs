@@ -7,7 +7,7 @@
 use std::io::Cursor;
 
 use etcd_snapshot::bbolt::Db;
-use etcd_snapshot::mvcc::{Salvage, Store};
+use etcd_snapshot::mvcc::{KeyRange, LeafPasses, Salvage, Store};
 use etcd_snapshot::{DbStatus, MvccError};
 
 /// Scan with every view and return (live keys, errors); must not panic or hang.
@@ -36,6 +36,7 @@ pub fn scan_everything(bytes: &[u8]) -> (usize, Vec<MvccError>) {
     // Planning passes samples leaf pages on its own path through the tree.
     let ranges = store.plan_ranges(b"", |_| true, 100);
     let _ = store.key_histories_where(b"", None, |key| ranges[0].contains(key));
+    check_passes(&store, &ranges);
     let _ = store.kv_hash(None);
     let _ = store.kv_hash_in_passes(Some(store.compact_revision() + 1), 100, || {});
     let _ = store.compaction(None, 100, || {});
@@ -72,4 +73,18 @@ fn check_crop(input: &Db<'_>, cropped: &[u8], keep: impl Fn(&[u8]) -> bool) {
             "a crop holds the input's live keys asked for: missing {missing:?}, extra {extra:?}"
         );
     }
+}
+
+/// The passes `ls` and `extract` make over key ranges (the later ones reading only the leaf
+/// pages the first found keys of theirs on) give, one after another, what one scan gives.
+fn check_passes(store: &Store<'_>, ranges: &[KeyRange]) {
+    let Ok(whole) = store.key_histories(b"", None) else { return };
+    let leaves = LeafPasses::new(store);
+    let pass_of = |key: &[u8]| Some(KeyRange::index_of(ranges, key));
+    let mut passes = Vec::new();
+    for pass in 0..ranges.len() {
+        let scan = store.key_histories_pass(b"", None, pass, pass_of, &leaves).expect("a pass runs if the scan does");
+        passes.extend(scan.items);
+    }
+    assert!(passes == whole.items, "passes give {} keys, one scan {}", passes.len(), whole.items.len());
 }
