@@ -146,9 +146,14 @@ impl Reader<'_> {
             5 => {
                 let mut m = BTreeMap::new();
                 let mut entry = |r: &mut Self| -> Result<(), CborError> {
-                    let k = match r.item(depth + 1)? {
-                        Value::String(s) => s,
-                        other => other.to_string(),
+                    // Keys are strings, as in the API server's unstructured objects
+                    // (`map[string]interface{}`) and in JSON. Another key cannot come from
+                    // the API server; written as its JSON text, a map key nested in map
+                    // keys would double its escapes at every level (a few hundred bytes
+                    // of input, gigabytes of key).
+                    let at = r.pos;
+                    let Value::String(k) = r.item(depth + 1)? else {
+                        return Err(CborError { offset: at, reason: "map key is not a string" });
                     };
                     let v = r.item(depth + 1)?;
                     m.insert(k, v);
@@ -244,5 +249,17 @@ mod tests {
         assert!(to_json(&[0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).is_err());
         let deep = vec![0x81u8; 10_000];
         assert!(to_json(&deep).is_err());
+    }
+
+    #[test]
+    fn map_keys_must_be_strings() {
+        // {1: "x"}
+        assert_eq!(to_json(&[0xa1, 0x01, 0x61, b'x']), Err(CborError { offset: 1, reason: "map key is not a string" }));
+        // Maps keyed by maps keyed by maps…: found by fuzzing, where stringified keys grew
+        // exponentially (1 s for 210 bytes). Now an error at the first non-string key.
+        let mut nested = vec![0xd9, 0xd9, 0xf7];
+        nested.extend(std::iter::repeat_n(0xa1u8, 150));
+        nested.extend([0x61, b'k', 0x61, b'v']);
+        assert_eq!(to_json(&nested).unwrap_err().reason, "map key is not a string");
     }
 }
