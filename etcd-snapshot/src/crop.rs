@@ -66,12 +66,13 @@ pub fn crop<F: Read + Write + Seek>(
     let mut summary = CropSummary::default();
     let mut writer = DbWriter::new(&mut *out, db.page_size())?;
     let mut root = TreeWriter::new();
+    let mut previous = None;
     for top in db.root_bucket().entries() {
         let top = top?;
+        check_order(&mut previous, &top)?;
         if !top.is_bucket() {
-            // Not what etcd writes at the top level; copied all the same.
-            root.push(&mut writer, top.flags, top.key, Cow::Borrowed(top.value))?;
-            continue;
+            // bbolt's root holds only buckets: anything else is damage, which a crop refuses.
+            return Err(FormatError::NotABucket { page: top.page, index: top.index }.into());
         }
         let bucket = Bucket::from_value(*db, top.page, top.index, top.value)?;
         let page = match (top.key, compaction) {
@@ -119,15 +120,10 @@ fn copy_bucket<W: Write + Seek>(
         return Err(FormatError::TreeTooDeep { page: at, depth }.into());
     }
     let mut tree = TreeWriter::new();
-    // Written in the order read: a damaged key out of order would make a file whose seeks
-    // go wrong (for etcd, and for the scans that stop at a revision), so it is refused.
-    let mut previous: Option<&[u8]> = None;
+    let mut previous = None;
     for entry in bucket.entries() {
         let entry = entry?;
-        if previous.is_some_and(|p| entry.key <= p) {
-            return Err(FormatError::KeysOutOfOrder { page: entry.page, index: entry.index }.into());
-        }
-        previous = Some(entry.key);
+        check_order(&mut previous, &entry)?;
         if entry.is_bucket() {
             let header = copy_nested_bucket(db, writer, &entry, summary, depth + 1)?;
             tree.push(writer, entry.flags, entry.key, Cow::Owned(header))?;
@@ -145,6 +141,17 @@ fn copy_bucket<W: Write + Seek>(
         tree.push(writer, entry.flags, entry.key, Cow::Borrowed(entry.value))?;
     }
     Ok(tree.finish(writer)?)
+}
+
+/// Entries are written in the order read: a damaged key out of order would make a file
+/// whose seeks go wrong (for etcd, and for the scans that stop at a revision), so it is
+/// refused. `previous` is the key before `entry`'s in its bucket.
+fn check_order<'a>(previous: &mut Option<&'a [u8]>, entry: &LeafEntry<'a>) -> Result<(), FormatError> {
+    if previous.is_some_and(|p| entry.key <= p) {
+        return Err(FormatError::KeysOutOfOrder { page: entry.page, index: entry.index });
+    }
+    *previous = Some(entry.key);
+    Ok(())
 }
 
 /// Copies the nested bucket whose value `entry` holds; returns its new bucket header.

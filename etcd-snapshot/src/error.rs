@@ -35,6 +35,9 @@ pub enum FormatError {
     /// bbolt keeps a bucket's keys sorted; a key not after the one before it is damage.
     #[error("page {page}: element {index}: key is not after the previous key (keys out of order)")]
     KeysOutOfOrder { page: PageId, index: usize },
+    /// bbolt's root holds only buckets.
+    #[error("page {page}: element {index}: an entry of the root that is not a bucket")]
+    NotABucket { page: PageId, index: usize },
     #[error("bucket {name:?} not found")]
     BucketNotFound { name: String },
 }
