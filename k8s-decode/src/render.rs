@@ -455,7 +455,20 @@ impl<'a> Renderer<'a> {
             let f = f.map_err(|e| self.wire_err(entry, e))?;
             match (f.number, f.value) {
                 (1, WireValue::Bytes(b)) => key = b,
-                (2, v) => val = Some(v),
+                (2, v) if elem_wire_ok(field.elem, v.wire_type()) => val = Some(v),
+                // Not what any protobuf library writes: said, and read as absent (the key
+                // empty, the value its element's zero), never rendered as null.
+                (1 | 2, v) => self.warn(
+                    None,
+                    None,
+                    WarningKind::WireTypeMismatch,
+                    format!(
+                        "map {:?}: entry field {} has wire type {}, expected another; read as absent",
+                        field.json,
+                        f.number,
+                        v.wire_type().name()
+                    ),
+                ),
                 _ => {}
             }
         }
@@ -567,13 +580,20 @@ impl<'a> Renderer<'a> {
 
 /// Is the wire type acceptable for the field?
 fn wire_ok(field: &Field, wt: WireType) -> bool {
-    match (field.shape, field.elem) {
-        (Shape::Map, _) => wt == WireType::Bytes,
-        (_, Elem::String | Elem::Bytes | Elem::Message(_)) => wt == WireType::Bytes,
-        (Shape::Repeated, Elem::Double) => matches!(wt, WireType::Fixed64 | WireType::Bytes),
-        (Shape::Single, Elem::Double) => wt == WireType::Fixed64,
-        (Shape::Repeated, _) => matches!(wt, WireType::Varint | WireType::Bytes),
-        (Shape::Single, _) => wt == WireType::Varint,
+    match field.shape {
+        Shape::Map => wt == WireType::Bytes,
+        Shape::Single => elem_wire_ok(field.elem, wt),
+        // Scalars may also come packed.
+        Shape::Repeated => elem_wire_ok(field.elem, wt) || wt == WireType::Bytes,
+    }
+}
+
+/// Is the wire type the one an element of this type is written with (unpacked)?
+fn elem_wire_ok(elem: Elem, wt: WireType) -> bool {
+    match elem {
+        Elem::String | Elem::Bytes | Elem::Message(_) => wt == WireType::Bytes,
+        Elem::Double => wt == WireType::Fixed64,
+        Elem::Int32 | Elem::Int64 | Elem::Bool => wt == WireType::Varint,
     }
 }
 

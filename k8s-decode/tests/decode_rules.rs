@@ -182,6 +182,20 @@ fn wire_type_mismatch_is_kept_not_dropped() {
 }
 
 #[test]
+fn map_entry_of_the_wrong_wire_type_is_said_and_read_as_absent() {
+    // ConfigMap.data (map<string, string>): one entry's value sent as a varint, another's
+    // key. Rendered as null before, which no Go map holds and `encode` refused; found by
+    // fuzz/decode's encode check.
+    let value_as_varint = Msg::new().str(1, "k").int(2, 5);
+    let key_as_varint = Msg::new().int(1, 7).str(2, "v");
+    let v = envelope("v1", "ConfigMap", Msg::new().msg(2, value_as_varint).msg(2, key_as_varint));
+    let d = decode(KubeVersion::HEAD, &v);
+    assert_eq!(d.object["data"], json!({"": "v", "k": ""}));
+    assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
+    assert!(d.warnings.iter().all(|w| w.kind == WarningKind::WireTypeMismatch && w.path == "data"));
+}
+
+#[test]
 fn unknown_kind_keeps_metadata_and_a_wire_tree() {
     let meta = Msg::new().str(1, "w").str(3, "ns");
     let raw = Msg::new().msg(1, meta).str(2, "spec-text").msg(3, Msg::new().int(1, 3));
