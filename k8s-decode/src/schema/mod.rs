@@ -86,7 +86,7 @@ pub(crate) struct Message {
 #[derive(Debug, Default)]
 pub(crate) struct MsgView {
     /// Field indices (into `Schema::fields`) in JSON key order: the rows valid
-    /// in the release, plus (for numbers with no row in this release) the row
+    /// in the release, plus (for fields with no row in this release) the row
     /// of the nearest release, rendered only when present on the wire.
     pub order: Box<[u32]>,
     /// Proto field number → position in `order`; `u16::MAX` = unknown number.
@@ -329,42 +329,30 @@ impl Schema {
         let base = m.fields.start;
         let own = self.fields_of(msg);
         let bit = 1u64 << release;
-        let mut chosen: Vec<u32> = Vec::new();
-        // Rows valid in this release.
-        for (i, f) in own.iter().enumerate() {
-            if f.mask & bit != 0 {
-                chosen.push(base + i as u32);
-            }
-        }
         // How far the nearest release a row is valid in lies from this one.
         let dist = |mask: u64| {
             (0..64).filter(|b| mask & (1 << b) != 0).map(|b: usize| b.abs_diff(release)).min().unwrap_or(usize::MAX)
         };
-        // Numbers not valid in this release: nearest release's row.
-        let mut nums: Vec<u32> = own.iter().map(|f| f.num).filter(|&n| n != 0).collect();
-        nums.sort_unstable();
-        nums.dedup();
-        for n in nums {
-            if own.iter().any(|f| f.num == n && f.mask & bit != 0) {
-                continue;
+        // The rows of one field across releases: those with its number or, for rows without
+        // one (the inline TypeMeta that renders `kind` and `apiVersion`), its JSON name and
+        // element.
+        let same_field = |f: &Field, g: &Field| {
+            if f.num != 0 {
+                g.num == f.num
+            } else {
+                g.num == 0 && g.json == f.json && g.elem == f.elem
             }
-            if let Some((i, _)) = own.iter().enumerate().filter(|(_, f)| f.num == n).min_by_key(|(_, f)| dist(f.mask)) {
-                chosen.push(base + i as u32);
-            }
-        }
-        // Rows without a number (the inline TypeMeta that renders `kind` and `apiVersion`)
-        // are told apart by JSON name and element; when none is valid in this release (a
-        // message newer than the release, e.g. networking.k8s.io/v1 Ingress read with
-        // 1.16's rules), the nearest release's row, as for numbers.
-        let unnumbered = |f: &Field| f.num == 0;
-        for (i, f) in own.iter().enumerate().filter(|(_, f)| unnumbered(f)) {
-            let same = |g: &Field| unnumbered(g) && g.json == f.json && g.elem == f.elem;
-            if own.iter().any(|g| same(g) && g.mask & bit != 0) {
-                continue;
-            }
-            let nearest =
-                own.iter().enumerate().filter(|(_, g)| same(g)).min_by_key(|(_, g)| dist(g.mask)).map(|(j, _)| j);
-            if nearest == Some(i) {
+        };
+        // The rows valid in the release; for a field with none (removed before it, or newer
+        // than it, as in a message newer than the release: networking.k8s.io/v1 Ingress
+        // read with 1.16's rules), the nearest release's row.
+        let mut chosen: Vec<u32> = Vec::new();
+        for (i, f) in own.iter().enumerate() {
+            let rows = || own.iter().enumerate().filter(|(_, g)| same_field(f, g));
+            let keep = f.mask & bit != 0
+                || (!rows().any(|(_, g)| g.mask & bit != 0)
+                    && rows().min_by_key(|(_, g)| dist(g.mask)).map(|(j, _)| j) == Some(i));
+            if keep {
                 chosen.push(base + i as u32);
             }
         }
