@@ -33,10 +33,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(arg) = args.next() {
         if arg == "--pb" {
             let dir = args.next().ok_or("--pb needs a directory")?;
-            for file in files_under(Path::new(&dir))? {
-                if file.extension().is_some_and(|e| e == "pb") {
-                    keep(&std::fs::read(&file)?)?;
-                }
+            for file in testdata::files_under(Path::new(&dir), "pb")? {
+                keep(&std::fs::read(&file)?)?;
             }
             continue;
         }
@@ -60,18 +58,4 @@ fn as_cbor(value: &[u8]) -> Option<Vec<u8>> {
     let mut cbor = vec![0xd9, 0xd9, 0xf7];
     ciborium::into_writer(&object, &mut cbor).ok()?;
     Some(cbor)
-}
-
-fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            files.extend(files_under(&path)?);
-        } else {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
 }

@@ -10,8 +10,6 @@
 //! `../shared` is present (100k variants, about 1 s; a tenth of them still decode). Runs of
 //! the same damage with other seeds for 2 and 5 minutes found nothing either.
 
-use std::path::{Path, PathBuf};
-
 use k8s_decode::{Decoder, KubeVersion};
 
 #[path = "support/every_step.rs"]
@@ -84,23 +82,8 @@ fn real_values() -> Vec<Vec<u8>> {
         values.extend(store.records().map(|r| r.unwrap().kv.value.to_vec()).filter(|v| !v.is_empty()));
     }
     if let Some(shared) = testdata::shared_fixtures("random_damage") {
-        let mut files = Vec::new();
-        files_under(&shared.join("k8s-api-testdata"), &mut files);
-        files.sort();
-        values.extend(
-            files.iter().filter(|p| p.extension().is_some_and(|e| e == "pb")).map(|p| std::fs::read(p).unwrap()),
-        );
+        let files = testdata::files_under(&shared.join("k8s-api-testdata"), "pb").unwrap();
+        values.extend(files.iter().map(|p| std::fs::read(p).unwrap()));
     }
     values
-}
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
 }

@@ -41,6 +41,24 @@ pub fn shared(test: &str, subdir: &str) -> Option<PathBuf> {
     None
 }
 
+/// Every file under `dir`, at any depth, whose name ends in `.<extension>`, sorted.
+pub fn files_under(dir: &Path, extension: &str) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == extension) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// Every fixture snapshot directory of ours (those holding a `snapshot.db`), sorted.
 pub fn project_snapshot_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(project_fixtures())
