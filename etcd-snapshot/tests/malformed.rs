@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use etcd_snapshot::bbolt::{BucketRoot, Db, PageId};
 use etcd_snapshot::mvcc::{LeafPasses, Store};
-use etcd_snapshot::{CropError, Error, FormatError, MetaError, MvccError, Snapshot};
+use etcd_snapshot::{CropError, CropSummary, Error, FormatError, MetaError, MvccError, Snapshot};
 
 #[path = "support/every_view.rs"]
 mod every_view;
@@ -164,6 +164,11 @@ fn malformed_revision_key_and_record_are_reported() {
     assert!(live > 0);
 }
 
+/// A crop of `bytes` keeping every key, written to memory.
+fn crop_everything(bytes: &[u8]) -> Result<CropSummary, CropError> {
+    etcd_snapshot::crop(&Db::new(bytes).unwrap(), |_| true, None, &mut std::io::Cursor::new(Vec::new()))
+}
+
 /// The middle one of the `key`-bucket entries whose revision key `pick` accepts: its page
 /// and the byte offset of its revision key in the file.
 fn middle_entry(bytes: &[u8], pick: impl Fn(&[u8]) -> bool) -> (PageId, usize) {
@@ -205,8 +210,7 @@ fn revision_damaged_to_a_newer_one_is_reported_and_the_scan_goes_on() {
             .iter()
             .any(|e| matches!(e, MvccError::RevisionMismatch { .. } | MvccError::OutOfOrder { .. })));
         // A crop refuses the file, naming the page.
-        let crop =
-            etcd_snapshot::crop(&Db::new(&bytes).unwrap(), |_| true, None, &mut std::io::Cursor::new(Vec::new()));
+        let crop = crop_everything(&bytes);
         let named = match crop {
             Err(CropError::Mvcc(MvccError::RevisionMismatch { page: p, .. })) => p == page,
             Err(CropError::Format(FormatError::KeysOutOfOrder { page: p, .. })) => p >= page,
@@ -225,13 +229,10 @@ fn crop_refuses_a_root_entry_that_is_not_a_bucket_and_keys_out_of_order() {
     let db = Db::new(&base).unwrap();
     let root = db.meta().active.root;
     let start = root as usize * page_size(&base);
-    let crop = |bytes: &[u8]| {
-        etcd_snapshot::crop(&Db::new(bytes).unwrap(), |_| true, None, &mut std::io::Cursor::new(Vec::new()))
-    };
     // Element 0's flags (the first 4 bytes of a leaf element): no longer a bucket.
     let mut bytes = base.clone();
     put_u32(&mut bytes, start + 16, 0);
-    let not_a_bucket = crop(&bytes);
+    let not_a_bucket = crop_everything(&bytes);
     assert!(
         matches!(not_a_bucket, Err(CropError::Format(FormatError::NotABucket { page, index: 0 })) if page == root),
         "{not_a_bucket:?}"
@@ -246,7 +247,7 @@ fn crop_refuses_a_root_entry_that_is_not_a_bucket_and_keys_out_of_order() {
     let mut bytes = base.clone();
     put_u32(&mut bytes, second_at + 4, u32::try_from(first_key_at - second_at).unwrap());
     put_u32(&mut bytes, second_at + 8, u32::try_from(first_key_len).unwrap());
-    let out_of_order = crop(&bytes);
+    let out_of_order = crop_everything(&bytes);
     assert!(
         matches!(out_of_order, Err(CropError::Format(FormatError::KeysOutOfOrder { page, index: 1 })) if page == root),
         "{out_of_order:?}"

@@ -7,7 +7,7 @@
 use std::io::Cursor;
 
 use etcd_snapshot::bbolt::Db;
-use etcd_snapshot::mvcc::{KeyRange, LeafPasses, Salvage, Store};
+use etcd_snapshot::mvcc::{KeyHistory, KeyRange, LeafPasses, Salvage, Scan, Store};
 use etcd_snapshot::{DbStatus, MvccError};
 
 /// Scan with every view and return (live keys, errors); must not panic or hang.
@@ -17,18 +17,29 @@ pub fn scan_everything(bytes: &[u8]) -> (usize, Vec<MvccError>) {
         Err(e) => return (0, vec![MvccError::Format(e)]),
     };
     let _ = DbStatus::compute(&db);
-    // Writing a cropped copy of a damaged file fails with an error, or writes a file that
-    // reads back whole with the keys asked for (`check_crop`).
-    let keep = |key: &[u8]| !key.starts_with(b"/registry/configmaps/");
-    let mut cropped = Cursor::new(Vec::new());
-    if etcd_snapshot::crop(&db, keep, None, &mut cropped).is_ok() {
-        check_crop(&db, cropped.get_ref(), keep);
-    }
     let _ = db.page_usage();
+    // Writing a cropped copy of a damaged file fails with an error, or writes a file that
+    // reads back whole (`check_crop`).
+    let keep = |key: &[u8]| !key.starts_with(b"/registry/configmaps/");
+    let mut out = Cursor::new(Vec::new());
+    let cropped = etcd_snapshot::crop(&db, keep, None, &mut out).is_ok().then(|| out.into_inner());
     let store = match Store::open(db) {
         Ok(s) => s,
-        Err(e) => return (0, vec![e]),
+        Err(e) => {
+            if let Some(cropped) = &cropped {
+                check_crop(cropped, None);
+            }
+            return (0, vec![e]);
+        }
     };
+    // One scan of every key, which the checks below compare other views with.
+    let whole = store.key_histories(b"", None);
+    if let Some(cropped) = &cropped {
+        // The keys live in the crop are those of the input asked for, when the input's
+        // scan met no damage.
+        let expected = whole.as_ref().ok().filter(|w| w.errors.is_empty()).map(|w| live_keys(w, keep));
+        check_crop(cropped, expected);
+    }
     let _ = store.deleted(b"", None);
     let _ = store.history(b"/registry/configmaps/kube-system/big-20k");
     let _ = store.records().count();
@@ -36,7 +47,9 @@ pub fn scan_everything(bytes: &[u8]) -> (usize, Vec<MvccError>) {
     // Planning passes samples leaf pages on its own path through the tree.
     let ranges = store.plan_ranges(b"", |_| true, 100);
     let _ = store.key_histories_where(b"", None, |key| ranges[0].contains(key));
-    check_passes(&store, &ranges);
+    if let Ok(whole) = &whole {
+        check_passes(&store, &ranges, whole);
+    }
     // The hash is all or nothing, and the same in one pass or in passes of 100 records.
     for at in [None, Some(store.compact_revision() + 1)] {
         if let (Ok(one), Ok(passes)) = (store.kv_hash(at), store.kv_hash_in_passes(at, 100, || {})) {
@@ -48,41 +61,41 @@ pub fn scan_everything(bytes: &[u8]) -> (usize, Vec<MvccError>) {
     let _ = Salvage::sample_revisions(store.db(), |_| true).windows(100);
     let salvage = Salvage::scan(store.db());
     let _ = salvage.key_histories(b"", None);
-    match store.live(b"", None) {
-        Ok(scan) => (scan.items.len(), scan.errors),
+    match whole {
+        Ok(scan) => (scan.items.iter().filter(|h| !h.is_deleted()).count(), scan.errors),
         Err(e) => (0, vec![e]),
     }
 }
 
+/// The keys of a scan that exist (sorted, as the scan is) and that `keep` accepts.
+fn live_keys(scan: &Scan<KeyHistory<'_>>, keep: impl Fn(&[u8]) -> bool) -> Vec<Vec<u8>> {
+    scan.items.iter().filter(|h| !h.is_deleted() && keep(h.key)).map(|h| h.key.to_vec()).collect()
+}
+
 /// A crop that succeeded wrote a well-formed file: bbolt's structure, status and the `key`
-/// bucket read back without an error, and the keys live in it are those of the input that
-/// were asked for (when the input's own scan had no errors).
-fn check_crop(input: &Db<'_>, cropped: &[u8], keep: impl Fn(&[u8]) -> bool) {
+/// bucket read back without an error, and (when `expected` is given) the keys live in it
+/// are those.
+fn check_crop(cropped: &[u8], expected: Option<Vec<Vec<u8>>>) {
     let db = Db::new(cropped).expect("a crop reads back as bbolt");
     DbStatus::compute(&db).expect("a crop's status reads back");
     db.page_usage().expect("a crop's pages read back");
-    let (Ok(input), Ok(store)) = (Store::open(*input), Store::open(db)) else { return };
-    let live = store.live(b"", None).expect("a crop's key bucket reads back");
-    assert!(live.errors.is_empty(), "a crop reads back without errors: {:?}", live.errors);
-    let Ok(expected) = input.live(b"", None) else { return };
-    if expected.errors.is_empty() {
-        let keys = |items: &[etcd_snapshot::mvcc::LiveKey<'_>]| -> Vec<String> {
-            items.iter().filter(|k| keep(k.kv.key)).map(|k| String::from_utf8_lossy(k.kv.key).into_owned()).collect()
-        };
-        let (got, want) = (keys(&live.items), keys(&expected.items));
-        let missing: Vec<&String> = want.iter().filter(|k| !got.contains(k)).collect();
-        let extra: Vec<&String> = got.iter().filter(|k| !want.contains(k)).collect();
-        assert!(
-            missing.is_empty() && extra.is_empty(),
-            "a crop holds the input's live keys asked for: missing {missing:?}, extra {extra:?}"
-        );
+    let Ok(store) = Store::open(db) else { return };
+    let scan = store.key_histories(b"", None).expect("a crop's key bucket reads back");
+    assert!(scan.errors.is_empty(), "a crop reads back without errors: {:?}", scan.errors);
+    let Some(expected) = expected else { return };
+    let got = live_keys(&scan, |_| true);
+    if got != expected {
+        let lossy =
+            |keys: Vec<&Vec<u8>>| keys.into_iter().map(|k| String::from_utf8_lossy(k).into_owned()).collect::<Vec<_>>();
+        let missing = lossy(expected.iter().filter(|k| got.binary_search(k).is_err()).collect());
+        let extra = lossy(got.iter().filter(|k| expected.binary_search(k).is_err()).collect());
+        panic!("a crop holds the input's live keys asked for: missing {missing:?}, extra {extra:?}");
     }
 }
 
 /// The passes `ls` and `extract` make over key ranges (the later ones reading only the leaf
 /// pages the first found keys of theirs on) give, one after another, what one scan gives.
-fn check_passes(store: &Store<'_>, ranges: &[KeyRange]) {
-    let Ok(whole) = store.key_histories(b"", None) else { return };
+fn check_passes(store: &Store<'_>, ranges: &[KeyRange], whole: &Scan<KeyHistory<'_>>) {
     let leaves = LeafPasses::new(store);
     let pass_of = |key: &[u8]| Some(KeyRange::index_of(ranges, key));
     let mut passes = Vec::new();
