@@ -50,7 +50,7 @@ pub fn decode_every_way(decoder: &Decoder, value: &[u8], context: &str) -> Steps
     // What `encode` writes for a decoded object reads back as an object that `encode`
     // writes the same: one round may normalise (a present but empty `deletionTimestamp`
     // renders `null`, which encodes as absent, as in Go), the next changes nothing.
-    if let Ok(d) = decoder.decode(value, &DecodeOptions::default()) {
+    if let Ok(d) = &full {
         if d.encoding == Encoding::Protobuf && d.warnings.is_empty() {
             let encoder = Encoder::new(decoder.version());
             let round = |object: &Value| {
