@@ -64,6 +64,7 @@ const EXIT_BAD_INPUT: u8 = 1;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    alloc::keep_huge_pages_to_advised_blocks();
     let result = match cli.command {
         Command::Status(args) => status::run(args),
         Command::Hashkv(args) => hashkv::run(args),
