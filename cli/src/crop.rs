@@ -1,16 +1,19 @@
 //! `etcdsnap crop`: a new snapshot with only some keys, e.g. without Secrets to share it, or
 //! one namespace's objects to restore into a scratch etcd.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use etcd_snapshot::{KeyHistory, Store};
 use k8s_decode::keys::{normalize_prefix, parse_key_ref};
 use k8s_decode::resources::ResourceTable;
 
 use crate::output::SnapshotArg;
+use crate::render::crd_prefix;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,8 +23,9 @@ pub struct Args {
     /// /registry/configmaps/shop/); default: every key (or, with -n, the namespace's).
     #[arg(value_name = "PREFIX")]
     prefixes: Vec<String>,
-    /// Keep the objects of this namespace (repeatable), and its Namespace object; with
-    /// PREFIXes, the keys under them too.
+    /// Keep the objects of this namespace (repeatable), its Namespace object, and the
+    /// CustomResourceDefinitions of the custom resources among them; with PREFIXes, the keys
+    /// under them too.
     #[arg(short = 'n', long = "namespace", value_name = "NS")]
     namespaces: Vec<String>,
     /// Key prefix of the API server, for -n (`--etcd-prefix`; OpenShift: /kubernetes.io).
@@ -71,10 +75,32 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
     };
     let everything = args.prefixes.is_empty() && args.namespaces.is_empty();
+    let (crds, missing) = if args.namespaces.is_empty() {
+        Default::default()
+    } else {
+        crds_of_custom_resources(&snapshot.store()?, &etcd_prefix, &table, in_namespaces)
+            .with_context(|| format!("{}: cannot scan", snapshot.path().display()))?
+    };
+    let names = |crds: Vec<String>| crds.join(", ");
+    if !crds.is_empty() {
+        let kept = crds.iter().map(|key| String::from_utf8_lossy(&key[crd_prefix(&etcd_prefix).len()..]).into_owned());
+        writeln!(
+            std::io::stderr(),
+            "etcdsnap: keeping the CustomResourceDefinitions of its custom resources: {}",
+            names(kept.collect())
+        )?;
+    }
+    if !missing.is_empty() {
+        writeln!(
+            std::io::stderr(),
+            "etcdsnap: warning: no CustomResourceDefinition in the snapshot for {}",
+            names(missing.into_iter().collect())
+        )?;
+    }
     let keep = |key: &[u8]| {
         (everything
             || args.prefixes.iter().any(|p| key.starts_with(p.as_bytes()))
-            || (!args.namespaces.is_empty() && in_namespaces(key)))
+            || (!args.namespaces.is_empty() && (in_namespaces(key) || crds.contains(key))))
             && !args.exclude.iter().any(|p| key.starts_with(p.as_bytes()))
     };
     // Written beside FILE (0600, as tempfile creates it) and renamed into place only once
@@ -107,6 +133,35 @@ pub fn run(args: Args) -> Result<ExitCode> {
         summary.dropped_records
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The keys of the CustomResourceDefinitions that define the custom resources among the keys
+/// `in_namespaces` accepts (any retained revision of them), and the custom resources whose
+/// CRD the snapshot does not hold. Without its CRD, an API server on the cropped snapshot
+/// would not serve a custom resource. Custom resources are the keys of a group the built-in
+/// table does not know (`/registry/example.com/widgets/NS/NAME` → `widgets.example.com`).
+/// A scan of the whole file, which keeps only those keys and the CRDs'.
+fn crds_of_custom_resources(
+    store: &Store<'_>,
+    etcd_prefix: &str,
+    table: &ResourceTable,
+    in_namespaces: impl Fn(&[u8]) -> bool + Sync,
+) -> Result<(BTreeSet<Vec<u8>>, BTreeSet<String>)> {
+    let crd_prefix = crd_prefix(etcd_prefix);
+    let scan =
+        store.key_histories_where(b"", None, |key| key.starts_with(crd_prefix.as_bytes()) || in_namespaces(key))?;
+    let (stored, kept): (Vec<&KeyHistory<'_>>, Vec<_>) =
+        scan.items.iter().partition(|h| h.key.starts_with(crd_prefix.as_bytes()));
+    let needed: BTreeSet<String> = kept
+        .iter()
+        .filter_map(|history| parse_key_ref(history.key, etcd_prefix, table).ok())
+        .filter(|object| !object.group.is_empty() && object.info.is_none())
+        .map(|object| format!("{}.{}", object.resource, object.group))
+        .collect();
+    let stored: BTreeSet<&[u8]> = stored.iter().map(|h| &h.key[crd_prefix.len()..]).collect();
+    let (found, missing): (BTreeSet<String>, BTreeSet<String>) =
+        needed.into_iter().partition(|name| stored.contains(name.as_bytes()));
+    Ok((found.iter().map(|name| format!("{crd_prefix}{name}").into_bytes()).collect(), missing))
 }
 
 /// Whether `output` names the file `input` is (same device and inode).

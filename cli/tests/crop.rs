@@ -77,25 +77,51 @@ fn crop_of_a_damaged_snapshot_writes_nothing() {
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing left in the output directory");
 }
 
-/// `-n`: the namespace's objects (any resource, custom ones too) and its Namespace object;
-/// extract then finds in the cropped snapshot exactly what it finds in the original.
+/// `-n`: the namespace's objects (any resource, custom ones too), its Namespace object and
+/// the CRDs of its custom resources; extract then finds in the cropped snapshot exactly what
+/// it finds in the original.
 #[test]
 fn crop_keeps_one_namespace() {
+    const CRD: &str = "/registry/apiextensions.k8s.io/customresourcedefinitions/widgets.example.com";
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("team-a.db");
     let out_arg = out.to_str().unwrap();
-    ok(&["crop", CLUSTER, "-n", "team-a", "-o", out_arg]);
+    let wrote = ok(&["crop", CLUSTER, "-n", "team-a", "-o", out_arg]);
+    assert!(
+        wrote.stderr.contains("keeping the CustomResourceDefinitions of its custom resources: widgets.example.com\n"),
+        "{}",
+        wrote.stderr
+    );
     // Keys as the layout puts them (FORMATS.md §4): /registry/[group/]resource/team-a/name.
     let expected: String = ok(&["ls", CLUSTER])
         .stdout
         .lines()
-        .filter(|k| k.rsplit('/').nth(1) == Some("team-a") || *k == "/registry/namespaces/team-a")
+        .filter(|k| k.rsplit('/').nth(1) == Some("team-a") || *k == "/registry/namespaces/team-a" || *k == CRD)
         .map(|k| format!("{k}\n"))
         .collect();
-    assert!(expected.lines().count() > 700, "{expected}");
+    assert!(expected.lines().count() > 700 && expected.contains("/registry/example.com/widgets/team-a/"), "{expected}");
     assert_eq!(ok(&["ls", out_arg]).stdout, expected);
     let names = |snapshot: &str| ok(&["extract", snapshot, "-n", "team-a", "-o", "-", "--format", "name"]).stdout;
     assert_eq!(names(out_arg), names(CLUSTER));
+
+    // No custom resource in kube-system: no CRD.
+    let system = dir.path().join("kube-system.db");
+    let wrote = ok(&["crop", CLUSTER, "-n", "kube-system", "-o", system.to_str().unwrap()]);
+    assert!(!wrote.stderr.contains("CustomResourceDefinition"), "{}", wrote.stderr);
+    assert!(!ok(&["ls", system.to_str().unwrap()]).stdout.contains("customresourcedefinitions"));
+
+    // A snapshot without the CRD: the custom resources are kept, and the CRD said missing.
+    let no_crds = dir.path().join("no-crds.db");
+    ok(&["crop", CLUSTER, "--exclude", "/registry/apiextensions.k8s.io/", "-o", no_crds.to_str().unwrap()]);
+    let again = dir.path().join("team-a-again.db");
+    let wrote = ok(&["crop", no_crds.to_str().unwrap(), "-n", "team-a", "-o", again.to_str().unwrap()]);
+    assert!(
+        wrote.stderr.contains("warning: no CustomResourceDefinition in the snapshot for widgets.example.com\n"),
+        "{}",
+        wrote.stderr
+    );
+    let without_crd: String = expected.lines().filter(|k| *k != CRD).map(|k| format!("{k}\n")).collect();
+    assert_eq!(ok(&["ls", again.to_str().unwrap()]).stdout, without_crd);
 }
 
 /// `--compact`: the latest state only, as etcd's compaction at the current revision leaves
