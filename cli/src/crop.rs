@@ -13,7 +13,7 @@ use k8s_decode::keys::{normalize_prefix, parse_key_ref};
 use k8s_decode::resources::ResourceTable;
 
 use crate::output::SnapshotArg;
-use crate::render::crd_prefix;
+use crate::render::{crd_name, crd_prefix};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -138,8 +138,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
 /// The keys of the CustomResourceDefinitions that define the custom resources among the keys
 /// `in_namespaces` accepts (any retained revision of them), and the custom resources whose
 /// CRD the snapshot does not hold. Without its CRD, an API server on the cropped snapshot
-/// would not serve a custom resource. Custom resources are the keys of a group the built-in
-/// table does not know (`/registry/example.com/widgets/NS/NAME` → `widgets.example.com`).
+/// would not serve a custom resource. Custom resources are the keys of a group the API
+/// server does not serve itself (`/registry/example.com/widgets/NS/NAME` →
+/// `widgets.example.com`).
 /// A scan of the whole file, which keeps only those keys and the CRDs'.
 fn crds_of_custom_resources(
     store: &Store<'_>,
@@ -152,12 +153,8 @@ fn crds_of_custom_resources(
         store.key_histories_where(b"", None, |key| key.starts_with(crd_prefix.as_bytes()) || in_namespaces(key))?;
     let (stored, kept): (Vec<&KeyHistory<'_>>, Vec<_>) =
         scan.items.iter().partition(|h| h.key.starts_with(crd_prefix.as_bytes()));
-    let needed: BTreeSet<String> = kept
-        .iter()
-        .filter_map(|history| parse_key_ref(history.key, etcd_prefix, table).ok())
-        .filter(|object| !object.group.is_empty() && object.info.is_none())
-        .map(|object| format!("{}.{}", object.resource, object.group))
-        .collect();
+    let needed: BTreeSet<String> =
+        kept.iter().filter_map(|history| crd_name(&parse_key_ref(history.key, etcd_prefix, table).ok()?)).collect();
     let stored: BTreeSet<&[u8]> = stored.iter().map(|h| &h.key[crd_prefix.len()..]).collect();
     let (found, missing): (BTreeSet<String>, BTreeSet<String>) =
         needed.into_iter().partition(|name| stored.contains(name.as_bytes()));

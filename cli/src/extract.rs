@@ -7,14 +7,14 @@
 //! pool, and writing, which runs in a fixed order so that the output never depends on the
 //! number of threads.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use etcd_snapshot::{with_prefix, KeyHistory, KeySample};
+use etcd_snapshot::{with_prefix, KeyHistory, KeySample, Store};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use k8s_decode::clean::{
     clean, is_controlled, skip_by_kind, skip_needs_content, skip_reason, CleanOptions, Skip, SkipContext,
@@ -29,7 +29,8 @@ use serde_json::{json, Value};
 
 use crate::output::{run_passes, SnapshotArg};
 use crate::render::{
-    crd_prefix, explain, kubectl_name, plaintext, resource_table, sorted_evidence, EncryptionArg, KubeVersionArg,
+    crd_name, crd_prefix, explain, kubectl_name, plaintext, resource_table, sorted_evidence, EncryptionArg,
+    KubeVersionArg,
 };
 use files::{relative_path, Layout, OutputDir, PathAllocator};
 use select::{LabelSelector, ResourceFilter, Selection};
@@ -78,7 +79,10 @@ pub struct Args {
     /// More resources, like the positional ones.
     #[arg(long = "resource", value_name = "RESOURCE")]
     resource_flags: Vec<String>,
-    /// Only objects in this namespace (repeatable).
+    /// Only objects in this namespace (repeatable). With nothing else narrowing the selection
+    /// (no RESOURCE, --name, -l or --prefix), also its Namespace object and the
+    /// CustomResourceDefinitions of its custom resources: what re-creating the namespace in
+    /// a cluster without it needs.
     #[arg(short = 'n', long = "namespace", value_name = "NS")]
     namespaces: Vec<String>,
     /// Every namespace (the default when no -n is given).
@@ -233,7 +237,12 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     let table = resource_table(&context.items, &decoder, keys.as_ref(), &prefix);
     let mut names = args.resources.clone();
     names.extend(args.resource_flags.iter().cloned());
+    let crds = with_prefix(&context.items, crd_prefix(&prefix).as_bytes());
+    let namespace_keys = (passes == 1).then_some(&context.items[..]);
+    let mut also_keys: BTreeSet<String> = namespace_object_keys(&args, &prefix).into_iter().collect();
+    also_keys.extend(crd_keys_of_namespaces(&args, &store, namespace_keys, crds, &prefix, &table));
     let selection = Selection {
+        also_keys,
         namespaces: args.namespaces.clone(),
         cluster_scoped: args.cluster_scoped,
         resources: ResourceFilter::resolve(&names, &table)?,
@@ -498,18 +507,91 @@ fn key_filter<'f>(args: &'f Args, prefix: &str) -> impl Fn(&[u8]) -> bool + Sync
         && args.resource_flags.is_empty()
         && args.key_prefixes.is_empty();
     let always = always_scanned(prefix);
-    // memmem's vectorised search: a byte-by-byte window comparison was an eighth of
-    // extracting one namespace from 2 GiB, run on every record's key.
-    let segments: Vec<memchr::memmem::Finder<'static>> = args
-        .namespaces
-        .iter()
-        .map(|ns| memchr::memmem::Finder::new(format!("/{ns}/").as_bytes()).into_owned())
-        .collect();
+    let segments = namespace_segments(args);
+    let namespace_objects: Vec<Vec<u8>> =
+        namespace_object_keys(args, prefix).into_iter().map(String::into_bytes).collect();
     move |key: &[u8]| {
         !narrow
             || always.iter().any(|p| key.starts_with(p))
             || segments.iter().any(|segment| segment.find(key).is_some())
+            || namespace_objects.iter().any(|k| k == key)
     }
+}
+
+/// Searchers for `/NS/`, which every key of an object in namespace NS holds: a cheap test
+/// before parsing a key. memmem's vectorised search: a byte-by-byte window comparison was
+/// an eighth of extracting one namespace from 2 GiB, run on every record's key.
+fn namespace_segments(args: &Args) -> Vec<memchr::memmem::Finder<'static>> {
+    args.namespaces.iter().map(|ns| memchr::memmem::Finder::new(format!("/{ns}/").as_bytes()).into_owned()).collect()
+}
+
+/// Whether the selection is whole namespaces: `-n` and nothing else narrowing it. Such an
+/// extract brings the namespaces' own objects along (see `Args::namespaces`).
+fn whole_namespaces(args: &Args) -> bool {
+    !args.namespaces.is_empty()
+        && args.resources.is_empty()
+        && args.resource_flags.is_empty()
+        && args.name.is_none()
+        && args.selector.is_none()
+        && args.key_prefixes.is_empty()
+}
+
+/// The keys of the Namespace objects a whole-namespace extract brings along.
+fn namespace_object_keys(args: &Args, prefix: &str) -> Vec<String> {
+    if !whole_namespaces(args) {
+        return Vec::new();
+    }
+    args.namespaces.iter().map(|ns| format!("{prefix}namespaces/{ns}")).collect()
+}
+
+/// The keys of the CRDs a whole-namespace extract brings along: those of the custom
+/// resources with a key in the namespaces, among the CRDs the snapshot holds (`crds`, sorted
+/// histories). `keys` are the namespaces' keys when the scan holds them all, else `None`:
+/// then a scan of every record finds them, on every core.
+fn crd_keys_of_namespaces(
+    args: &Args,
+    store: &Store<'_>,
+    keys: Option<&[KeyHistory<'_>]>,
+    crds: &[KeyHistory<'_>],
+    prefix: &str,
+    table: &ResourceTable,
+) -> Vec<String> {
+    if !whole_namespaces(args) {
+        return Vec::new();
+    }
+    // Only a key naming a namespace as a path segment is parsed.
+    let segments = namespace_segments(args);
+    let in_namespaces =
+        |key: &ObjectKeyRef<'_>| key.namespace.is_some_and(|ns| args.namespaces.iter().any(|n| n == ns));
+    let needed = |key: &[u8]| {
+        if !segments.iter().any(|segment| segment.find(key).is_some()) {
+            return None;
+        }
+        parse_key_ref(key, prefix, table).ok().filter(in_namespaces).as_ref().and_then(crd_name)
+    };
+    let names: BTreeSet<String> = match keys {
+        Some(histories) => histories.par_iter().filter_map(|h| needed(h.key)).collect(),
+        None => {
+            let at = args.revision.unwrap_or(i64::MAX);
+            store
+                .par_runs(|records, _errors| {
+                    records
+                        .filter_map(Result::ok)
+                        .take_while(|r| r.revision_key.revision.main <= at)
+                        .filter_map(|r| needed(r.kv.key))
+                        .collect::<BTreeSet<String>>()
+                })
+                .into_iter()
+                .flat_map(|(names, _)| names)
+                .collect()
+        }
+    };
+    let crd_prefix = crd_prefix(prefix);
+    names
+        .into_iter()
+        .map(|name| format!("{crd_prefix}{name}"))
+        .filter(|key| crds.iter().any(|crd| crd.key == key.as_bytes()))
+        .collect()
 }
 
 /// Keys every scan keeps whatever is selected: CRDs (they name resources) and the release

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use etcd_snapshot::{with_prefix, KeyHistory, Salvage, Store};
 use k8s_decode::encryption::{is_encrypted, DecryptError, EncryptionKeys};
-use k8s_decode::resources::ResourceTable;
+use k8s_decode::keys::ObjectKeyRef;
+use k8s_decode::resources::{is_builtin_group, ResourceTable};
 use k8s_decode::{detect_kube_version, DecodeError, DecodeOptions, Decoded, Decoder, KubeVersion};
 
 /// `--encryption-config`: the keys that decrypt values encrypted at rest.
@@ -194,6 +195,13 @@ pub fn kubectl_name(object: &serde_json::Value) -> Option<String> {
 /// Where the API server stores CRDs, under its (normalised) prefix.
 pub fn crd_prefix(prefix: &str) -> String {
     format!("{prefix}apiextensions.k8s.io/customresourcedefinitions/")
+}
+
+/// The name of the CustomResourceDefinition that defines the resource of `key`
+/// (`widgets.example.com`), if it is a custom resource: of a group the API server does not
+/// serve itself.
+pub fn crd_name(key: &ObjectKeyRef<'_>) -> Option<String> {
+    (!is_builtin_group(key.group)).then(|| format!("{}.{}", key.resource, key.group))
 }
 
 /// Built-ins plus the CRDs stored in the snapshot (at the revision asked for).

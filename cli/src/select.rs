@@ -141,6 +141,9 @@ pub struct Selection {
     pub name: Option<Regex>,
     pub key_prefixes: Vec<String>,
     pub labels: Option<LabelSelector>,
+    /// Raw keys taken whatever the rest says: the Namespace objects and CRDs a namespace's
+    /// extract brings along.
+    pub also_keys: BTreeSet<String>,
 }
 
 impl Selection {
@@ -148,6 +151,9 @@ impl Selection {
     /// Cluster-scoped objects are taken when `--cluster-scoped` is given or their resource
     /// is named; namespaced ones when no namespace is asked for or theirs is.
     pub fn takes_key(&self, raw_key: &str, key: &ObjectKeyRef<'_>) -> bool {
+        if self.also_keys.contains(raw_key) {
+            return true;
+        }
         if !self.key_prefixes.is_empty() && !self.key_prefixes.iter().any(|p| raw_key.starts_with(p.as_str())) {
             return false;
         }
@@ -225,6 +231,12 @@ mod tests {
         let by_prefix = Selection { key_prefixes: vec!["/registry/namespaces/".into()], ..Default::default() };
         assert!(by_prefix.takes_key("/registry/namespaces/team-a", &ns));
         assert!(!by_prefix.takes_key("/registry/pods/team-a/web-1", &pod));
+        let also = Selection {
+            namespaces: vec!["team-b".into()],
+            also_keys: ["/registry/namespaces/team-a".to_string()].into(),
+            ..Default::default()
+        };
+        assert!(also.takes_key("/registry/namespaces/team-a", &ns) && !also.takes_key("", &pod));
         assert!(ResourceFilter::resolve(&["nosuch".into()], &table).is_err());
     }
 }

@@ -207,6 +207,7 @@ fn passes_change_nothing() {
         &["extract", SNAP35, "-A", "--order", "apply", "--format", "json"],
         &["extract", "fixtures/etcd-3.5-k8s/snapshot.db", "-A", "--order", "apply", "--include-deleted"],
         &["extract", "fixtures/etcd-3.5-k8s/snapshot.db", "-n", "shop"],
+        &["extract", SNAP35, "-n", "team-a", "-n", "team-b", "--order", "apply", "--include-deleted"],
     ]
     .into_iter()
     .enumerate()
@@ -421,7 +422,9 @@ fn real_snapshots_write_every_object_and_round_trip_through_k8s_openapi() {
 }
 
 /// `-n` alone narrows the scan to the namespace's keys before any decoding. It must select
-/// exactly the objects of those namespaces that `-A` writes.
+/// exactly the objects of those namespaces that `-A` writes, and bring along their
+/// Namespace objects and the CRDs of their custom resources (as `--cluster-scoped` writes
+/// them).
 #[test]
 fn namespace_narrowing_changes_nothing() {
     for (snapshot, namespaces) in
@@ -442,7 +445,42 @@ fn namespace_narrowing_changes_nothing() {
             })
             .collect();
         assert!(in_namespaces.len() > 10, "{args:?}");
-        assert_eq!(narrowed.stdout.lines().collect::<Vec<_>>(), in_namespaces, "{args:?}");
+        let namespace_of = |line: &str| -> Option<String> {
+            let object: Value = serde_json::from_str(line).unwrap();
+            object["metadata"]["namespace"].as_str().map(str::to_string)
+        };
+        let (namespaced, brought): (Vec<&str>, Vec<&str>) =
+            narrowed.stdout.lines().partition(|line| namespace_of(line).is_some());
+        assert_eq!(namespaced, in_namespaces, "{args:?}");
         assert_eq!(narrowed.code, all.code, "{args:?}");
+        // What came along is exactly what -A --cluster-scoped writes of the namespaces' own
+        // objects and of the CRDs whose resources the namespaces hold.
+        let cluster = run(&["extract", snapshot, "--format", "jsonl", "-A", "--cluster-scoped"]);
+        let custom: Vec<String> = namespaced
+            .iter()
+            .filter_map(|line| {
+                let object: Value = serde_json::from_str(line).unwrap();
+                let (group, _) = object["apiVersion"].as_str()?.split_once('/')?;
+                group.contains('.').then(|| format!("{}/{group}", object["kind"].as_str().unwrap()))
+            })
+            .collect();
+        let expected: Vec<&str> = cluster
+            .stdout
+            .lines()
+            .filter(|line| {
+                let object: Value = serde_json::from_str(line).unwrap();
+                let name = object["metadata"]["name"].as_str().unwrap();
+                match object["kind"].as_str().unwrap() {
+                    "Namespace" => namespaces.contains(&name),
+                    "CustomResourceDefinition" => {
+                        let kind = object["spec"]["names"]["kind"].as_str().unwrap();
+                        custom.contains(&format!("{kind}/{}", object["spec"]["group"].as_str().unwrap()))
+                    }
+                    _ => false,
+                }
+            })
+            .collect();
+        assert!(brought.len() >= 2, "a Namespace and a CRD at least: {brought:?}");
+        assert_eq!(brought, expected, "{args:?}");
     }
 }
