@@ -18,9 +18,9 @@ const HUGE_PAGE: usize = 2 << 20;
 /// backed by transparent huge pages and everything else by 4 KiB pages.
 ///
 /// A scan fills these blocks front to back once, so with 4 KiB pages each page of them is a
-/// page fault: `ls` on 2 GiB took 43k faults, a third of its CPU time in the kernel, where
-/// the Go lister takes 16k. Advised blocks take one fault per 2 MiB: 26k faults, `ls` 492 →
-/// 445 ms (medians of 9 alternating runs; benches/README.md round 16). Huge pages for the
+/// page fault, and on a VM a first touch is dear: `ls` on 2 GiB took 43k faults. Advised
+/// blocks take one fault per 2 MiB: 26k faults, `ls` 531 → 481 ms (medians of 9 rotating
+/// runs with the Go lister; benches/README.md round 16). Huge pages for the
 /// whole heap (mimalloc's own) save more, but they hold partly used 2 MiB pages: RssAnon
 /// 165 → 234 MB, over the 200 MB bound. Dense blocks cost no more memory on huge pages.
 struct LargeBlocksOnHugePages;
