@@ -75,12 +75,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
     };
     let everything = args.prefixes.is_empty() && args.namespaces.is_empty();
-    let (crds, missing) = if args.namespaces.is_empty() {
+    let excluded = |key: &[u8]| args.exclude.iter().any(|p| key.starts_with(p.as_bytes()));
+    let (mut crds, missing) = if args.namespaces.is_empty() {
         Default::default()
     } else {
         crds_of_custom_resources(&snapshot.store()?, &etcd_prefix, &table, in_namespaces)
             .with_context(|| format!("{}: cannot scan", snapshot.path().display()))?
     };
+    crds.retain(|key| !excluded(key));
     let names = |crds: Vec<String>| crds.join(", ");
     if !crds.is_empty() {
         let kept = crds.iter().map(|key| String::from_utf8_lossy(&key[crd_prefix(&etcd_prefix).len()..]).into_owned());
@@ -101,7 +103,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         (everything
             || args.prefixes.iter().any(|p| key.starts_with(p.as_bytes()))
             || (!args.namespaces.is_empty() && (in_namespaces(key) || crds.contains(key))))
-            && !args.exclude.iter().any(|p| key.starts_with(p.as_bytes()))
+            && !excluded(key)
     };
     // Written beside FILE (0600, as tempfile creates it) and renamed into place only once
     // complete, so that a failure leaves no half-written snapshot behind.

@@ -110,6 +110,12 @@ fn crop_keeps_one_namespace() {
     assert!(!wrote.stderr.contains("CustomResourceDefinition"), "{}", wrote.stderr);
     assert!(!ok(&["ls", system.to_str().unwrap()]).stdout.contains("customresourcedefinitions"));
 
+    // A CRD left out by --exclude is not said kept.
+    let excluded = dir.path().join("team-a-no-crd.db");
+    let args = ["crop", CLUSTER, "-n", "team-a", "--exclude", "/registry/apiextensions.k8s.io/"];
+    let wrote = ok(&[&args[..], &["-o", excluded.to_str().unwrap()]].concat());
+    assert!(!wrote.stderr.contains("CustomResourceDefinition"), "{}", wrote.stderr);
+
     // A snapshot without the CRD: the custom resources are kept, and the CRD said missing.
     let no_crds = dir.path().join("no-crds.db");
     ok(&["crop", CLUSTER, "--exclude", "/registry/apiextensions.k8s.io/", "-o", no_crds.to_str().unwrap()]);
