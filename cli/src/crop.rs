@@ -1,19 +1,18 @@
 //! `etcdsnap crop`: a new snapshot with only some keys, e.g. without Secrets to share it, or
 //! one namespace's objects to restore into a scratch etcd.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use etcd_snapshot::{KeyHistory, Store};
+use etcd_snapshot::Store;
 use k8s_decode::keys::{normalize_prefix, parse_key_ref};
 use k8s_decode::resources::ResourceTable;
 
 use crate::output::SnapshotArg;
-use crate::render::{crd_name, crd_prefix};
+use crate::render::{crd_name, crd_prefix, held_crd_keys};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -82,27 +81,26 @@ pub fn run(args: Args) -> Result<ExitCode> {
         crds_of_custom_resources(&snapshot.store()?, &etcd_prefix, &table, in_namespaces)
             .with_context(|| format!("{}: cannot scan", snapshot.path().display()))?
     };
-    crds.retain(|key| !excluded(key));
-    let names = |crds: Vec<String>| crds.join(", ");
+    crds.retain(|key| !excluded(key.as_bytes()));
     if !crds.is_empty() {
-        let kept = crds.iter().map(|key| String::from_utf8_lossy(&key[crd_prefix(&etcd_prefix).len()..]).into_owned());
+        let names: Vec<&str> = crds.iter().map(|key| &key[crd_prefix(&etcd_prefix).len()..]).collect();
         writeln!(
             std::io::stderr(),
             "etcdsnap: keeping the CustomResourceDefinitions of its custom resources: {}",
-            names(kept.collect())
+            names.join(", ")
         )?;
     }
     if !missing.is_empty() {
         writeln!(
             std::io::stderr(),
             "etcdsnap: warning: no CustomResourceDefinition in the snapshot for {}",
-            names(missing.into_iter().collect())
+            missing.join(", ")
         )?;
     }
     let keep = |key: &[u8]| {
         (everything
             || args.prefixes.iter().any(|p| key.starts_with(p.as_bytes()))
-            || (!args.namespaces.is_empty() && (in_namespaces(key) || crds.contains(key))))
+            || (!args.namespaces.is_empty() && (in_namespaces(key) || crds.iter().any(|crd| crd.as_bytes() == key))))
             && !excluded(key)
     };
     // Written beside FILE (0600, as tempfile creates it) and renamed into place only once
@@ -140,27 +138,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
 /// The keys of the CustomResourceDefinitions that define the custom resources among the keys
 /// `in_namespaces` accepts (any retained revision of them), and the custom resources whose
 /// CRD the snapshot does not hold. Without its CRD, an API server on the cropped snapshot
-/// would not serve a custom resource. Custom resources are the keys of a group the API
-/// server does not serve itself (`/registry/example.com/widgets/NS/NAME` →
-/// `widgets.example.com`).
-/// A scan of the whole file, which keeps only those keys and the CRDs'.
+/// would not serve a custom resource. A scan of the whole file, which keeps only those keys
+/// and the CRDs' (whose own group names no CRD).
 fn crds_of_custom_resources(
     store: &Store<'_>,
     etcd_prefix: &str,
     table: &ResourceTable,
     in_namespaces: impl Fn(&[u8]) -> bool + Sync,
-) -> Result<(BTreeSet<Vec<u8>>, BTreeSet<String>)> {
+) -> Result<(Vec<String>, Vec<String>)> {
     let crd_prefix = crd_prefix(etcd_prefix);
     let scan =
         store.key_histories_where(b"", None, |key| key.starts_with(crd_prefix.as_bytes()) || in_namespaces(key))?;
-    let (stored, kept): (Vec<&KeyHistory<'_>>, Vec<_>) =
-        scan.items.iter().partition(|h| h.key.starts_with(crd_prefix.as_bytes()));
-    let needed: BTreeSet<String> =
-        kept.iter().filter_map(|history| crd_name(&parse_key_ref(history.key, etcd_prefix, table).ok()?)).collect();
-    let stored: BTreeSet<&[u8]> = stored.iter().map(|h| &h.key[crd_prefix.len()..]).collect();
-    let (found, missing): (BTreeSet<String>, BTreeSet<String>) =
-        needed.into_iter().partition(|name| stored.contains(name.as_bytes()));
-    Ok((found.iter().map(|name| format!("{crd_prefix}{name}").into_bytes()).collect(), missing))
+    let names = scan
+        .items
+        .iter()
+        .filter_map(|history| crd_name(&parse_key_ref(history.key, etcd_prefix, table).ok()?))
+        .collect();
+    Ok(held_crd_keys(names, &scan.items, etcd_prefix))
 }
 
 /// Whether `output` names the file `input` is (same device and inode).

@@ -29,8 +29,8 @@ use serde_json::{json, Value};
 
 use crate::output::{run_passes, SnapshotArg};
 use crate::render::{
-    crd_name, crd_prefix, explain, kubectl_name, plaintext, resource_table, sorted_evidence, EncryptionArg,
-    KubeVersionArg,
+    crd_name, crd_prefix, explain, held_crd_keys, kubectl_name, plaintext, resource_table, sorted_evidence,
+    EncryptionArg, KubeVersionArg,
 };
 use files::{relative_path, Layout, OutputDir, PathAllocator};
 use select::{LabelSelector, ResourceFilter, Selection};
@@ -237,10 +237,8 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     let table = resource_table(&context.items, &decoder, keys.as_ref(), &prefix);
     let mut names = args.resources.clone();
     names.extend(args.resource_flags.iter().cloned());
-    let crds = with_prefix(&context.items, crd_prefix(&prefix).as_bytes());
-    let namespace_keys = (passes == 1).then_some(&context.items[..]);
     let mut also_keys: BTreeSet<String> = namespace_object_keys(&args, &prefix).into_iter().collect();
-    also_keys.extend(crd_keys_of_namespaces(&args, &store, namespace_keys, crds, &prefix, &table));
+    also_keys.extend(crd_keys_of_namespaces(&args, &store, &context.items, passes, &prefix, &table));
     let selection = Selection {
         also_keys,
         namespaces: args.namespaces.clone(),
@@ -545,14 +543,14 @@ fn namespace_object_keys(args: &Args, prefix: &str) -> Vec<String> {
 }
 
 /// The keys of the CRDs a whole-namespace extract brings along: those of the custom
-/// resources with a key in the namespaces, among the CRDs the snapshot holds (`crds`, sorted
-/// histories). `keys` are the namespaces' keys when the scan holds them all, else `None`:
-/// then a scan of every record finds them, on every core.
+/// resources with a key in the namespaces, among the CRDs `context` (the sorted scan, which
+/// always holds them) has. When the scan holds every key (`passes == 1`), the namespaces'
+/// keys are taken from it; else a scan of every record finds them, on every core.
 fn crd_keys_of_namespaces(
     args: &Args,
     store: &Store<'_>,
-    keys: Option<&[KeyHistory<'_>]>,
-    crds: &[KeyHistory<'_>],
+    context: &[KeyHistory<'_>],
+    passes: usize,
     prefix: &str,
     table: &ResourceTable,
 ) -> Vec<String> {
@@ -569,29 +567,23 @@ fn crd_keys_of_namespaces(
         }
         parse_key_ref(key, prefix, table).ok().filter(in_namespaces).as_ref().and_then(crd_name)
     };
-    let names: BTreeSet<String> = match keys {
-        Some(histories) => histories.par_iter().filter_map(|h| needed(h.key)).collect(),
-        None => {
-            let at = args.revision.unwrap_or(i64::MAX);
-            store
-                .par_runs(|records, _errors| {
-                    records
-                        .filter_map(Result::ok)
-                        .take_while(|r| r.revision_key.revision.main <= at)
-                        .filter_map(|r| needed(r.kv.key))
-                        .collect::<BTreeSet<String>>()
-                })
-                .into_iter()
-                .flat_map(|(names, _)| names)
-                .collect()
-        }
+    let names: BTreeSet<String> = if passes == 1 {
+        context.par_iter().filter_map(|h| needed(h.key)).collect()
+    } else {
+        let at = args.revision.unwrap_or(i64::MAX);
+        store
+            .par_runs(|records, _errors| {
+                records
+                    .filter_map(Result::ok)
+                    .take_while(|r| r.revision_key.revision.main <= at)
+                    .filter_map(|r| needed(r.kv.key))
+                    .collect::<BTreeSet<String>>()
+            })
+            .into_iter()
+            .flat_map(|(names, _)| names)
+            .collect()
     };
-    let crd_prefix = crd_prefix(prefix);
-    names
-        .into_iter()
-        .map(|name| format!("{crd_prefix}{name}"))
-        .filter(|key| crds.iter().any(|crd| crd.key == key.as_bytes()))
-        .collect()
+    held_crd_keys(names, context, prefix).0
 }
 
 /// Keys every scan keeps whatever is selected: CRDs (they name resources) and the release

@@ -2,6 +2,7 @@
 //! snapshot (built-ins and its CRDs), shared by `get`, `decode` and `extract`.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -202,6 +203,23 @@ pub fn crd_prefix(prefix: &str) -> String {
 /// serve itself.
 pub fn crd_name(key: &ObjectKeyRef<'_>) -> Option<String> {
     (!is_builtin_group(key.group)).then(|| format!("{}.{}", key.resource, key.group))
+}
+
+/// Of the CRDs named `names`, the keys of those `sorted` (key-sorted histories, as a scan
+/// returns them) holds, and the names it holds no CRD for.
+pub fn held_crd_keys(names: BTreeSet<String>, sorted: &[KeyHistory<'_>], prefix: &str) -> (Vec<String>, Vec<String>) {
+    let crd_prefix = crd_prefix(prefix);
+    let held = with_prefix(sorted, crd_prefix.as_bytes());
+    let (mut found, mut missing) = (Vec::new(), Vec::new());
+    for name in names {
+        let key = format!("{crd_prefix}{name}");
+        if held.binary_search_by(|h| h.key.cmp(key.as_bytes())).is_ok() {
+            found.push(key);
+        } else {
+            missing.push(name);
+        }
+    }
+    (found, missing)
 }
 
 /// Built-ins plus the CRDs stored in the snapshot (at the revision asked for).
