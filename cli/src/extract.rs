@@ -64,7 +64,10 @@ enum Order {
     /// By etcd key.
     Key,
     /// Safe creation order: CRDs, Namespaces, storage, Secrets, ConfigMaps, ServiceAccounts,
-    /// RBAC, quotas, workloads, Services, Ingresses, others.
+    /// RBAC, quotas, workloads, Services, Ingresses, others. With `-o DIR`, each resource's
+    /// directory (tree layout) or file name (flat) starts with its two-digit place in that
+    /// order (`05-secrets`), so that `kubectl create -R -f DIR`, which reads files in name
+    /// order, creates them in this order too.
     Apply,
 }
 
@@ -432,7 +435,13 @@ impl Run<'_> {
                         let key = parse_key_ref(items[c.index as usize].key, prefix, table).ok();
                         let natural = key.map_or_else(
                             || PathBuf::from(format!("_unparsed/{}.{ext}", c.index)),
-                            |k| relative_path(args.layout, &storage_name(&k), k.namespace, k.name, ext),
+                            |k| {
+                                let resource = match args.order {
+                                    Order::Key => storage_name(&k),
+                                    Order::Apply => format!("{:02}-{}", c.rank, storage_name(&k)),
+                                };
+                                relative_path(args.layout, &resource, k.namespace, k.name, ext)
+                            },
                         );
                         self.paths.allocate(natural)
                     })

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -135,6 +135,69 @@ fn apply_order() {
             acc
         });
     insta::assert_snapshot!("apply_order_kinds", kinds.join("\n"));
+}
+
+/// Files in the order `kubectl create -R -f DIR` reads them: Go's `filepath.Walk`, each
+/// directory's entries by name, depth first.
+fn walk_order(root: &Path) -> Vec<PathBuf> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.push(path.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out
+}
+
+#[test]
+fn apply_order_in_directories() {
+    let args = ["extract", SNAP35, "--cluster-scoped", "--order", "apply"];
+    let stream = ok(&[&args[..], &["--format", "jsonl"]].concat()).stdout;
+    let mut kinds: Vec<String> = Vec::new();
+    for line in stream.lines() {
+        let kind = serde_json::from_str::<Value>(line).unwrap()["kind"].as_str().unwrap().to_string();
+        if kinds.last() != Some(&kind) {
+            assert!(!kinds.contains(&kind), "{kind} apart in the stream");
+            kinds.push(kind);
+        }
+    }
+    let place = |text: &str| {
+        let kind = text.lines().find_map(|l| l.strip_prefix("kind: ")).unwrap();
+        kinds.iter().position(|k| k == kind).unwrap()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    for layout in ["tree", "flat"] {
+        let dir = tmp.path().join(layout);
+        ok(&[&args[..], &["--layout", layout, "-o", dir.to_str().unwrap()]].concat());
+        let files = walk_order(&dir);
+        assert_eq!(files.len(), stream.lines().count(), "{layout}");
+        // The tree layout goes namespace by namespace, cluster-scoped objects first; the
+        // flat one is a single sequence.
+        let scope = |f: &PathBuf| if layout == "tree" { f.iter().next().unwrap().to_owned() } else { "".into() };
+        if layout == "tree" {
+            assert_eq!(scope(&files[0]), "_cluster");
+        }
+        let mut previous: Option<(std::ffi::OsString, usize, &PathBuf)> = None;
+        for file in &files {
+            let here = (scope(file), place(&fs::read_to_string(dir.join(file)).unwrap()));
+            if let Some((scope, at, before)) = &previous {
+                assert!(*scope != here.0 || *at <= here.1, "{layout}: {} before {}", before.display(), file.display());
+            }
+            previous = Some((here.0, here.1, file));
+        }
+    }
+    // The places are in the names: flat `05-secrets_team-a_db.yaml`, tree `team-a/05-secrets/`.
+    let flat = walk_order(&tmp.path().join("flat"));
+    assert!(flat.iter().any(|f| f.to_str() == Some("01-namespaces_team-a.yaml")), "{flat:?}");
+    let tree = walk_order(&tmp.path().join("tree"));
+    assert!(tree.iter().any(|f| f.starts_with("team-a/05-secrets")), "{tree:?}");
 }
 
 #[test]
