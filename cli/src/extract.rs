@@ -21,6 +21,7 @@ use k8s_decode::clean::{
 };
 use k8s_decode::encryption::EncryptionKeys;
 use k8s_decode::keys::{normalize_prefix, parse_key_ref, ObjectKeyRef};
+use k8s_decode::namespace_map::NamespaceMap;
 use k8s_decode::resources::{is_builtin_group, ResourceInfo, ResourceTable};
 use k8s_decode::{DecodeError, DecodeOptions, Decoder, LeaveOut};
 use rayon::prelude::*;
@@ -134,6 +135,12 @@ pub struct Args {
     /// Keep auto-assigned Service nodePorts and healthCheckNodePort.
     #[arg(long)]
     keep_node_ports: bool,
+    /// Write the objects of namespace OLD as objects of namespace NEW (repeatable, comma
+    /// lists allowed; Velero's `--namespace-mappings`): their metadata.namespace, the
+    /// Namespace object's name, RoleBinding and ClusterRoleBinding subjects, PersistentVolume
+    /// claimRefs, and the output paths. Selection (`-n`) still names the namespaces as stored.
+    #[arg(long, value_name = "OLD:NEW", visible_alias = "namespace-mappings")]
+    namespace_mapping: Vec<String>,
     /// Keep what the cluster recreates by itself: owned objects, Events, Leases, token
     /// Secrets, managed Endpoints/EndpointSlices, cluster defaults, API-server bookkeeping.
     #[arg(long)]
@@ -153,6 +160,8 @@ pub struct Args {
 /// One object ready to write.
 struct Item {
     resource: String,
+    /// The namespace it was moved from by `--namespace-mapping`.
+    moved_from: Option<String>,
     /// The rendered file/document (for `--format json` on a stream: the List item, indented).
     rendered: Vec<u8>,
 }
@@ -173,6 +182,8 @@ struct Summary {
     skipped: BTreeMap<Skip, BTreeMap<String, usize>>,
     undecodable: Vec<(String, String)>,
     not_objects: Vec<String>,
+    /// Objects moved by `--namespace-mapping`, by the namespace they were moved from.
+    moved: BTreeMap<String, usize>,
     deleted_without_content: usize,
 }
 
@@ -265,6 +276,7 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     };
     let clean_options =
         CleanOptions { keep_owner_references: args.keep_owner_references, keep_node_ports: args.keep_node_ports };
+    let namespaces = NamespaceMap::parse(args.namespace_mapping.iter().map(String::as_str))?;
     let has_selector = |ns: &str, name: &str| services_with_selector.contains(&(ns.to_string(), name.to_string()));
     let processing = Processing {
         decoder: &decoder,
@@ -275,6 +287,7 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
         cleaning,
         skipping,
         clean_options: &clean_options,
+        namespaces: &namespaces,
         has_selector: &has_selector,
         format: args.format,
         list_item: args.format == Format::Json && matches!(destination, Destination::Stream(_)),
@@ -313,7 +326,7 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
         Destination::Stream(None) => "stdout".to_string(),
         Destination::Stream(Some(path)) | Destination::Dir(path) => path.display().to_string(),
     };
-    print_summary(&summary, written, &destination, started);
+    print_summary(&summary, written, &destination, started, &namespaces);
     for e in &scan_errors {
         eprintln!("etcdsnap: {}: {e}", snapshot.path().display());
     }
@@ -440,7 +453,12 @@ impl Run<'_> {
                                     Order::Key => storage_name(&k),
                                     Order::Apply => format!("{:02}-{}", c.rank, storage_name(&k)),
                                 };
-                                relative_path(args.layout, &resource, k.namespace, k.name, ext)
+                                let namespaces = self.processing.namespaces;
+                                let namespace = k.namespace.map(|ns| namespaces.target(ns));
+                                // A Namespace object is named after the namespace.
+                                let moved_namespace = k.namespace.is_none() && moved_from(&k, namespaces).is_some();
+                                let name = if moved_namespace { namespaces.target(k.name) } else { k.name };
+                                relative_path(args.layout, &resource, namespace, name, ext)
                             },
                         );
                         self.paths.allocate(natural)
@@ -485,6 +503,9 @@ impl Run<'_> {
                 match outcome {
                     Outcome::Keep(item) => {
                         *summary.written.entry(item.resource.clone()).or_default() += 1;
+                        if let Some(from) = &item.moved_from {
+                            *summary.moved.entry(from.clone()).or_default() += 1;
+                        }
                         items.push(*item);
                     }
                     Outcome::Skipped(skip, resource) => {
@@ -679,6 +700,7 @@ struct Processing<'a> {
     cleaning: bool,
     skipping: bool,
     clean_options: &'a CleanOptions,
+    namespaces: &'a NamespaceMap,
     has_selector: &'a (dyn Fn(&str, &str) -> bool + Sync),
     format: Format,
     /// Render as an item of a streamed `v1/List`.
@@ -779,6 +801,8 @@ impl Processing<'_> {
         if self.cleaning {
             clean(&mut object, self.clean_options);
         }
+        // Explicitly asked for, so done with --raw too.
+        self.namespaces.apply(&mut object);
         if let Some(revision) = deleted_at {
             mark_deleted(&mut object, revision);
         }
@@ -786,7 +810,8 @@ impl Processing<'_> {
             Ok(bytes) => bytes,
             Err(e) => return Outcome::Undecodable(raw_key(), format!("cannot render: {e}")),
         };
-        Outcome::Keep(Box::new(Item { resource, rendered }))
+        let moved_from = moved_from(&key, self.namespaces).map(str::to_string);
+        Outcome::Keep(Box::new(Item { resource, moved_from, rendered }))
     }
 
     /// Why `object` is skipped, if it is; by-kind skips do not apply to resources named on
@@ -798,6 +823,14 @@ impl Processing<'_> {
         };
         skip_reason(object, &context).filter(|s| !(s.is_by_kind() && named()))
     }
+}
+
+/// The namespace `key`'s object is moved from by `namespaces`: its own, or the one a
+/// Namespace object names.
+fn moved_from<'k>(key: &ObjectKeyRef<'k>, namespaces: &NamespaceMap) -> Option<&'k str> {
+    let is_namespace = key.group.is_empty() && key.resource == "namespaces";
+    let namespace = key.namespace.or(is_namespace.then_some(key.name))?;
+    (namespaces.target(namespace) != namespace).then_some(namespace)
 }
 
 /// A decode error, told without any bytes of the value (Secrets!).
@@ -960,11 +993,22 @@ fn counts(map: &BTreeMap<String, usize>) -> String {
     map.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(", ")
 }
 
-fn print_summary(summary: &Summary, written: usize, destination: &str, started: Instant) {
+fn print_summary(summary: &Summary, written: usize, destination: &str, started: Instant, namespaces: &NamespaceMap) {
     let mut err = io::stderr().lock();
     let _ = writeln!(err, "etcdsnap: extract: {written} object(s) written to {destination}");
     if !summary.written.is_empty() {
         let _ = writeln!(err, "  written: {}", counts(&summary.written));
+    }
+    if !namespaces.is_empty() {
+        // A mapping that moved nothing is most likely a misspelt namespace: say so.
+        let moved: Vec<String> = namespaces
+            .pairs()
+            .map(|(from, to)| match summary.moved.get(from) {
+                Some(n) => format!("{from} → {to} {n}"),
+                None => format!("{from} → {to} none (no object of {from:?} written)"),
+            })
+            .collect();
+        let _ = writeln!(err, "  namespaces mapped: {}", moved.join(", "));
     }
     let skipped: usize = summary.skipped.values().flat_map(BTreeMap::values).sum();
     if skipped > 0 {

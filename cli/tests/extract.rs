@@ -200,6 +200,80 @@ fn apply_order_in_directories() {
     assert!(tree.iter().any(|f| f.starts_with("team-a/05-secrets")), "{tree:?}");
 }
 
+/// `stream` (YAML documents) as `--namespace-mapping FROM:TO` should make it: the
+/// namespace of every object, and the name of the Namespace, changed; nothing else.
+fn moved(stream: &str, from: &str, to: &str) -> String {
+    stream
+        .split_inclusive("---\n")
+        .map(|doc| {
+            let is_namespace = doc.contains("\nkind: Namespace\n");
+            doc.split_inclusive('\n')
+                .map(|line| match line.strip_suffix('\n') {
+                    Some(l) if l == format!("  namespace: {from}") => format!("  namespace: {to}\n"),
+                    Some(l) if is_namespace && l == format!("  name: {from}") => format!("  name: {to}\n"),
+                    _ => line.to_string(),
+                })
+                .collect::<String>()
+        })
+        .collect()
+}
+
+#[test]
+fn namespace_mapping() {
+    // A live namespace, and a deleted one brought back under another name.
+    for (args, from) in [(&["-n", "team-a"][..], "team-a"), (&["-n", "team-c", "--include-deleted"], "team-c")] {
+        let to = format!("{from}-restored");
+        let plain = ok(&[&["extract", SNAP35][..], args].concat());
+        let mapping = format!("{from}:{to}");
+        let mapped = ok(&[&["extract", SNAP35, "--namespace-mapping", &mapping][..], args].concat());
+        assert!(plain.stdout.contains("\nkind: Namespace\n"), "{args:?}");
+        assert_eq!(mapped.stdout, moved(&plain.stdout, from, &to), "{args:?}");
+        assert_ne!(mapped.stdout, plain.stdout);
+        let objects = plain.stdout.matches(&format!("\n  namespace: {from}\n")).count() + 1;
+        assert!(mapped.stderr.contains(&format!("namespaces mapped: {from} → {to} {objects}\n")), "{}", mapped.stderr);
+    }
+    // Files go under the new name, the Namespace object too.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    ok(&["extract", SNAP35, "-n", "team-a", "--namespace-mapping", "team-a:copy", "-o", dir.to_str().unwrap()]);
+    let files = read_tree(&dir);
+    assert!(files.contains_key("_cluster/namespaces/copy.yaml") && files.contains_key("copy/deployments/web.yaml"));
+    assert!(files.keys().all(|f| !f.starts_with("team-a/") && !f.contains("team-a.yaml")), "{files:?}");
+    // A mapping that moves nothing is reported; bad ones are refused.
+    let r = ok(&["extract", SNAP35, "-n", "team-a", "--namespace-mappings", "team-x:y"]);
+    assert!(r.stderr.contains("team-x → y none (no object of \"team-x\" written)"), "{}", r.stderr);
+    for bad in ["team-a", "team-a:Team-B", "team-a:b,team-a:c"] {
+        let r = run(&["extract", SNAP35, "--namespace-mapping", bad]);
+        assert_eq!(r.code, 1, "{bad}");
+        assert!(r.stderr.contains(&format!("namespace mapping {:?}", bad.rsplit(',').next().unwrap())), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn namespace_mapping_moves_binding_subjects_of_a_real_cluster() {
+    let Some(shared) = testdata::shared_fixtures("namespace_mapping_moves_binding_subjects") else { return };
+    let snapshot = shared.join("real-snapshots/ggkarthikgit-infosys/snapshot.db");
+    let args = ["extract", snapshot.to_str().unwrap(), "rolebindings,clusterrolebindings", "-A", "--format", "jsonl"];
+    let parse = |out: &str| -> Vec<Value> { out.lines().map(|l| serde_json::from_str(l).unwrap()).collect() };
+    let plain = parse(&ok(&args).stdout);
+    let mapped = parse(&ok(&[&args[..], &["--namespace-mapping", "kube-system:ks2"]].concat()).stdout);
+    assert_eq!(plain.len(), mapped.len());
+    let mut subjects_moved = 0;
+    for (mut expected, got) in plain.into_iter().zip(mapped) {
+        if expected["metadata"]["namespace"] == "kube-system" {
+            expected["metadata"]["namespace"] = "ks2".into();
+        }
+        for subject in expected["subjects"].as_array_mut().into_iter().flatten() {
+            if subject["namespace"] == "kube-system" {
+                subject["namespace"] = "ks2".into();
+                subjects_moved += 1;
+            }
+        }
+        assert_eq!(got, expected);
+    }
+    assert!(subjects_moved >= 5, "{subjects_moved} subjects moved");
+}
+
 #[test]
 fn directory_layouts_modes_and_force() {
     let tmp = tempfile::tempdir().unwrap();
@@ -271,6 +345,7 @@ fn passes_change_nothing() {
         &["extract", "fixtures/etcd-3.5-k8s/snapshot.db", "-A", "--order", "apply", "--include-deleted"],
         &["extract", "fixtures/etcd-3.5-k8s/snapshot.db", "-n", "shop"],
         &["extract", SNAP35, "-n", "team-a", "-n", "team-b", "--order", "apply", "--include-deleted"],
+        &["extract", SNAP35, "-n", "team-a", "-n", "team-c", "--include-deleted", "--namespace-mapping", "team-c:c2"],
     ]
     .into_iter()
     .enumerate()

@@ -29,6 +29,7 @@ pub mod encryption;
 mod error;
 mod json;
 pub mod keys;
+pub mod namespace_map;
 mod peek;
 mod render;
 pub mod resources;
