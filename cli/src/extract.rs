@@ -821,7 +821,11 @@ impl Processing<'_> {
             internal: info.is_some_and(|i| i.internal),
             service_has_selector: Some(&|ns: &str, name: &str| (self.has_selector)(ns, name)),
         };
-        skip_reason(object, &context).filter(|s| !(s.is_by_kind() && named()))
+        skip_reason(object, &context).filter(|s| !(s.is_by_kind() && named())).filter(|s| {
+            // `default` or `kube-system` moved by --namespace-mapping is a namespace no
+            // cluster has: its objects need it.
+            *s != Skip::ClusterDefaults || !self.namespaces.renames_namespace_object(object)
+        })
     }
 }
 

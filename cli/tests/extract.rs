@@ -239,6 +239,18 @@ fn namespace_mapping() {
     let files = read_tree(&dir);
     assert!(files.contains_key("_cluster/namespaces/copy.yaml") && files.contains_key("copy/deployments/web.yaml"));
     assert!(files.keys().all(|f| !f.starts_with("team-a/") && !f.contains("team-a.yaml")), "{files:?}");
+    // `default` is skipped as every cluster's own, but not once it is moved: no cluster has
+    // the namespace it becomes.
+    let k8s = "fixtures/etcd-3.5-k8s/snapshot.db";
+    assert!(!ok(&["extract", k8s, "-n", "default"]).stdout.contains("kind: Namespace"));
+    let r = ok(&["extract", k8s, "-n", "default", "--namespace-mapping", "default:restored"]);
+    assert!(
+        r.stdout.contains(
+            "kind: Namespace\nmetadata:\n  labels:\n    kubernetes.io/metadata.name: restored\n  name: restored\n"
+        ),
+        "{}",
+        r.stdout
+    );
     // A mapping that moves nothing is reported; bad ones are refused.
     let r = ok(&["extract", SNAP35, "-n", "team-a", "--namespace-mappings", "team-x:y"]);
     assert!(r.stderr.contains("team-x → y none (no object of \"team-x\" written)"), "{}", r.stderr);

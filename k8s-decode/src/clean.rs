@@ -158,16 +158,16 @@ pub const ASSIGNED_METADATA: &[&str] = &[
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 const CONTROLLER_UID_LABELS: &[&str] = &["controller-uid", "batch.kubernetes.io/controller-uid"];
 
-fn group_of(obj: &Value) -> &str {
+pub(crate) fn group_of(obj: &Value) -> &str {
     let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     api_version.rsplit_once('/').map_or("", |(g, _)| g)
 }
 
-fn kind_of(obj: &Value) -> &str {
+pub(crate) fn kind_of(obj: &Value) -> &str {
     obj.get("kind").and_then(Value::as_str).unwrap_or("")
 }
 
-fn is(obj: &Value, group: &str, kind: &str) -> bool {
+pub(crate) fn is(obj: &Value, group: &str, kind: &str) -> bool {
     kind_of(obj) == kind && group_of(obj) == group
 }
 

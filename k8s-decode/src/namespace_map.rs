@@ -14,6 +14,8 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::clean::{group_of, is, kind_of};
+
 /// Source namespace → target namespace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NamespaceMap {
@@ -69,17 +71,19 @@ impl NamespaceMap {
         self.targets.get(from).map_or(from, String::as_str)
     }
 
+    /// Whether `object` is a Namespace that [`apply`](Self::apply) renames.
+    pub fn renames_namespace_object(&self, object: &Value) -> bool {
+        let name = object.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str);
+        is(object, "", "Namespace") && name.is_some_and(|n| self.targets.contains_key(n))
+    }
+
     /// Move `object` to the target namespaces (see the module's documentation for what
     /// changes).
     pub fn apply(&self, object: &mut Value) {
         if self.is_empty() {
             return;
         }
-        let (group, kind) = {
-            let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-            let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-            (group.to_string(), object.get("kind").and_then(Value::as_str).unwrap_or("").to_string())
-        };
+        let (group, kind) = (group_of(object).to_string(), kind_of(object).to_string());
         if let Some(metadata) = object.get_mut("metadata") {
             self.map_field(metadata, "namespace");
             if (group.as_str(), kind.as_str()) == ("", "Namespace") {
@@ -191,6 +195,10 @@ mod tests {
         m.apply(&mut ns);
         assert_eq!(ns["metadata"]["name"], "shop-restored");
         assert_eq!(ns["metadata"]["labels"], json!({"kubernetes.io/metadata.name": "shop-restored", "team": "shop"}));
+        assert!(!m.renames_namespace_object(&ns) && !m.renames_namespace_object(&cm));
+        assert!(
+            m.renames_namespace_object(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}))
+        );
         let mut other_ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}});
         m.apply(&mut other_ns);
         assert_eq!(other_ns["metadata"]["name"], "web");
