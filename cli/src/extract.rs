@@ -34,7 +34,7 @@ use crate::render::{
     EncryptionArg, KubeVersionArg,
 };
 use files::{relative_path, Layout, OutputDir, PathAllocator};
-use select::{LabelSelector, ResourceFilter, Selection};
+use select::{comma_list, LabelSelector, ResourceFilter, Selection};
 
 // Declared here rather than in main.rs: they serve `extract` only.
 #[path = "files.rs"]
@@ -104,6 +104,14 @@ pub struct Args {
     /// Only keys starting with this raw etcd prefix (repeatable).
     #[arg(long = "prefix", value_name = "KEY_PREFIX")]
     key_prefixes: Vec<String>,
+    /// Leave out the objects of this namespace (repeatable, comma lists allowed), whatever
+    /// else selects them.
+    #[arg(long, value_name = "NS", visible_alias = "exclude-namespaces")]
+    exclude_namespace: Vec<String>,
+    /// Leave out these resources (named as RESOURCE is; repeatable, comma lists allowed),
+    /// whatever else selects them.
+    #[arg(long, value_name = "RESOURCE", visible_alias = "exclude-resources")]
+    exclude_resource: Vec<String>,
     /// State at this (retained) revision instead of the latest.
     #[arg(long, value_name = "R")]
     revision: Option<i64>,
@@ -261,6 +269,8 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
         name: args.name.as_deref().map(Regex::new).transpose().context("--name")?,
         key_prefixes: args.key_prefixes.clone(),
         labels: args.selector.as_deref().map(LabelSelector::parse).transpose()?,
+        excluded_namespaces: comma_list(&args.exclude_namespace),
+        excluded_resources: ResourceFilter::resolve(&args.exclude_resource, &table)?,
     };
     let cleaning = !args.raw;
     let skipping = cleaning && !args.include_owned;

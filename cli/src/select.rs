@@ -141,9 +141,13 @@ pub struct Selection {
     pub name: Option<Regex>,
     pub key_prefixes: Vec<String>,
     pub labels: Option<LabelSelector>,
-    /// Raw keys taken whatever the rest says: the Namespace objects and CRDs a namespace's
-    /// extract brings along.
+    /// Raw keys taken whatever the rest says (but the exclusions): the Namespace objects
+    /// and CRDs a namespace's extract brings along.
     pub also_keys: BTreeSet<String>,
+    /// Namespaces left out whatever else selects them; a Namespace object of one too.
+    pub excluded_namespaces: BTreeSet<String>,
+    /// Resources left out whatever else selects them.
+    pub excluded_resources: Option<ResourceFilter>,
 }
 
 impl Selection {
@@ -151,6 +155,9 @@ impl Selection {
     /// Cluster-scoped objects are taken when `--cluster-scoped` is given or their resource
     /// is named; namespaced ones when no namespace is asked for or theirs is.
     pub fn takes_key(&self, raw_key: &str, key: &ObjectKeyRef<'_>) -> bool {
+        if self.excludes(key) {
+            return false;
+        }
         if self.also_keys.contains(raw_key) {
             return true;
         }
@@ -168,6 +175,18 @@ impl Selection {
         };
         scope_ok && self.name.as_ref().is_none_or(|re| re.is_match(key.name))
     }
+
+    fn excludes(&self, key: &ObjectKeyRef<'_>) -> bool {
+        let is_namespace = key.group.is_empty() && key.resource == "namespaces";
+        let namespace = key.namespace.or(is_namespace.then_some(key.name));
+        namespace.is_some_and(|ns| self.excluded_namespaces.contains(ns))
+            || self.excluded_resources.as_ref().is_some_and(|r| r.contains(key))
+    }
+}
+
+/// The entries of repeatable options that also take comma lists.
+pub fn comma_list(entries: &[String]) -> BTreeSet<String> {
+    entries.iter().flat_map(|e| e.split(',')).map(str::trim).filter(|e| !e.is_empty()).map(String::from).collect()
 }
 
 #[cfg(test)]
@@ -237,6 +256,20 @@ mod tests {
             ..Default::default()
         };
         assert!(also.takes_key("/registry/namespaces/team-a", &ns) && !also.takes_key("", &pod));
+        // Exclusions win over everything else, brought-along keys too.
+        let excluded = Selection {
+            cluster_scoped: true,
+            also_keys: ["/registry/namespaces/team-a".to_string()].into(),
+            excluded_namespaces: comma_list(&["team-b, team-a".into()]),
+            ..Default::default()
+        };
+        assert!(!excluded.takes_key("/registry/namespaces/team-a", &ns) && !excluded.takes_key("", &pod));
+        assert!(excluded.takes_key("", &key("/registry/pods/team-c/web-1")));
+        let no_pods = Selection {
+            excluded_resources: ResourceFilter::resolve(&["po".into()], &table).unwrap(),
+            ..Default::default()
+        };
+        assert!(!no_pods.takes_key("", &pod) && no_pods.takes_key("", &key("/registry/secrets/team-a/db")));
         assert!(ResourceFilter::resolve(&["nosuch".into()], &table).is_err());
     }
 }

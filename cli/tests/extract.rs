@@ -112,6 +112,32 @@ fn scope_name_prefix_and_label_selection() {
 }
 
 #[test]
+fn exclusions() {
+    let all = ["extract", SNAP35, "-A", "--cluster-scoped", "--include-deleted", "--format", "jsonl"];
+    let parse = |out: String| -> Vec<Value> { out.lines().map(|l| serde_json::from_str(l).unwrap()).collect() };
+    let everything = parse(ok(&all).stdout);
+    let kept = parse(
+        ok(&[
+            &all[..],
+            &["--exclude-namespace", "team-a,team-c", "--exclude-resources", "po", "--exclude-resource", "Secret"],
+        ]
+        .concat())
+        .stdout,
+    );
+    let in_excluded = |o: &Value| {
+        let namespace = if o["kind"] == "Namespace" { &o["metadata"]["name"] } else { &o["metadata"]["namespace"] };
+        namespace == "team-a" || namespace == "team-c" || o["kind"] == "Pod" || o["kind"] == "Secret"
+    };
+    let expected: Vec<Value> = everything.iter().filter(|o| !in_excluded(o)).cloned().collect();
+    assert_eq!(kept, expected);
+    assert!(kept.len() > 10 && kept.len() * 2 < everything.len(), "{} of {}", kept.len(), everything.len());
+    // What `-n` brings along is left out too when excluded.
+    let r = ok(&["extract", SNAP35, "-n", "team-a", "--exclude-resource", "ns,crd", "--format", "name"]);
+    assert!(!r.stdout.contains("namespace/") && !r.stdout.contains("customresourcedefinition"), "{}", r.stdout);
+    assert!(run(&[&all[..], &["--exclude-resource", "nosuch"]].concat()).code != 0);
+}
+
+#[test]
 fn deleted_objects_and_older_revisions() {
     let r = ok(&["extract", SNAP35, "-n", "team-c", "--include-deleted", "--include-owned"]);
     assert!(r.stdout.contains("etcdsnap.io/deleted-at-revision: \""), "{}", r.stdout);
