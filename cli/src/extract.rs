@@ -68,7 +68,8 @@ enum Order {
     /// RBAC, quotas, workloads, Services, Ingresses, others. With `-o DIR`, each resource's
     /// directory (tree layout) or file name (flat) starts with its two-digit place in that
     /// order (`05-secrets`), so that `kubectl create -R -f DIR`, which reads files in name
-    /// order, creates them in this order too.
+    /// order, creates them in this order too (tree: namespace by namespace, after
+    /// `_cluster/`, which sorts before every namespace whose name starts with a letter).
     Apply,
 }
 
