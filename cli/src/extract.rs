@@ -237,6 +237,8 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
             if args.format == Format::Name { "name" } else { "jsonl" }
         );
     }
+    // Checked before the snapshot is read: a large one takes a while.
+    let namespaces = NamespaceMap::parse(args.namespace_mapping.iter().map(String::as_str))?;
     let keys = args.encryption.load()?;
     let snapshot = args.snapshot.open()?;
     let store = snapshot.store()?;
@@ -287,7 +289,6 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     };
     let clean_options =
         CleanOptions { keep_owner_references: args.keep_owner_references, keep_node_ports: args.keep_node_ports };
-    let namespaces = NamespaceMap::parse(args.namespace_mapping.iter().map(String::as_str))?;
     let has_selector = |ns: &str, name: &str| services_with_selector.contains(&(ns.to_string(), name.to_string()));
     let processing = Processing {
         decoder: &decoder,
