@@ -33,8 +33,14 @@ pub struct Args {
     /// Leave out keys starting with this prefix (repeatable), e.g. /registry/secrets/.
     #[arg(long, value_name = "PREFIX")]
     exclude: Vec<String>,
-    /// Also compact, as `etcdctl compaction` at the current revision would: keep each key's
-    /// newest entry only (none for a deleted key); older revisions are gone from the copy.
+    /// The snapshot as it was at this (retained) revision: later entries are left out too,
+    /// so that etcd restored from the copy serves the cluster's state of then (e.g. from
+    /// before a namespace was deleted).
+    #[arg(long, value_name = "R")]
+    revision: Option<i64>,
+    /// Also compact, as `etcdctl compaction` at the current revision (or --revision) would:
+    /// keep each key's newest entry only (none for a deleted key); older revisions are gone
+    /// from the copy.
     #[arg(long)]
     compact: bool,
     /// The snapshot to write (created 0600).
@@ -78,7 +84,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let (mut crds, missing) = if args.namespaces.is_empty() {
         Default::default()
     } else {
-        crds_of_custom_resources(&snapshot.store()?, &etcd_prefix, &table, in_namespaces)
+        crds_of_custom_resources(&snapshot.store()?, args.revision, &etcd_prefix, &table, in_namespaces)
             .with_context(|| format!("{}: cannot scan", snapshot.path().display()))?
     };
     crds.retain(|key| !excluded(key.as_bytes()));
@@ -113,13 +119,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let compaction = if args.compact {
         let store = snapshot.store()?;
         let compaction = store
-            .compaction(None, etcd_snapshot::PASS_RECORDS, crate::alloc::release_freed_memory)
+            .compaction(args.revision, etcd_snapshot::PASS_RECORDS, crate::alloc::release_freed_memory)
             .with_context(|| format!("{}: cannot compact", snapshot.path().display()))?;
         Some(compaction)
     } else {
         None
     };
-    let summary = etcd_snapshot::crop(&db, keep, compaction.as_ref(), file.as_file_mut())
+    let summary = etcd_snapshot::crop_at(&db, keep, args.revision, compaction.as_ref(), file.as_file_mut())
         .with_context(|| format!("{}: cannot crop", snapshot.path().display()))?;
     file.as_file().sync_all()?;
     let persisted = if args.force { file.persist(&args.output) } else { file.persist_noclobber(&args.output) };
@@ -139,16 +145,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
 /// `in_namespaces` accepts (any retained revision of them), and the custom resources whose
 /// CRD the snapshot does not hold. Without its CRD, an API server on the cropped snapshot
 /// would not serve a custom resource. A scan of the whole file, which keeps only those keys
-/// and the CRDs' (whose own group names no CRD).
+/// and the CRDs' (whose own group names no CRD), at revision `at`.
 fn crds_of_custom_resources(
     store: &Store<'_>,
+    at: Option<i64>,
     etcd_prefix: &str,
     table: &ResourceTable,
     in_namespaces: impl Fn(&[u8]) -> bool + Sync,
 ) -> Result<(Vec<String>, Vec<String>)> {
     let crd_prefix = crd_prefix(etcd_prefix);
     let scan =
-        store.key_histories_where(b"", None, |key| key.starts_with(crd_prefix.as_bytes()) || in_namespaces(key))?;
+        store.key_histories_where(b"", at, |key| key.starts_with(crd_prefix.as_bytes()) || in_namespaces(key))?;
     let names = scan
         .items
         .iter()

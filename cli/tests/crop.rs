@@ -156,3 +156,42 @@ fn crop_compact_keeps_the_latest_state_only() {
     assert_eq!(older.code, 1);
     assert!(older.stderr.contains("has been compacted"), "{}", older.stderr);
 }
+
+/// `--revision R`: the snapshot as it was at R (etcd serving such a copy is compared with
+/// etcd serving the original in etcd-snapshot's live tests). team-c, deleted after 3080,
+/// is whole again in a copy at 3080.
+#[test]
+fn crop_at_a_revision_keeps_the_state_of_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let then = dir.path().join("then.db");
+    let then_arg = then.to_str().unwrap();
+    ok(&["crop", CLUSTER, "--revision", "3080", "-o", then_arg]);
+    for flags in [&[][..], &["--deleted"], &["-l"]] {
+        let at = ok(&[&["ls", CLUSTER, "--revision", "3080"][..], flags].concat()).stdout;
+        assert_eq!(ok(&[&["ls", then_arg][..], flags].concat()).stdout, at, "{flags:?}");
+    }
+    assert_eq!(
+        ok(&["hashkv", then_arg, "-o", "json"]).stdout,
+        ok(&["hashkv", CLUSTER, "--revision", "3080", "-o", "json"]).stdout
+    );
+    let team_c = |snapshot: &str, revision: &[&str]| {
+        ok(&[&["extract", snapshot, "-n", "team-c", "--format", "name"][..], revision].concat()).stdout
+    };
+    assert!(team_c(CLUSTER, &[]).is_empty());
+    assert_eq!(team_c(then_arg, &[]), team_c(CLUSTER, &["--revision", "3080"]));
+    assert!(!team_c(then_arg, &[]).is_empty());
+    // Compacted at R too: the state of then, without its history.
+    let compacted = dir.path().join("compacted.db");
+    ok(&["crop", CLUSTER, "--revision", "3080", "--compact", "-o", compacted.to_str().unwrap()]);
+    assert_eq!(ok(&["ls", compacted.to_str().unwrap()]).stdout, ok(&["ls", then_arg]).stdout);
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&["status", compacted.to_str().unwrap(), "-o", "json"]).stdout).unwrap();
+    assert_eq!((status["currentRevision"].as_i64(), status["compactRevision"].as_i64()), (Some(3080), Some(3080)));
+    // Revisions compacted away or not yet written are refused, and nothing is written.
+    for (revision, reason) in [("10", "has been compacted"), ("99999", "is newer than")] {
+        let refused = dir.path().join(format!("{revision}.db"));
+        let r = run(&["crop", CLUSTER, "--revision", revision, "-o", refused.to_str().unwrap()]);
+        assert!(r.code == 1 && r.stderr.contains(reason), "{}", r.stderr);
+        assert!(!refused.exists());
+    }
+}

@@ -18,9 +18,11 @@ use crate::bbolt::{bucket_header, Bucket, Db, DbWriter, LeafEntry, TreeWriter, B
 use crate::error::{FormatError, MvccError};
 use crate::mvcc::{decode_record, Compaction, Revision, RevisionKey, FINISHED_COMPACT_REV, SCHEDULED_COMPACT_REV};
 
-/// Which entries of the `key` bucket to keep: by user key, and what a compaction keeps.
+/// Which entries of the `key` bucket to keep: by user key, up to a revision, and what a
+/// compaction keeps.
 struct KeyFilter<'f> {
     keep_key: &'f dyn Fn(&[u8]) -> bool,
+    through: i64,
     compaction: Option<&'f Compaction>,
 }
 
@@ -63,6 +65,25 @@ pub fn crop<F: Read + Write + Seek>(
     compaction: Option<&Compaction>,
     out: &mut F,
 ) -> Result<CropSummary, CropError> {
+    crop_at(db, keep_key, None, compaction, out)
+}
+
+/// [`crop`] of the database as it was at revision `at` (default: the latest): the entries
+/// after it are left out too, so that etcd restored from the copy serves those keys as they
+/// were at `at`, with the history the input retained before it. `at` must not be below the
+/// compaction revision (scheduled or finished), nor above the latest; a `compaction` should
+/// be one at `at` or before it.
+pub fn crop_at<F: Read + Write + Seek>(
+    db: &Db<'_>,
+    keep_key: impl Fn(&[u8]) -> bool,
+    at: Option<i64>,
+    compaction: Option<&Compaction>,
+    out: &mut F,
+) -> Result<CropSummary, CropError> {
+    let through = match at {
+        Some(at) => crate::Store::open(*db)?.check_revision(Some(at))?.0,
+        None => i64::MAX,
+    };
     let mut summary = CropSummary::default();
     let mut writer = DbWriter::new(&mut *out, db.page_size())?;
     let mut root = TreeWriter::new();
@@ -77,7 +98,7 @@ pub fn crop<F: Read + Write + Seek>(
         let bucket = Bucket::from_value(*db, top.page, top.index, top.value)?;
         let page = match (top.key, compaction) {
             (b"key", _) => {
-                let filter = KeyFilter { keep_key: &keep_key, compaction };
+                let filter = KeyFilter { keep_key: &keep_key, through, compaction };
                 copy_bucket(db, &mut writer, &bucket, Some(&filter), &mut summary, 0, top.page)?
             }
             (b"meta", Some(compaction)) => copy_meta(db, &mut writer, &bucket, compaction.revision, &mut summary)?,
@@ -131,8 +152,9 @@ fn copy_bucket<W: Write + Seek>(
         }
         if let Some(filter) = filter {
             let record = decode_record(&entry)?;
-            let compacted = filter.compaction.is_some_and(|c| !c.keeps(record.revision_key.revision));
-            if compacted || !(filter.keep_key)(record.kv.key) {
+            let revision = record.revision_key.revision;
+            let compacted = filter.compaction.is_some_and(|c| !c.keeps(revision));
+            if revision.main > filter.through || compacted || !(filter.keep_key)(record.kv.key) {
                 summary.dropped_records += 1;
                 continue;
             }

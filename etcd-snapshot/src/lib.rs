@@ -25,7 +25,7 @@ pub mod mvcc;
 mod source;
 mod status;
 
-pub use crop::{crop, CropError, CropSummary};
+pub use crop::{crop, crop_at, CropError, CropSummary};
 pub use error::{Error, FormatError, MetaError, MvccError};
 pub use mvcc::{
     with_prefix, Compaction, KeyHistory, KeyRange, KeySample, KvHash, LeafPasses, Record, RecordRef, Revision,

@@ -181,6 +181,39 @@ fn etcd_serves_a_cropped_snapshot() {
     }
 }
 
+/// A crop at an older revision is the snapshot as it was then: etcd restores it and serves,
+/// at its latest revision, what etcd serving the original serves at that revision, with the
+/// same hash, and the history before it too.
+#[test]
+fn a_crop_at_a_revision_is_the_state_of_then() {
+    let Some(bin) = etcd_bin_dir() else { return };
+    let Some(path) = real_snapshot("a_crop_at_a_revision_is_the_state_of_then") else { return };
+    let snapshot = Snapshot::open(&path).unwrap();
+    let store = snapshot.store().unwrap();
+    let (compacted, current) = (store.compact_revision(), store.current_revision());
+    let at = (compacted + current) / 2;
+    let dir = tempfile::tempdir().unwrap();
+    let cropped = dir.path().join("then.db");
+    let mut out = std::fs::File::options().read(true).write(true).create_new(true).open(&cropped).unwrap();
+    let summary = etcd_snapshot::crop_at(&snapshot.db().unwrap(), |_| true, Some(at), None, &mut out).unwrap();
+    assert!(summary.dropped_records > 0, "{summary:?}");
+    let ((then, _), then_hash, (earlier, _)) = {
+        let served = ServedCopy::start(&bin, &path);
+        (served.get_all(at), served.hashkv(at), served.get_all(compacted + 1))
+    };
+    let served = ServedCopy::start(&bin, &cropped);
+    let (kvs, revision) = served.get_all(0);
+    assert!(!kvs.is_empty() && kvs == then, "at {at}");
+    assert!(compacted < revision && revision <= at, "{compacted} < {revision} <= {at}");
+    assert_eq!(served.hashkv(0), then_hash);
+    assert_eq!(served.get_all(compacted + 1).0, earlier);
+    eprintln!(
+        "{} cropped at {at} (of {compacted}..{current}): {} key-values, hash {then_hash}, as etcd serves the original then",
+        path.display(),
+        kvs.len()
+    );
+}
+
 /// A crop with etcd's compaction at the current revision is what etcd leaves when it
 /// compacts there itself: etcd serving the original compacts it (`compaction --physical`),
 /// then its key-values and its hash equal those of etcd serving the compacted crop, which

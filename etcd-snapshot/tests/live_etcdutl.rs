@@ -46,6 +46,12 @@ fn status_equals_live_etcdutl() {
     etcd_snapshot::crop(&source.db().unwrap(), |key| !key.starts_with(b"/registry/configmaps/"), None, &mut out)
         .unwrap();
     snapshots.push(cropped);
+    // And cropped at an older revision: etcdutl reports it as the copy's revision.
+    let older = written.path().join("older.db");
+    let mut out = std::fs::File::options().read(true).write(true).create_new(true).open(&older).unwrap();
+    etcd_snapshot::crop_at(&source.db().unwrap(), |_| true, Some(3080), None, &mut out).unwrap();
+    assert_eq!(etcdutl_status(&etcdutl, &older)["revision"], 3080);
+    snapshots.push(older);
     for path in snapshots {
         let theirs = etcdutl_status(&etcdutl, &path);
         let snapshot = Snapshot::open(&path).unwrap();
