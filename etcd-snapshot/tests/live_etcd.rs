@@ -125,17 +125,18 @@ fn kv_hash_equals_live_etcd() {
     }
 }
 
-/// `snapshot` cropped into a new file, in a temporary directory that lives as long as the
-/// first value returned.
+/// `snapshot` cropped (at revision `at`) into a new file, in a temporary directory that
+/// lives as long as the first value returned.
 fn write_crop(
     snapshot: &Snapshot,
     keep: impl Fn(&[u8]) -> bool,
+    at: Option<i64>,
     compaction: Option<&etcd_snapshot::Compaction>,
 ) -> (tempfile::TempDir, PathBuf, etcd_snapshot::CropSummary) {
     let dir = tempfile::tempdir().unwrap();
     let cropped = dir.path().join("cropped.db");
     let mut out = std::fs::File::options().read(true).write(true).create_new(true).open(&cropped).unwrap();
-    let summary = etcd_snapshot::crop(&snapshot.db().unwrap(), keep, compaction, &mut out).unwrap();
+    let summary = etcd_snapshot::crop_at(&snapshot.db().unwrap(), keep, at, compaction, &mut out).unwrap();
     (dir, cropped, summary)
 }
 
@@ -155,7 +156,7 @@ fn etcd_serves_a_cropped_snapshot() {
             && !key.starts_with(b"/registry/events/")
     };
     let snapshot = Snapshot::open(&path).unwrap();
-    let (_dir, cropped, summary) = write_crop(&snapshot, wanted, None);
+    let (_dir, cropped, summary) = write_crop(&snapshot, wanted, None, None);
     assert!(summary.kept_records > 0 && summary.dropped_records > 0, "{summary:?}");
     let store = snapshot.store().unwrap();
     let older = (store.compact_revision() + store.current_revision()) / 2;
@@ -192,10 +193,7 @@ fn a_crop_at_a_revision_is_the_state_of_then() {
     let store = snapshot.store().unwrap();
     let (compacted, current) = (store.compact_revision(), store.current_revision());
     let at = (compacted + current) / 2;
-    let dir = tempfile::tempdir().unwrap();
-    let cropped = dir.path().join("then.db");
-    let mut out = std::fs::File::options().read(true).write(true).create_new(true).open(&cropped).unwrap();
-    let summary = etcd_snapshot::crop_at(&snapshot.db().unwrap(), |_| true, Some(at), None, &mut out).unwrap();
+    let (_dir, cropped, summary) = write_crop(&snapshot, |_| true, Some(at), None);
     assert!(summary.dropped_records > 0, "{summary:?}");
     let ((then, _), then_hash, (earlier, _)) = {
         let served = ServedCopy::start(&bin, &path);
@@ -226,7 +224,7 @@ fn a_compacted_crop_is_what_etcd_compacts() {
     let store = snapshot.store().unwrap();
     let current = store.current_revision();
     let compaction = store.compaction(None, etcd_snapshot::PASS_RECORDS, || {}).unwrap();
-    let (_dir, cropped, _) = write_crop(&snapshot, |_| true, Some(&compaction));
+    let (_dir, cropped, _) = write_crop(&snapshot, |_| true, None, Some(&compaction));
     let (theirs, their_hash) = {
         let served = ServedCopy::start(&bin, &path);
         let compacted = served.etcdctl(&["compaction", "--physical", &current.to_string()]);
