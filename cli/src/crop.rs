@@ -71,13 +71,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let in_namespaces = |key: &[u8]| {
         mentions_namespace(key)
-            && match parse_key_ref(key, &etcd_prefix, &table) {
-                Ok(object) if object.group.is_empty() && object.resource == "namespaces" => {
-                    args.namespaces.iter().any(|ns| ns == object.name)
-                }
-                Ok(object) => object.namespace.is_some_and(|key_ns| args.namespaces.iter().any(|ns| ns == key_ns)),
-                Err(_) => false,
-            }
+            && parse_key_ref(key, &etcd_prefix, &table)
+                .is_ok_and(|object| object.namespace_of().is_some_and(|of| args.namespaces.iter().any(|ns| ns == of)))
     };
     let everything = args.prefixes.is_empty() && args.namespaces.is_empty();
     let excluded = |key: &[u8]| args.exclude.iter().any(|p| key.starts_with(p.as_bytes()));

@@ -179,8 +179,7 @@ impl Processing<'_> {
 /// The namespace `key`'s object is moved from by `namespaces`: its own, or the one a
 /// Namespace object names.
 pub(super) fn moved_from<'k>(key: &ObjectKeyRef<'k>, namespaces: &NamespaceMap) -> Option<&'k str> {
-    let is_namespace = key.group.is_empty() && key.resource == "namespaces";
-    let namespace = key.namespace.or(is_namespace.then_some(key.name))?;
+    let namespace = key.namespace_of()?;
     (namespaces.target(namespace) != namespace).then_some(namespace)
 }
 

@@ -177,9 +177,7 @@ impl Selection {
     }
 
     fn excludes(&self, key: &ObjectKeyRef<'_>) -> bool {
-        let is_namespace = key.group.is_empty() && key.resource == "namespaces";
-        let namespace = key.namespace.or(is_namespace.then_some(key.name));
-        namespace.is_some_and(|ns| self.excluded_namespaces.contains(ns))
+        key.namespace_of().is_some_and(|ns| self.excluded_namespaces.contains(ns))
             || self.excluded_resources.as_ref().is_some_and(|r| r.contains(key))
     }
 }

@@ -139,6 +139,15 @@ pub struct ObjectKeyRef<'a> {
     pub info: Option<&'a ResourceInfo>,
 }
 
+impl<'a> ObjectKeyRef<'a> {
+    /// The namespace the object belongs to: its own, or for a Namespace object the one it
+    /// names. `None` for other cluster-scoped objects.
+    pub fn namespace_of(&self) -> Option<&'a str> {
+        let is_namespace = self.group.is_empty() && self.resource == "namespaces";
+        self.namespace.or(is_namespace.then_some(self.name))
+    }
+}
+
 impl From<ObjectKeyRef<'_>> for ObjectKey {
     fn from(key: ObjectKeyRef<'_>) -> Self {
         ObjectKey {
