@@ -3,7 +3,6 @@
 
 mod compaction;
 mod hash_kv;
-mod key_sort;
 mod meta;
 mod newest;
 mod passes;

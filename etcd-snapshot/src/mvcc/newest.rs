@@ -1,24 +1,31 @@
 //! The newest entry of every key: the fold under every scan of the key space.
 //!
 //! The `key` bucket is in revision order, so a scan keeps, per key, the newest entry seen so
-//! far. Each run of records (one per worker) folds into [`NewestPerKey`]; the runs are then
-//! sorted together by key and folded again ([`merge_runs`]).
+//! far. Each run of records (one per worker) folds into [`NewestPerKey`] and is sorted by key
+//! on that worker ([`SortedRun`]); the sorted runs are then merged and folded again
+//! ([`merge_runs`]), key range by key range in parallel.
 //!
 //! Memory is what bounds the size of a scan, so the per-key state is kept in fixed-size
 //! chunks: growing a vector by doubling would copy it and briefly hold it twice.
 
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::hash::BuildHasher;
+use std::ops::Range;
 
 use rayon::prelude::*;
 
 use super::store::KeyHistory;
-use super::{key_sort, Record};
+use super::Record;
 
 /// Histories per chunk (about 400 KB).
 const HISTORY_CHUNK: usize = 1 << 12;
 
 /// Bytes per chunk of key copies.
 const KEY_CHUNK: usize = 1 << 20;
+
+/// Runs this large are sorted in parallel.
+const PARALLEL_SORT: usize = 1 << 17;
 
 /// Index tables start this large: growing from a handful of slots to tens of thousands
 /// costs more than the memory (16 B a slot).
@@ -33,10 +40,6 @@ struct Chunked<T> {
 impl<T> Chunked<T> {
     fn new(chunk: usize) -> Self {
         Chunked { chunks: Vec::new(), chunk }
-    }
-
-    fn len(&self) -> usize {
-        self.chunks.iter().map(Vec::len).sum()
     }
 
     /// Appends `value` and returns its index.
@@ -121,12 +124,13 @@ impl<'a> NewestPerKey<'a> {
 type KeyIndex = hashbrown::HashTable<(u64, u32)>;
 
 /// The newest entry ≤ `at` of every key starting with `prefix`, from records in revision
-/// order (records past `at` end the fold).
-pub(crate) fn newest_per_key<'a>(
-    records: impl Iterator<Item = Record<'a>>,
-    prefix: &[u8],
-    at: i64,
-) -> NewestPerKey<'a> {
+/// order (records past `at` end the fold), sorted by key.
+pub(crate) fn newest_per_key<'a>(records: impl Iterator<Item = Record<'a>>, prefix: &[u8], at: i64) -> SortedRun<'a> {
+    fold_newest(records, prefix, at).into_sorted()
+}
+
+/// [`newest_per_key`] before the sort: in order of first appearance.
+fn fold_newest<'a>(records: impl Iterator<Item = Record<'a>>, prefix: &[u8], at: i64) -> NewestPerKey<'a> {
     // foldhash: several times faster than SipHash on this hot path, and etcd keys are not
     // hash-flooding input worth SipHash's cost; its seed is still random per process.
     let hasher = foldhash::fast::RandomState::default();
@@ -162,47 +166,359 @@ pub(crate) fn newest_per_key<'a>(
     newest
 }
 
-/// Sort the newest entries of each run by key, the runs given in revision order. A key found
-/// in several runs takes its newest entry from the latest run, and its newest put from the
-/// latest run that has one: the stable sort keeps equal keys in run order. Each stage frees
-/// what the next does not need, so that the peak is the runs plus the sorted order, and the result is
-/// written in place.
-pub(crate) fn merge_runs(runs: Vec<NewestPerKey<'_>>) -> Vec<KeyHistory<'_>> {
-    let mut histories = Vec::with_capacity(runs.len());
-    let mut copies = Vec::with_capacity(runs.len());
-    for run in runs {
-        histories.push(run.histories);
-        copies.push((run.copy_at, run.copies));
-    }
-    let total = histories.iter().map(Chunked::len).sum();
-    let order = {
-        let mut key_copies: Vec<&[u8]> = Vec::with_capacity(total);
-        for (run, (at, run_copies)) in histories.iter().zip(&copies) {
-            key_copies.extend(run.iter().zip(at.iter()).map(|(h, &at)| run_copies.get(at, h.key.len())));
+impl<'a> NewestPerKey<'a> {
+    /// Sort the run by key, where it was made: its keys are a few MB of copies in this
+    /// worker's cache, and the runs of a scan are sorted in parallel with each other and
+    /// with the scan of later runs. The sorted run is laid out in key order, so that the
+    /// merge reads each run front to back.
+    fn into_sorted(mut self) -> SortedRun<'a> {
+        // (copy chunk, copy start, key length, index): what a comparison reads, in one place.
+        let mut order: Vec<(u32, u32, u32, u32)> = self
+            .histories
+            .iter()
+            .zip(self.copy_at.iter())
+            .enumerate()
+            // Lossless: bbolt stores a value's size (and so its key's) in 32 bits, and the fold
+            // numbered the histories in u32.
+            .map(|(index, (history, &(chunk, start)))| (chunk, start, history.key.len() as u32, index as u32))
+            .collect();
+        let copies = &self.copies;
+        let key = |&(chunk, start, len, _): &(u32, u32, u32, u32)| copies.get((chunk, start), len as usize);
+        // Keys are unique within a run, so an unstable sort loses nothing. A run of a salvage
+        // holds every key of the snapshot: it is sorted on every core.
+        if order.len() >= PARALLEL_SORT {
+            order.par_sort_unstable_by(|a, b| key(a).cmp(key(b)));
+        } else {
+            order.sort_unstable_by(|a, b| key(a).cmp(key(b)));
         }
-        key_sort::sorted_order(&key_copies, |key| key)
+        // Put the histories in key order where they are, following the permutation's cycles:
+        // new memory costs a page fault per 4 KiB, dear on a VM.
+        let mut placed = vec![false; order.len()];
+        for first in 0..order.len() {
+            if placed[first] {
+                continue;
+            }
+            let held = *self.histories.get(first);
+            let mut at = first;
+            loop {
+                placed[at] = true;
+                let from = order[at].3 as usize;
+                if from == first {
+                    *self.histories.get_mut(at) = held;
+                    break;
+                }
+                *self.histories.get_mut(at) = *self.histories.get(from);
+                at = from;
+            }
+        }
+        let mut keys = Vec::with_capacity(order.iter().map(|o| o.2 as usize).sum());
+        let ends = order
+            .iter()
+            .map(|entry| {
+                keys.extend_from_slice(key(entry));
+                keys.len()
+            })
+            .collect();
+        SortedRun { histories: self.histories, keys, ends }
+    }
+}
+
+/// The newest entry of each key of one run, in key order.
+pub(crate) struct SortedRun<'a> {
+    histories: Chunked<KeyHistory<'a>>,
+    /// Copies of the keys, one after another.
+    keys: Vec<u8>,
+    /// Where each key's copy ends in `keys`.
+    ends: Vec<usize>,
+}
+
+impl<'a> SortedRun<'a> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The copy of the key at `position` in key order.
+    fn key(&self, position: usize) -> &[u8] {
+        let start = position.checked_sub(1).map_or(0, |p| self.ends[p]);
+        &self.keys[start..self.ends[position]]
+    }
+
+    /// The history at `position` in key order.
+    fn history(&self, position: usize) -> &KeyHistory<'a> {
+        self.histories.get(position)
+    }
+
+    /// How many keys sort before `bound`.
+    fn count_before(&self, bound: &[u8]) -> usize {
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if self.key(middle) < bound {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        low
+    }
+
+    /// Positions of the keys in `range`.
+    fn positions(&self, range: KeyRangeBounds<'_>) -> Range<usize> {
+        let start = range.0.map_or(0, |bound| self.count_before(bound));
+        let end = range.1.map_or(self.len(), |bound| self.count_before(bound));
+        start..end.max(start)
+    }
+}
+
+/// Keys from the first bound (inclusive) to the second (exclusive); `None` is unbounded.
+type KeyRangeBounds<'k> = (Option<&'k [u8]>, Option<&'k [u8]>);
+
+/// Key ranges merged per thread of the pool: more than one each so that uneven ranges
+/// still balance.
+const MERGE_PARTS_PER_THREAD: usize = 8;
+
+/// Keys sampled from each run to choose the bounds of the key ranges.
+const SAMPLES_PER_RUN: usize = 64;
+
+/// Merge the sorted runs, given in revision order. A key found in several runs takes its
+/// newest entry from the latest run, and its newest put from the latest run that has one.
+/// The key space is cut into ranges at keys sampled from the runs, and the ranges are
+/// merged in parallel.
+pub(crate) fn merge_runs(runs: Vec<SortedRun<'_>>) -> Vec<KeyHistory<'_>> {
+    let parts: Vec<Vec<KeyHistory<'_>>> = {
+        let bounds = range_bounds(&runs, rayon::current_num_threads() * MERGE_PARTS_PER_THREAD);
+        let ranges: Vec<KeyRangeBounds<'_>> =
+            (0..=bounds.len()).map(|i| (i.checked_sub(1).map(|b| bounds[b]), bounds.get(i).copied())).collect();
+        ranges.into_par_iter().map(|range| merge_range(&runs, range)).collect()
     };
-    drop(copies);
-    let all: Vec<&KeyHistory<'_>> = {
-        let mut all = Vec::with_capacity(total);
-        all.extend(histories.iter().flat_map(Chunked::iter));
-        all
-    };
-    // Each distinct key starts where its first entry is; its entries from later runs follow.
-    let firsts: Vec<u32> =
-        (0..order.indexes.len() as u32).into_par_iter().filter(|&p| !order.equal_to_previous[p as usize]).collect();
-    firsts
-        .par_iter()
-        .map(|&first| {
-            let first = first as usize;
-            let mut merged = *all[order.indexes[first] as usize];
-            let later = order.equal_to_previous[first + 1..].iter().take_while(|&&equal| equal).count();
-            for &index in &order.indexes[first + 1..first + 1 + later] {
-                let newer = all[index as usize];
+    // The runs are freed before the result is allocated: the peak is the parts held twice,
+    // not the runs besides.
+    drop(runs);
+    // The parts are copied into one vector on every core: serially, that copy was a tenth
+    // of the merge.
+    let starts: Vec<usize> = parts
+        .iter()
+        .scan(0, |start, part| {
+            let this = *start;
+            *start += part.len();
+            Some(this)
+        })
+        .collect();
+    let len = parts.iter().map(Vec::len).sum();
+    (0..len)
+        .into_par_iter()
+        .with_min_len(1 << 12)
+        .map(|i| {
+            // The last part starting at or before `i`: the one holding it (empty parts
+            // start where the next one does).
+            let part = starts.partition_point(|&start| start <= i) - 1;
+            parts[part][i - starts[part]]
+        })
+        .collect()
+}
+
+/// Up to `parts - 1` distinct keys, sorted, that cut the runs' keys into about equal ranges.
+fn range_bounds<'r>(runs: &'r [SortedRun<'_>], parts: usize) -> Vec<&'r [u8]> {
+    let total: usize = runs.iter().map(SortedRun::len).sum();
+    if parts < 2 || total < parts * SAMPLES_PER_RUN {
+        return Vec::new();
+    }
+    // Each run gives samples in proportion to its size, so a large run is cut as finely as
+    // the small ones.
+    let mut samples: Vec<&[u8]> = Vec::new();
+    for run in runs {
+        let count = (run.len() * SAMPLES_PER_RUN * runs.len() / total).min(run.len());
+        samples.extend((0..count).map(|i| run.key(i * run.len() / count)));
+    }
+    samples.sort_unstable();
+    samples.dedup();
+    let step = samples.len().div_ceil(parts).max(1);
+    samples.into_iter().skip(step).step_by(step).collect()
+}
+
+/// The head of one run in a k-way merge: the heap's order is key, then run (so that equal
+/// keys come in revision order), reversed to make `BinaryHeap` a min-heap.
+struct Head<'r> {
+    key: &'r [u8],
+    run: usize,
+    position: usize,
+    end: usize,
+}
+
+impl Ord for Head<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.key.cmp(self.key).then(other.run.cmp(&self.run))
+    }
+}
+
+impl PartialOrd for Head<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Head<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Head<'_> {}
+
+/// The merged histories of the keys in `range`.
+fn merge_range<'a>(runs: &[SortedRun<'a>], range: KeyRangeBounds<'_>) -> Vec<KeyHistory<'a>> {
+    let mut heads = BinaryHeap::with_capacity(runs.len());
+    let mut count = 0;
+    for (run, sorted) in runs.iter().enumerate() {
+        let positions = sorted.positions(range);
+        count += positions.len();
+        if !positions.is_empty() {
+            heads.push(Head { key: sorted.key(positions.start), run, position: positions.start, end: positions.end });
+        }
+    }
+    let mut merged: Vec<KeyHistory<'a>> = Vec::with_capacity(count);
+    let mut last_key: Option<&[u8]> = None;
+    while let Some(mut head) = heads.peek_mut() {
+        let run = &runs[head.run];
+        let newer = *run.history(head.position);
+        match merged.last_mut() {
+            // The same key from a later run.
+            Some(merged) if last_key == Some(head.key) => {
                 merged.last = newer.last;
                 merged.last_put = newer.last_put.or(merged.last_put);
             }
-            merged
-        })
-        .collect()
+            _ => {
+                merged.push(newer);
+                last_key = Some(head.key);
+            }
+        }
+        head.position += 1;
+        if head.position < head.end {
+            head.key = run.key(head.position);
+        } else {
+            std::collections::binary_heap::PeekMut::pop(head);
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::mvcc::{KeyValueRef, Revision, RevisionKey};
+
+    /// Deterministic pseudo-random numbers (xorshift).
+    struct Numbers(u64);
+
+    impl Numbers {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// Keys with long shared prefixes, and keys that are prefixes of others.
+    fn keys(count: usize) -> Vec<Vec<u8>> {
+        let resources = ["pods", "pods/x", "configmaps", "secrets"];
+        (0..count)
+            .map(|i| match i % 7 {
+                0 => format!("/registry/{}/ns-{}", resources[i % 4], i % 5),
+                _ => format!("/registry/{}/ns-{}/name-{}", resources[i % 4], i % 5, i / 3),
+            })
+            .map(String::into_bytes)
+            .collect()
+    }
+
+    /// Records in revision order: puts and deletions of `keys`, some outside `prefix`.
+    fn records<'k>(keys: &'k [Vec<u8>], count: usize, numbers: &mut Numbers) -> Vec<Record<'k>> {
+        (0..count)
+            .map(|i| {
+                let key = keys[numbers.below(keys.len() as u64) as usize].as_slice();
+                let revision = Revision { main: i as i64 / 2 + 1, sub: i as i64 % 2 };
+                Record {
+                    revision_key: RevisionKey { revision, tombstone: numbers.below(4) == 0 },
+                    kv: KeyValueRef { key, mod_revision: revision.main, ..Default::default() },
+                    raw: key,
+                }
+            })
+            .collect()
+    }
+
+    /// What the runs must fold to: one pass over every record, in revision order.
+    fn folded_in_one_pass<'a>(records: &[Record<'a>], prefix: &[u8], at: i64) -> Vec<KeyHistory<'a>> {
+        let mut newest: BTreeMap<&[u8], KeyHistory<'a>> = BTreeMap::new();
+        for record in records.iter().take_while(|r| r.revision_key.revision.main <= at) {
+            if !record.kv.key.starts_with(prefix) {
+                continue;
+            }
+            let history = newest.entry(record.kv.key).or_insert(KeyHistory {
+                key: record.kv.key,
+                last: (*record).into(),
+                last_put: None,
+            });
+            history.last = (*record).into();
+            if !record.is_tombstone() {
+                history.last_put = Some((*record).into());
+            }
+        }
+        newest.into_values().collect()
+    }
+
+    fn merged_from_runs<'a>(records: &[Record<'a>], cuts: &[usize], prefix: &[u8], at: i64) -> Vec<KeyHistory<'a>> {
+        let bounds: Vec<usize> = std::iter::once(0).chain(cuts.iter().copied()).chain([records.len()]).collect();
+        let runs = bounds.windows(2).map(|w| newest_per_key(records[w[0]..w[1]].iter().copied(), prefix, at)).collect();
+        merge_runs(runs)
+    }
+
+    /// Runs folded and sorted apart, then merged by key range, give what one fold of all
+    /// records gives: a key in several runs takes its newest entry from the latest, and its
+    /// newest put from the latest that has one. Enough keys that the merge cuts them into
+    /// ranges, on pools of one and of several threads (one range, and many).
+    #[test]
+    fn merged_runs_equal_one_fold_of_every_record() {
+        let keys = keys(3000);
+        let mut numbers = Numbers(0x9e37_79b9_7f4a_7c15);
+        let records = records(&keys, 20_000, &mut numbers);
+        let last = records.last().unwrap().revision_key.revision.main;
+        let cuts: Vec<usize> = [0, 0, 1500, 1501, 7000, 12_000, 19_999, 20_000].to_vec();
+        for threads in [1, 4] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            for (prefix, at) in
+                [(&b""[..], last), (b"/registry/pods", last), (b"/registry/", last / 2), (b"/none", last)]
+            {
+                let merged = pool.install(|| merged_from_runs(&records, &cuts, prefix, at));
+                let expected = folded_in_one_pass(&records, prefix, at);
+                assert_eq!(merged.len(), expected.len(), "{threads} threads, {prefix:?} at {at}");
+                assert!(merged == expected, "{threads} threads, {prefix:?} at {at}");
+            }
+        }
+        // The pool of 4 cuts this many keys into ranges.
+        let runs: Vec<SortedRun<'_>> = vec![newest_per_key(records.iter().copied(), b"", last)];
+        assert!(range_bounds(&runs, 32).len() > 16);
+    }
+
+    /// One key in every run, at a range's bound and between bounds, folds across all of
+    /// them; so do runs with no records.
+    #[test]
+    fn a_key_in_every_run_folds_across_them() {
+        let keys = keys(400);
+        let mut numbers = Numbers(7);
+        let mut records = records(&keys, 6000, &mut numbers);
+        // Every 50th record is the same key, alternately put and deleted.
+        for (i, record) in records.iter_mut().enumerate().filter(|(i, _)| i % 50 == 0) {
+            record.kv.key = &keys[3];
+            record.revision_key.tombstone = i % 100 == 0;
+        }
+        let last = records.last().unwrap().revision_key.revision.main;
+        let cuts: Vec<usize> = (1..40).map(|i| i * 150).collect();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let merged = pool.install(|| merged_from_runs(&records, &cuts, b"", last));
+        assert!(merged == folded_in_one_pass(&records, b"", last));
+        assert!(merge_runs(Vec::new()).is_empty());
+        assert!(merged_from_runs(&records[..0], &[0, 0], b"", last).is_empty());
+    }
 }

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use crate::bbolt::{Bucket, Db, Entries, LeafEntry};
 use crate::error::{hex_prefix, MvccError};
 
-use super::newest::{merge_runs, newest_per_key, NewestPerKey};
+use super::newest::{merge_runs, newest_per_key, SortedRun};
 use super::{KeyValueRef, Record, RecordRef, Revision, RevisionKey, StoreMeta};
 
 /// The etcd store inside a bbolt image.
@@ -252,7 +252,7 @@ impl<'a> Store<'a> {
 /// The runs of one scan (in revision order, each with the errors it met) merged into one
 /// sorted scan, after the damage met before scanning.
 pub(crate) fn merge_run_scans<'a>(
-    per_run: Vec<(NewestPerKey<'a>, Vec<MvccError>)>,
+    per_run: Vec<(SortedRun<'a>, Vec<MvccError>)>,
     damage: Option<MvccError>,
 ) -> Scan<KeyHistory<'a>> {
     let mut errors: Vec<MvccError> = damage.into_iter().collect();
