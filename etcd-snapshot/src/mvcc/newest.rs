@@ -211,36 +211,35 @@ impl<'a> NewestPerKey<'a> {
                 at = from;
             }
         }
-        let mut keys = Vec::with_capacity(order.iter().map(|o| o.2 as usize).sum());
-        let ends = order
-            .iter()
-            .map(|entry| {
-                keys.extend_from_slice(key(entry));
-                keys.len()
-            })
-            .collect();
-        SortedRun { histories: self.histories, keys, ends }
+        // The keys copied again, in key order, so that the merge reads each run's keys front
+        // to back; in fixed-size chunks like the first copies, so that the chunks one run
+        // frees can serve the next.
+        let mut sorted_copies = KeyCopies::default();
+        for entry in &mut order {
+            (entry.0, entry.1) = sorted_copies.push(self.copies.get((entry.0, entry.1), entry.2 as usize));
+        }
+        SortedRun { histories: self.histories, copies: sorted_copies, keys_at: order }
     }
 }
 
 /// The newest entry of each key of one run, in key order.
 pub(crate) struct SortedRun<'a> {
     histories: Chunked<KeyHistory<'a>>,
-    /// Copies of the keys, one after another.
-    keys: Vec<u8>,
-    /// Where each key's copy ends in `keys`.
-    ends: Vec<usize>,
+    /// Copies of the keys, in key order.
+    copies: KeyCopies,
+    /// Where each key's copy is (chunk, start, length), and the history's former place.
+    keys_at: Vec<(u32, u32, u32, u32)>,
 }
 
 impl<'a> SortedRun<'a> {
     fn len(&self) -> usize {
-        self.ends.len()
+        self.keys_at.len()
     }
 
     /// The copy of the key at `position` in key order.
     fn key(&self, position: usize) -> &[u8] {
-        let start = position.checked_sub(1).map_or(0, |p| self.ends[p]);
-        &self.keys[start..self.ends[position]]
+        let (chunk, start, len, _) = self.keys_at[position];
+        self.copies.get((chunk, start), len as usize)
     }
 
     /// The history at `position` in key order.
@@ -285,17 +284,13 @@ const SAMPLES_PER_RUN: usize = 64;
 /// The key space is cut into ranges at keys sampled from the runs, and the ranges are
 /// merged in parallel.
 pub(crate) fn merge_runs(runs: Vec<SortedRun<'_>>) -> Vec<KeyHistory<'_>> {
-    let parts: Vec<Vec<KeyHistory<'_>>> = {
+    let parts: Vec<Vec<Merged>> = {
         let bounds = range_bounds(&runs, rayon::current_num_threads() * MERGE_PARTS_PER_THREAD);
         let ranges: Vec<KeyRangeBounds<'_>> =
             (0..=bounds.len()).map(|i| (i.checked_sub(1).map(|b| bounds[b]), bounds.get(i).copied())).collect();
         ranges.into_par_iter().map(|range| merge_range(&runs, range)).collect()
     };
-    // The runs are freed before the result is allocated: the peak is the parts held twice,
-    // not the runs besides.
-    drop(runs);
-    // The parts are copied into one vector on every core: serially, that copy was a tenth
-    // of the merge.
+    // The histories are made on every core, straight into the result.
     let starts: Vec<usize> = parts
         .iter()
         .scan(0, |start, part| {
@@ -312,10 +307,28 @@ pub(crate) fn merge_runs(runs: Vec<SortedRun<'_>>) -> Vec<KeyHistory<'_>> {
             // The last part starting at or before `i`: the one holding it (empty parts
             // start where the next one does).
             let part = starts.partition_point(|&start| start <= i) - 1;
-            parts[part][i - starts[part]]
+            let merged = parts[part][i - starts[part]];
+            let newest = runs[merged.newest.0 as usize].history(merged.newest.1 as usize);
+            let last_put = match merged.newest_put {
+                NO_PUT => None,
+                (run, position) => runs[run as usize].history(position as usize).last_put,
+            };
+            KeyHistory { key: newest.key, last: newest.last, last_put }
         })
         .collect()
 }
+
+/// Where the merged history of one key comes from: (run, position) of its newest entry, and
+/// of the newest of its entries with a put. The parts of a merge hold these instead of
+/// histories (16 bytes instead of 96), so that the result is not held twice.
+#[derive(Clone, Copy)]
+struct Merged {
+    newest: (u32, u32),
+    newest_put: (u32, u32),
+}
+
+/// [`Merged::newest_put`] of a key with no put retained in any run.
+const NO_PUT: (u32, u32) = (u32::MAX, u32::MAX);
 
 /// Up to `parts - 1` distinct keys, sorted, that cut the runs' keys into about equal ranges.
 fn range_bounds<'r>(runs: &'r [SortedRun<'_>], parts: usize) -> Vec<&'r [u8]> {
@@ -366,7 +379,7 @@ impl PartialEq for Head<'_> {
 impl Eq for Head<'_> {}
 
 /// The merged histories of the keys in `range`.
-fn merge_range<'a>(runs: &[SortedRun<'a>], range: KeyRangeBounds<'_>) -> Vec<KeyHistory<'a>> {
+fn merge_range(runs: &[SortedRun<'_>], range: KeyRangeBounds<'_>) -> Vec<Merged> {
     let mut heads = BinaryHeap::with_capacity(runs.len());
     let mut count = 0;
     for (run, sorted) in runs.iter().enumerate() {
@@ -376,19 +389,24 @@ fn merge_range<'a>(runs: &[SortedRun<'a>], range: KeyRangeBounds<'_>) -> Vec<Key
             heads.push(Head { key: sorted.key(positions.start), run, position: positions.start, end: positions.end });
         }
     }
-    let mut merged: Vec<KeyHistory<'a>> = Vec::with_capacity(count);
+    let mut merged: Vec<Merged> = Vec::with_capacity(count);
     let mut last_key: Option<&[u8]> = None;
     while let Some(mut head) = heads.peek_mut() {
         let run = &runs[head.run];
-        let newer = *run.history(head.position);
+        // Runs and positions fit in u32: a run holds fewer than 4 billion keys, and there
+        // are a few runs per thread.
+        let at = (head.run as u32, head.position as u32);
+        let has_put = run.history(head.position).last_put.is_some();
         match merged.last_mut() {
             // The same key from a later run.
             Some(merged) if last_key == Some(head.key) => {
-                merged.last = newer.last;
-                merged.last_put = newer.last_put.or(merged.last_put);
+                merged.newest = at;
+                if has_put {
+                    merged.newest_put = at;
+                }
             }
             _ => {
-                merged.push(newer);
+                merged.push(Merged { newest: at, newest_put: if has_put { at } else { NO_PUT } });
                 last_key = Some(head.key);
             }
         }
