@@ -227,7 +227,8 @@ pub(crate) struct SortedRun<'a> {
     histories: Chunked<KeyHistory<'a>>,
     /// Copies of the keys, in key order.
     copies: KeyCopies,
-    /// Where each key's copy is (chunk, start, length), and the history's former place.
+    /// Where each key's copy is (chunk, start, length); the last field, the history's place
+    /// before the sort, is no longer read (the vector is the sort's, reused).
     keys_at: Vec<(u32, u32, u32, u32)>,
 }
 
@@ -249,16 +250,7 @@ impl<'a> SortedRun<'a> {
 
     /// How many keys sort before `bound`.
     fn count_before(&self, bound: &[u8]) -> usize {
-        let (mut low, mut high) = (0, self.len());
-        while low < high {
-            let middle = low + (high - low) / 2;
-            if self.key(middle) < bound {
-                low = middle + 1;
-            } else {
-                high = middle;
-            }
-        }
-        low
+        self.keys_at.partition_point(|&(chunk, start, len, _)| self.copies.get((chunk, start), len as usize) < bound)
     }
 
     /// Positions of the keys in `range`.
@@ -378,7 +370,7 @@ impl PartialEq for Head<'_> {
 
 impl Eq for Head<'_> {}
 
-/// The merged histories of the keys in `range`.
+/// Where the merged history of each key in `range` comes from, in key order.
 fn merge_range(runs: &[SortedRun<'_>], range: KeyRangeBounds<'_>) -> Vec<Merged> {
     let mut heads = BinaryHeap::with_capacity(runs.len());
     let mut count = 0;
