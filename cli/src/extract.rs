@@ -225,7 +225,8 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     let store = snapshot.store()?;
     let prefix = normalize_prefix(&args.etcd_prefix);
     let at = args.revision;
-    let filter = key_filter(&args, &prefix);
+    let namespace_objects = namespace_object_keys(&args, &prefix);
+    let filter = key_filter(&args, &prefix, &namespace_objects);
 
     // Memory is bounded by the keys of one pass over the file. Usually everything fits in
     // one, and that one scan also gives the release evidence, CRDs and Services (found in
@@ -243,7 +244,7 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     let table = resource_table(&context.items, &decoder, keys.as_ref(), &prefix);
     let mut names = args.resources.clone();
     names.extend(args.resource_flags.iter().cloned());
-    let mut also_keys: BTreeSet<String> = namespace_object_keys(&args, &prefix).into_iter().collect();
+    let mut also_keys: BTreeSet<String> = namespace_objects.iter().cloned().collect();
     also_keys.extend(crd_keys_of_namespaces(&args, &store, &context.items, passes, &prefix, &table));
     let selection = Selection {
         also_keys,
@@ -520,8 +521,9 @@ impl Run<'_> {
 /// Which keys the scan keeps. With only `-n` given, the keys of other namespaces are left
 /// out of the scan at once (a cheap substring test), which makes extracting one namespace of
 /// a large snapshot cost little more than reading it. Kept besides: CRDs (resource names)
-/// and the release evidence. Over-inclusion is harmless: selection is exact later.
-fn key_filter<'f>(args: &'f Args, prefix: &str) -> impl Fn(&[u8]) -> bool + Sync + 'f {
+/// and the release evidence, and `namespace_objects` (the Namespace objects a whole-namespace
+/// extract brings along). Over-inclusion is harmless: selection is exact later.
+fn key_filter<'f>(args: &'f Args, prefix: &str, namespace_objects: &'f [String]) -> impl Fn(&[u8]) -> bool + Sync + 'f {
     let narrow = !args.namespaces.is_empty()
         && !args.cluster_scoped
         && args.resources.is_empty()
@@ -529,13 +531,11 @@ fn key_filter<'f>(args: &'f Args, prefix: &str) -> impl Fn(&[u8]) -> bool + Sync
         && args.key_prefixes.is_empty();
     let always = always_scanned(prefix);
     let segments = namespace_segments(args);
-    let namespace_objects: Vec<Vec<u8>> =
-        namespace_object_keys(args, prefix).into_iter().map(String::into_bytes).collect();
     move |key: &[u8]| {
         !narrow
             || always.iter().any(|p| key.starts_with(p))
             || segments.iter().any(|segment| segment.find(key).is_some())
-            || namespace_objects.iter().any(|k| k == key)
+            || namespace_objects.iter().any(|k| k.as_bytes() == key)
     }
 }
 
