@@ -154,3 +154,62 @@ impl<'a> Fields<'a> {
 pub fn looks_like_message(buf: &[u8]) -> bool {
     !buf.is_empty() && Fields::new(buf).all(|f| f.is_ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn varint(buf: &[u8]) -> (Result<u64, WireError>, usize) {
+        let mut pos = 0;
+        (read_varint(buf, &mut pos), pos)
+    }
+
+    #[test]
+    fn varints_of_one_to_ten_bytes() {
+        assert_eq!(varint(&[0x00]), (Ok(0), 1));
+        assert_eq!(varint(&[0x7f, 0xff]), (Ok(127), 1));
+        assert_eq!(varint(&[0x80, 0x01]), (Ok(128), 2));
+        assert_eq!(varint(&[0xac, 0x02]), (Ok(300), 2));
+        let max = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+        assert_eq!(varint(&max), (Ok(u64::MAX), 10));
+        // Read from where `pos` is, not from the start.
+        let mut pos = 1;
+        assert_eq!(read_varint(&[0xff, 0x05, 0x80, 0x01], &mut pos), Ok(5));
+        assert_eq!(read_varint(&[0xff, 0x05, 0x80, 0x01], &mut pos), Ok(128));
+        assert_eq!(pos, 4);
+    }
+
+    #[test]
+    fn bad_varints_name_where_they_start() {
+        let at = |offset, reason| Err(WireError { offset, reason });
+        assert_eq!(varint(&[]).0, at(0, "truncated varint"));
+        assert_eq!(varint(&[0x80, 0x80]).0, at(0, "truncated varint"));
+        let mut pos = 2;
+        assert_eq!(read_varint(&[0x01, 0x02], &mut pos), at(2, "truncated varint"));
+        let too_big = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
+        assert_eq!(varint(&too_big).0, at(0, "varint overflows 64 bits"));
+        let too_long = [0x80; 11];
+        assert_eq!(varint(&too_long).0, at(0, "varint overflows 64 bits"));
+    }
+
+    #[test]
+    fn fields_of_every_wire_type_then_an_error_ends_them() {
+        // 1: varint 150; 2: bytes "hi"; 3: fixed64; 4: fixed32; then a truncated length.
+        let mut buf = vec![0x08, 0x96, 0x01, 0x12, 0x02, b'h', b'i', 0x19];
+        buf.extend_from_slice(&7u64.to_le_bytes());
+        buf.push(0x25);
+        buf.extend_from_slice(&9u32.to_le_bytes());
+        buf.extend_from_slice(&[0x2a, 0x05, b'x']);
+        let fields: Vec<_> = Fields::new(&buf).collect();
+        assert_eq!(fields.len(), 5);
+        let ok: Vec<_> = fields[..4].iter().map(|f| f.as_ref().unwrap()).collect();
+        assert!(matches!(ok[0], WireField { number: 1, value: WireValue::Varint(150) }));
+        assert!(matches!(ok[1], WireField { number: 2, value: WireValue::Bytes(b"hi") }));
+        assert!(matches!(ok[2], WireField { number: 3, value: WireValue::Fixed64(7) }));
+        assert!(matches!(ok[3], WireField { number: 4, value: WireValue::Fixed32(9) }));
+        let last = fields[4].as_ref().unwrap_err();
+        assert_eq!((last.offset, last.reason), (buf.len() - 3, "length prefix exceeds remaining bytes"));
+        assert!(!looks_like_message(&buf));
+        assert!(looks_like_message(&buf[..buf.len() - 3]));
+    }
+}
