@@ -1,9 +1,19 @@
 //! Decoding a realistic mix of stored values on one core: every retained value under
 //! `/registry/` of the real kubeadm snapshot in `../shared/fixtures/real-snapshots/` (protobuf
-//! built-ins, JSON APIServices), or of `fixtures/` when the shared data is absent. Reports
-//! objects/s and MB/s for decoding to a JSON value, and for decoding plus kubectl YAML.
+//! built-ins, JSON APIServices), or of `fixtures/` when the shared data is absent, or of the
+//! snapshot `ETCDSNAP_BENCH_SNAPSHOT` names (about `ETCDSNAP_BENCH_VALUES` of its values, 20,000
+//! unless set, spread over the file). Reports objects/s and MB/s for decoding to a JSON value, and for decoding
+//! plus kubectl YAML.
+//!
+//! `writer/*` times the writers alone, on values decoded and cleaned beforehand (as `extract`
+//! writes them), each by the bytes it
+//! writes: kubectl YAML, and for scale serde_json's compact JSON of the same values (a
+//! simpler format: no key sorting, no string styles, no indentation) and a bare copy of as
+//! many bytes as the YAML. How fast the YAML could be written is what bounds `extract`'s
+//! objects/s (benches/README.md, round 19).
 //!
 //! `cargo bench -p k8s-decode --bench decode`
+//! `ETCDSNAP_BENCH_SNAPSHOT=benches/data/2g/snapshot.db cargo bench -p k8s-decode --bench decode`
 
 use std::path::PathBuf;
 
@@ -11,6 +21,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use k8s_decode::{DecodeOptions, Decoder, KubeVersion};
 
 fn snapshot_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("ETCDSNAP_BENCH_SNAPSHOT") {
+        return PathBuf::from(path);
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let real = root.join("../shared/fixtures/real-snapshots/ggkarthikgit-infosys/snapshot.db");
     if real.is_file() {
@@ -26,8 +39,12 @@ fn decode(c: &mut Criterion) {
     let snapshot = etcd_snapshot::Snapshot::open(&path).expect("open snapshot");
     let store = snapshot.store().expect("etcd store");
     let decoder = Decoder::new(KubeVersion::minor_release(24));
+    let limit = std::env::var("ETCDSNAP_BENCH_VALUES").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    // Spread over the whole file: its first records are one cluster's bootstrap.
+    let stride = (store.records().count() / limit).max(1);
     let values: Vec<(&[u8], i64)> = store
         .records()
+        .step_by(stride)
         .map(Result::unwrap)
         .filter(|r| !r.is_tombstone() && r.kv.key.starts_with(b"/registry/"))
         .filter(|r| decoder.decode(r.kv.value, &DecodeOptions::default()).is_ok())
@@ -59,6 +76,49 @@ fn decode(c: &mut Criterion) {
             })
         });
     }
+    group.finish();
+
+    let objects: Vec<serde_json::Value> = values
+        .iter()
+        .map(|(value, rev)| {
+            let opts = DecodeOptions { mod_revision: Some(*rev), ..Default::default() };
+            let mut object = decoder.decode(value, &opts).unwrap().object;
+            k8s_decode::clean::clean(&mut object, &k8s_decode::clean::CleanOptions::default());
+            object
+        })
+        .collect();
+    let yaml: Vec<String> = objects.iter().map(|o| k8s_decode::yaml::to_yaml_string(o).unwrap()).collect();
+    let yaml_bytes: u64 = yaml.iter().map(|y| y.len() as u64).sum();
+    let json_bytes: u64 = objects.iter().map(|o| serde_json::to_vec(o).unwrap().len() as u64).sum();
+    eprintln!("written: {yaml_bytes} bytes of YAML, {json_bytes} bytes of compact JSON");
+
+    let mut group = c.benchmark_group("writer");
+    group.throughput(Throughput::Bytes(yaml_bytes));
+    group.bench_function("kubectl_yaml", |b| {
+        b.iter(|| {
+            for object in &objects {
+                std::hint::black_box(k8s_decode::yaml::to_yaml_string(object).unwrap());
+            }
+        })
+    });
+    group.bench_function("copy_of_the_yaml", |b| {
+        b.iter(|| {
+            for text in &yaml {
+                std::hint::black_box(text.clone());
+            }
+        })
+    });
+    group.throughput(Throughput::Bytes(json_bytes));
+    group.bench_function("serde_json_compact", |b| {
+        let mut out = Vec::new();
+        b.iter(|| {
+            for object in &objects {
+                out.clear();
+                serde_json::to_writer(&mut out, object).unwrap();
+                std::hint::black_box(&out);
+            }
+        })
+    });
     group.finish();
 }
 
