@@ -5,12 +5,11 @@
 //! unless set, spread over the file). Reports objects/s and MB/s for decoding to a JSON value, and for decoding
 //! plus kubectl YAML.
 //!
-//! `writer/*` times the writers alone, on values decoded and cleaned beforehand (as `extract`
-//! writes them), each by the bytes it
-//! writes: kubectl YAML, and for scale serde_json's compact JSON of the same values (a
-//! simpler format: no key sorting, no string styles, no indentation) and a bare copy of as
-//! many bytes as the YAML. How fast the YAML could be written is what bounds `extract`'s
-//! objects/s (benches/README.md, round 19).
+//! `extract_path/*` follows `extract`'s path one object at a time: decode (leaving out what
+//! the cleaning drops) and clean, then also kubectl YAML, or for scale serde_json's compact
+//! JSON of the same values (a simpler format: no key sorting, no string styles, no
+//! indentation). The differences are what writing costs on values hot in cache, as in
+//! `extract`; what that means for `extract`'s objects/s is in benches/README.md, round 19.
 //!
 //! `cargo bench -p k8s-decode --bench decode`
 //! `ETCDSNAP_BENCH_SNAPSHOT=benches/data/2g/snapshot.db cargo bench -p k8s-decode --bench decode`
@@ -18,7 +17,8 @@
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use k8s_decode::{DecodeOptions, Decoder, KubeVersion};
+use k8s_decode::clean::{self, CleanOptions};
+use k8s_decode::{DecodeOptions, Decoder, KubeVersion, LeaveOut};
 
 fn snapshot_path() -> PathBuf {
     if let Some(path) = std::env::var_os("ETCDSNAP_BENCH_SNAPSHOT") {
@@ -78,43 +78,53 @@ fn decode(c: &mut Criterion) {
     }
     group.finish();
 
-    let objects: Vec<serde_json::Value> = values
-        .iter()
-        .map(|(value, rev)| {
-            let opts = DecodeOptions { mod_revision: Some(*rev), ..Default::default() };
-            let mut object = decoder.decode(value, &opts).unwrap().object;
-            k8s_decode::clean::clean(&mut object, &k8s_decode::clean::CleanOptions::default());
-            object
-        })
-        .collect();
-    let yaml: Vec<String> = objects.iter().map(|o| k8s_decode::yaml::to_yaml_string(o).unwrap()).collect();
-    let yaml_bytes: u64 = yaml.iter().map(|y| y.len() as u64).sum();
-    let json_bytes: u64 = objects.iter().map(|o| serde_json::to_vec(o).unwrap().len() as u64).sum();
-    eprintln!("written: {yaml_bytes} bytes of YAML, {json_bytes} bytes of compact JSON");
+    // `extract`'s path, one object at a time as `extract` goes: decode (leaving out what the
+    // cleaning drops), clean, then write. The writers are timed on values just built, hot
+    // in cache as in `extract`: timed alone over all the values decoded beforehand, they
+    // would mostly measure cache misses (half the speed).
+    let extract_options = |rev: i64| DecodeOptions {
+        mod_revision: Some(rev),
+        leave_out: LeaveOut { status: true, managed_fields: true, assigned_metadata: true, ..LeaveOut::default() },
+        ..Default::default()
+    };
+    let clean_options = CleanOptions::default();
+    let decode_clean = |value: &[u8], rev: i64| {
+        let mut object = decoder.decode(value, &extract_options(rev)).unwrap().object;
+        clean::clean(&mut object, &clean_options);
+        object
+    };
+    let (mut yaml_bytes, mut json_bytes) = (0, 0);
+    for (value, rev) in &values {
+        let object = decode_clean(value, *rev);
+        yaml_bytes += k8s_decode::yaml::to_yaml_string(&object).unwrap().len() as u64;
+        json_bytes += serde_json::to_vec(&object).unwrap().len() as u64;
+    }
+    eprintln!("extract's path writes {yaml_bytes} bytes of YAML (or {json_bytes} of compact JSON)");
 
-    let mut group = c.benchmark_group("writer");
-    group.throughput(Throughput::Bytes(yaml_bytes));
-    group.bench_function("kubectl_yaml", |b| {
+    let mut group = c.benchmark_group("extract_path");
+    group.throughput(Throughput::Elements(values.len() as u64));
+    group.bench_function("decode_clean", |b| {
         b.iter(|| {
-            for object in &objects {
-                std::hint::black_box(k8s_decode::yaml::to_yaml_string(object).unwrap());
+            for (value, rev) in &values {
+                std::hint::black_box(decode_clean(value, *rev));
             }
         })
     });
-    group.bench_function("copy_of_the_yaml", |b| {
+    group.bench_function("decode_clean_kubectl_yaml", |b| {
         b.iter(|| {
-            for text in &yaml {
-                std::hint::black_box(text.clone());
+            for (value, rev) in &values {
+                let object = decode_clean(value, *rev);
+                std::hint::black_box(k8s_decode::yaml::to_yaml_string(&object).unwrap());
             }
         })
     });
-    group.throughput(Throughput::Bytes(json_bytes));
-    group.bench_function("serde_json_compact", |b| {
+    group.bench_function("decode_clean_serde_json_compact", |b| {
         let mut out = Vec::new();
         b.iter(|| {
-            for object in &objects {
+            for (value, rev) in &values {
+                let object = decode_clean(value, *rev);
                 out.clear();
-                serde_json::to_writer(&mut out, object).unwrap();
+                serde_json::to_writer(&mut out, &object).unwrap();
                 std::hint::black_box(&out);
             }
         })
