@@ -1,9 +1,9 @@
 //! Decoding a realistic mix of stored values on one core: every retained value under
 //! `/registry/` of the real kubeadm snapshot in `../shared/fixtures/real-snapshots/` (protobuf
 //! built-ins, JSON APIServices), or of `fixtures/` when the shared data is absent, or of the
-//! snapshot `ETCDSNAP_BENCH_SNAPSHOT` names (about `ETCDSNAP_BENCH_VALUES` of its values, 20,000
-//! unless set, spread over the file). Reports objects/s and MB/s for decoding to a JSON value, and for decoding
-//! plus kubectl YAML.
+//! snapshot `ETCDSNAP_BENCH_SNAPSHOT` names (about `ETCDSNAP_BENCH_VALUES` of its values,
+//! 20,000 unless set, spread over the file). Reports objects/s and MB/s for decoding to a JSON
+//! value, and for decoding plus kubectl YAML.
 //!
 //! `extract_path/*` follows `extract`'s path one object at a time: decode (leaving out what
 //! the cleaning drops) and clean, then also kubectl YAML, or for scale serde_json's compact
@@ -18,6 +18,8 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use k8s_decode::clean::{self, CleanOptions};
+use k8s_decode::keys::parse_key_ref;
+use k8s_decode::resources::ResourceTable;
 use k8s_decode::{DecodeOptions, Decoder, KubeVersion, LeaveOut};
 
 fn snapshot_path() -> PathBuf {
@@ -42,15 +44,16 @@ fn decode(c: &mut Criterion) {
     let limit = std::env::var("ETCDSNAP_BENCH_VALUES").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
     // Spread over the whole file: its first records are one cluster's bootstrap.
     let stride = (store.records().count() / limit).max(1);
-    let values: Vec<(&[u8], i64)> = store
+    // (value, mod revision, key)
+    let values: Vec<(&[u8], i64, &[u8])> = store
         .records()
         .step_by(stride)
         .map(Result::unwrap)
         .filter(|r| !r.is_tombstone() && r.kv.key.starts_with(b"/registry/"))
         .filter(|r| decoder.decode(r.kv.value, &DecodeOptions::default()).is_ok())
-        .map(|r| (r.kv.value, r.kv.mod_revision))
+        .map(|r| (r.kv.value, r.kv.mod_revision, r.kv.key))
         .collect();
-    let bytes: u64 = values.iter().map(|(v, _)| v.len() as u64).sum();
+    let bytes: u64 = values.iter().map(|(v, _, _)| v.len() as u64).sum();
     eprintln!("{}: {} values, {bytes} bytes", path.display(), values.len());
 
     let mut group = c.benchmark_group("decode_mix");
@@ -60,7 +63,7 @@ fn decode(c: &mut Criterion) {
         group.throughput(throughput);
         group.bench_function(format!("to_json_value/{unit}"), |b| {
             b.iter(|| {
-                for (value, rev) in &values {
+                for (value, rev, _) in &values {
                     let opts = DecodeOptions { mod_revision: Some(*rev), ..Default::default() };
                     std::hint::black_box(decoder.decode(value, &opts).unwrap());
                 }
@@ -68,7 +71,7 @@ fn decode(c: &mut Criterion) {
         });
         group.bench_function(format!("to_yaml/{unit}"), |b| {
             b.iter(|| {
-                for (value, rev) in &values {
+                for (value, rev, _) in &values {
                     let opts = DecodeOptions { mod_revision: Some(*rev), ..Default::default() };
                     let object = decoder.decode(value, &opts).unwrap().object;
                     std::hint::black_box(k8s_decode::yaml::to_yaml_string(&object).unwrap());
@@ -82,20 +85,23 @@ fn decode(c: &mut Criterion) {
     // cleaning drops), clean, then write. The writers are timed on values just built, hot
     // in cache as in `extract`: timed alone over all the values decoded beforehand, they
     // would mostly measure cache misses (half the speed).
-    let extract_options = |rev: i64| DecodeOptions {
-        mod_revision: Some(rev),
-        leave_out: LeaveOut { status: true, managed_fields: true, assigned_metadata: true, ..LeaveOut::default() },
-        ..Default::default()
-    };
+    let table = ResourceTable::builtin();
+    let resources: Vec<&str> = values
+        .iter()
+        .map(|(_, _, key)| parse_key_ref(key, "/registry", &table).map_or("", |key| key.resource))
+        .collect();
     let clean_options = CleanOptions::default();
-    let decode_clean = |value: &[u8], rev: i64| {
-        let mut object = decoder.decode(value, &extract_options(rev)).unwrap().object;
+    let decode_clean = |i: usize| {
+        let (value, rev, _) = values[i];
+        let leave_out = LeaveOut::dropped_by_cleaning(resources[i]);
+        let options = DecodeOptions { mod_revision: Some(rev), leave_out, ..Default::default() };
+        let mut object = decoder.decode(value, &options).unwrap().object;
         clean::clean(&mut object, &clean_options);
         object
     };
     let (mut yaml_bytes, mut json_bytes) = (0, 0);
-    for (value, rev) in &values {
-        let object = decode_clean(value, *rev);
+    for i in 0..values.len() {
+        let object = decode_clean(i);
         yaml_bytes += k8s_decode::yaml::to_yaml_string(&object).unwrap().len() as u64;
         json_bytes += serde_json::to_vec(&object).unwrap().len() as u64;
     }
@@ -105,15 +111,15 @@ fn decode(c: &mut Criterion) {
     group.throughput(Throughput::Elements(values.len() as u64));
     group.bench_function("decode_clean", |b| {
         b.iter(|| {
-            for (value, rev) in &values {
-                std::hint::black_box(decode_clean(value, *rev));
+            for i in 0..values.len() {
+                std::hint::black_box(decode_clean(i));
             }
         })
     });
     group.bench_function("decode_clean_kubectl_yaml", |b| {
         b.iter(|| {
-            for (value, rev) in &values {
-                let object = decode_clean(value, *rev);
+            for i in 0..values.len() {
+                let object = decode_clean(i);
                 std::hint::black_box(k8s_decode::yaml::to_yaml_string(&object).unwrap());
             }
         })
@@ -121,8 +127,8 @@ fn decode(c: &mut Criterion) {
     group.bench_function("decode_clean_serde_json_compact", |b| {
         let mut out = Vec::new();
         b.iter(|| {
-            for (value, rev) in &values {
-                let object = decode_clean(value, *rev);
+            for i in 0..values.len() {
+                let object = decode_clean(i);
                 out.clear();
                 serde_json::to_writer(&mut out, &object).unwrap();
                 std::hint::black_box(&out);

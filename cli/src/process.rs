@@ -85,15 +85,8 @@ impl Processing<'_> {
             Err(e) => return Outcome::Undecodable(raw_key(), e.to_string()),
         };
         let value = value.as_ref();
-        // Cleaning drops status, managedFields and the metadata the API server assigns, so
-        // they are not even decoded; Services keep managedFields, which tell auto-assigned
-        // node ports from requested ones.
-        let leave_out = LeaveOut {
-            status: self.cleaning,
-            managed_fields: self.cleaning && key.resource != "services",
-            assigned_metadata: self.cleaning,
-            ..Default::default()
-        };
+        // What the cleaning drops is not even decoded.
+        let leave_out = if self.cleaning { LeaveOut::dropped_by_cleaning(key.resource) } else { LeaveOut::default() };
         // The metadata decoded to decide the skips, reused by the full decode.
         let mut metadata_first = None;
         if self.skipping {

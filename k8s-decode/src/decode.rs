@@ -54,6 +54,22 @@ pub struct LeaveOut {
     pub assigned_metadata: bool,
 }
 
+impl LeaveOut {
+    /// What [`clean`](crate::clean::clean) removes from an object stored under `resource`
+    /// (its key's resource, as [`ObjectKeyRef::resource`](crate::keys::ObjectKeyRef::resource)
+    /// names it), so that it is not even decoded: `status`, the assigned metadata, and
+    /// `managedFields` except a Service's, which the cleaning reads to tell the node ports
+    /// a user asked for from those the API server assigned.
+    pub fn dropped_by_cleaning(resource: &str) -> LeaveOut {
+        LeaveOut {
+            status: true,
+            managed_fields: resource != "services",
+            assigned_metadata: true,
+            all_but_metadata: false,
+        }
+    }
+}
+
 /// A decoded object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decoded {

@@ -350,3 +350,48 @@ fn release_selection() {
     assert_eq!(Decoder::new("v1.99.0".parse().unwrap()).release_label(), "HEAD");
     assert_eq!(Decoder::new("1.7".parse().unwrap()).release_label(), "16");
 }
+
+/// What the cleaning drops is left out of the decode, except a Service's managedFields: the
+/// cleaning reads them to keep the node port a user chose (here in them alone, with no
+/// last-applied annotation), which would otherwise go as one the API server assigned.
+#[test]
+fn what_cleaning_drops_keeps_a_services_managed_fields() {
+    use k8s_decode::clean::{clean, CleanOptions};
+    use k8s_decode::encode::Encoder;
+    use k8s_decode::LeaveOut;
+
+    let chosen = r#"k:{"port":80,"protocol":"TCP"}"#;
+    let service = json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web", "namespace": "shop", "uid": "u-1", "managedFields": [{
+            "manager": "kubectl", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:spec": {"f:ports": {chosen: {"f:nodePort": {}}}}}}]},
+        "spec": {"type": "NodePort", "ports": [
+            {"port": 80, "protocol": "TCP", "nodePort": 30080},
+            {"port": 81, "protocol": "TCP", "nodePort": 31000}]},
+        "status": {"loadBalancer": {}}
+    });
+    let v = KubeVersion::minor_release(24);
+    let value = Encoder::new(v).encode(&service).expect("encodes");
+    let decoder = Decoder::new(v);
+    let cleaned = |leave_out: LeaveOut| {
+        let options = DecodeOptions { leave_out, ..Default::default() };
+        let mut object = decoder.decode(&value, &options).expect("decodes").object;
+        clean(&mut object, &CleanOptions::default());
+        object
+    };
+    let node_ports = |object: &Value| -> Vec<Option<Value>> {
+        object["spec"]["ports"].as_array().expect("ports").iter().map(|p| p.get("nodePort").cloned()).collect()
+    };
+
+    let for_services = LeaveOut::dropped_by_cleaning("services");
+    assert!(for_services.status && for_services.assigned_metadata && !for_services.managed_fields);
+    let service_cleaned = cleaned(for_services);
+    assert_eq!(node_ports(&service_cleaned), [Some(json!(30080)), None]);
+    assert_eq!(service_cleaned, cleaned(LeaveOut::default()), "the same as decoding everything first");
+
+    // Any other resource's managedFields are left out: on this Service the chosen port goes.
+    let for_pods = LeaveOut::dropped_by_cleaning("pods");
+    assert!(for_pods.status && for_pods.assigned_metadata && for_pods.managed_fields && !for_pods.all_but_metadata);
+    assert_eq!(node_ports(&cleaned(for_pods)), [None, None]);
+}
