@@ -18,8 +18,6 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use k8s_decode::clean::{self, CleanOptions};
-use k8s_decode::keys::parse_key_ref;
-use k8s_decode::resources::ResourceTable;
 use k8s_decode::{DecodeOptions, Decoder, KubeVersion, LeaveOut};
 
 fn snapshot_path() -> PathBuf {
@@ -85,17 +83,16 @@ fn decode(c: &mut Criterion) {
     // cleaning drops), clean, then write. The writers are timed on values just built, hot
     // in cache as in `extract`: timed alone over all the values decoded beforehand, they
     // would mostly measure cache misses (half the speed).
-    let table = ResourceTable::builtin();
-    let resources: Vec<&str> = values
-        .iter()
-        .map(|(_, _, key)| parse_key_ref(key, "/registry", &table).map_or("", |key| key.resource))
-        .collect();
     let clean_options = CleanOptions::default();
     let decode_clean = |i: usize| {
         let (value, rev, _) = values[i];
-        let leave_out = LeaveOut::dropped_by_cleaning(resources[i]);
+        let leave_out = LeaveOut::dropped_by_cleaning();
         let options = DecodeOptions { mod_revision: Some(rev), leave_out, ..Default::default() };
         let mut object = decoder.decode(value, &options).unwrap().object;
+        if clean::reads_managed_fields(&object, &clean_options) {
+            let leave_out = LeaveOut { managed_fields: false, ..leave_out };
+            object = decoder.decode(value, &DecodeOptions { leave_out, ..options }).unwrap().object;
+        }
         clean::clean(&mut object, &clean_options);
         object
     };

@@ -5,7 +5,8 @@
 use anyhow::{bail, Result};
 use etcd_snapshot::KeyHistory;
 use k8s_decode::clean::{
-    clean, is_controlled, skip_by_kind, skip_needs_content, skip_reason, CleanOptions, Skip, SkipContext,
+    clean, is_controlled, reads_managed_fields, skip_by_kind, skip_needs_content, skip_reason, CleanOptions, Skip,
+    SkipContext,
 };
 use k8s_decode::encryption::EncryptionKeys;
 use k8s_decode::keys::{parse_key_ref, ObjectKeyRef};
@@ -86,7 +87,7 @@ impl Processing<'_> {
         };
         let value = value.as_ref();
         // What the cleaning drops is not even decoded.
-        let leave_out = if self.cleaning { LeaveOut::dropped_by_cleaning(key.resource) } else { LeaveOut::default() };
+        let leave_out = if self.cleaning { LeaveOut::dropped_by_cleaning() } else { LeaveOut::default() };
         // The metadata decoded to decide the skips, reused by the full decode.
         let mut metadata_first = None;
         if self.skipping {
@@ -139,6 +140,14 @@ impl Processing<'_> {
             }
         }
         if self.cleaning {
+            if leave_out.managed_fields && reads_managed_fields(&object, self.clean_options) {
+                // A Service with node ports: its managedFields tell those a user chose.
+                let options = DecodeOptions { leave_out: LeaveOut { managed_fields: false, ..leave_out }, ..options };
+                object = match self.decoder.decode(value, &options) {
+                    Ok(decoded) => decoded.object,
+                    Err(e) => return Outcome::Undecodable(raw_key(), describe(&e)),
+                };
+            }
             clean(&mut object, self.clean_options);
         }
         // Explicitly asked for, so done with --raw too.

@@ -312,6 +312,27 @@ fn namespace_mapping_moves_binding_subjects_of_a_real_cluster() {
     assert!(subjects_moved >= 5, "{subjects_moved} subjects moved");
 }
 
+/// A real cluster's NodePort Service made by `kubectl create`: the nodePort the user chose is
+/// in its managedFields alone (no last-applied annotation), which `extract` leaves out of
+/// every other object's decode, and decodes again for a Service with node ports.
+#[test]
+fn node_port_chosen_in_managed_fields_alone_is_kept() {
+    let Some(shared) = testdata::shared_fixtures("node_port_chosen_in_managed_fields_alone_is_kept") else { return };
+    let snapshot = shared.join("real-snapshots/ggkarthikgit-infosys/snapshot.db");
+    let args =
+        ["extract", snapshot.to_str().unwrap(), "svc", "-n", "default", "--name", "^mypod-svc$", "--format", "json"];
+    let raw: Value = serde_json::from_str(&ok(&[&args[..], &["--raw"]].concat()).stdout).unwrap();
+    let raw = &raw["items"][0];
+    assert!(raw["metadata"]["annotations"].get("kubectl.kubernetes.io/last-applied-configuration").is_none());
+    assert!(raw["metadata"]["managedFields"].to_string().contains("f:nodePort"), "{raw}");
+    assert_eq!(raw["spec"]["ports"][0]["nodePort"], 30123);
+
+    let cleaned: Value = serde_json::from_str(&ok(&args).stdout).unwrap();
+    let cleaned = &cleaned["items"][0];
+    assert_eq!(cleaned["spec"]["ports"][0]["nodePort"], 30123, "{cleaned}");
+    assert!(cleaned["metadata"].get("managedFields").is_none());
+}
+
 #[test]
 fn directory_layouts_modes_and_force() {
     let tmp = tempfile::tempdir().unwrap();

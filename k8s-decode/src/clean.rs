@@ -330,6 +330,20 @@ struct ExplicitPorts {
     health_check: bool,
 }
 
+/// Whether [`clean`] reads `obj`'s `metadata.managedFields` (with `options`): a Service
+/// with a node port or a health check node port, to keep those a user asked for. An object
+/// decoded without them ([`LeaveOut::dropped_by_cleaning`](crate::LeaveOut::dropped_by_cleaning))
+/// for which this holds is to be decoded again with them before cleaning.
+pub fn reads_managed_fields(obj: &Value, options: &CleanOptions) -> bool {
+    if options.keep_node_ports || RuleKind::of(obj) != RuleKind::Service {
+        return false;
+    }
+    let Some(spec) = obj.get("spec") else { return false };
+    let node_port = |p: &Value| p.get("nodePort").is_some();
+    spec.get("healthCheckNodePort").is_some()
+        || spec.get("ports").and_then(Value::as_array).is_some_and(|ports| ports.iter().any(node_port))
+}
+
 fn explicit_node_ports(obj: &Value) -> ExplicitPorts {
     let mut explicit = ExplicitPorts::default();
     let port_id = |p: &Value| {

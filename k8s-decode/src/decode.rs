@@ -55,18 +55,17 @@ pub struct LeaveOut {
 }
 
 impl LeaveOut {
-    /// What [`clean`](crate::clean::clean) removes from an object stored under `resource`
-    /// (its key's resource, as [`ObjectKeyRef::resource`](crate::keys::ObjectKeyRef::resource)
-    /// names it), so that it is not even decoded: `status`, the assigned metadata, and
-    /// `managedFields` except a Service's, which the cleaning reads to tell the node ports
-    /// a user asked for from those the API server assigned.
-    pub fn dropped_by_cleaning(resource: &str) -> LeaveOut {
-        LeaveOut {
-            status: true,
-            managed_fields: resource != "services",
-            assigned_metadata: true,
-            all_but_metadata: false,
-        }
+    /// What [`clean`](crate::clean::clean) removes, so that it is not even decoded:
+    /// `status`, the assigned metadata and `managedFields`.
+    ///
+    /// One object needs its `managedFields` back: a Service with node ports, whose
+    /// `managedFields` tell the ports a user asked for from those the API server assigned.
+    /// Decode it again without leaving them out when
+    /// [`reads_managed_fields`](crate::clean::reads_managed_fields) says so, or the cleaning
+    /// takes every node port for an assigned one. Most Services have none (type
+    /// `ClusterIP`), and their `managedFields` were most of the cost of decoding them.
+    pub fn dropped_by_cleaning() -> LeaveOut {
+        LeaveOut { status: true, managed_fields: true, assigned_metadata: true, all_but_metadata: false }
     }
 }
 

@@ -355,43 +355,61 @@ fn release_selection() {
 /// cleaning reads them to keep the node port a user chose (here in them alone, with no
 /// last-applied annotation), which would otherwise go as one the API server assigned.
 #[test]
-fn what_cleaning_drops_keeps_a_services_managed_fields() {
-    use k8s_decode::clean::{clean, CleanOptions};
+fn what_cleaning_drops_and_when_a_service_needs_its_managed_fields_back() {
+    use k8s_decode::clean::{clean, reads_managed_fields, CleanOptions};
     use k8s_decode::encode::Encoder;
     use k8s_decode::LeaveOut;
 
     let chosen = r#"k:{"port":80,"protocol":"TCP"}"#;
-    let service = json!({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "web", "namespace": "shop", "uid": "u-1", "managedFields": [{
-            "manager": "kubectl", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1",
-            "fieldsV1": {"f:spec": {"f:ports": {chosen: {"f:nodePort": {}}}}}}]},
-        "spec": {"type": "NodePort", "ports": [
-            {"port": 80, "protocol": "TCP", "nodePort": 30080},
-            {"port": 81, "protocol": "TCP", "nodePort": 31000}]},
-        "status": {"loadBalancer": {}}
-    });
+    let service = |spec: Value| {
+        json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web", "namespace": "shop", "uid": "u-1", "managedFields": [{
+                "manager": "kubectl", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:spec": {"f:ports": {chosen: {"f:nodePort": {}}}}}}]},
+            "spec": spec,
+            "status": {"loadBalancer": {}}
+        })
+    };
     let v = KubeVersion::minor_release(24);
-    let value = Encoder::new(v).encode(&service).expect("encodes");
     let decoder = Decoder::new(v);
-    let cleaned = |leave_out: LeaveOut| {
-        let options = DecodeOptions { leave_out, ..Default::default() };
-        let mut object = decoder.decode(&value, &options).expect("decodes").object;
+    let decoded = |object: &Value, leave_out: LeaveOut| {
+        let value = Encoder::new(v).encode(object).expect("encodes");
+        decoder.decode(&value, &DecodeOptions { leave_out, ..Default::default() }).expect("decodes").object
+    };
+    let cleaned = |mut object: Value| {
         clean(&mut object, &CleanOptions::default());
         object
     };
     let node_ports = |object: &Value| -> Vec<Option<Value>> {
         object["spec"]["ports"].as_array().expect("ports").iter().map(|p| p.get("nodePort").cloned()).collect()
     };
+    let options = CleanOptions::default();
 
-    let for_services = LeaveOut::dropped_by_cleaning("services");
-    assert!(for_services.status && for_services.assigned_metadata && !for_services.managed_fields);
-    let service_cleaned = cleaned(for_services);
-    assert_eq!(node_ports(&service_cleaned), [Some(json!(30080)), None]);
-    assert_eq!(service_cleaned, cleaned(LeaveOut::default()), "the same as decoding everything first");
+    let dropped = LeaveOut::dropped_by_cleaning();
+    assert!(dropped.status && dropped.assigned_metadata && dropped.managed_fields && !dropped.all_but_metadata);
 
-    // Any other resource's managedFields are left out: on this Service the chosen port goes.
-    let for_pods = LeaveOut::dropped_by_cleaning("pods");
-    assert!(for_pods.status && for_pods.assigned_metadata && for_pods.managed_fields && !for_pods.all_but_metadata);
-    assert_eq!(node_ports(&cleaned(for_pods)), [None, None]);
+    // With node ports, the managedFields are needed back: without them the chosen port goes.
+    let node_port = service(json!({"type": "NodePort", "ports": [
+        {"port": 80, "protocol": "TCP", "nodePort": 30080},
+        {"port": 81, "protocol": "TCP", "nodePort": 31000}]}));
+    let without = decoded(&node_port, dropped);
+    assert!(without["metadata"].get("managedFields").is_none());
+    assert!(reads_managed_fields(&without, &options));
+    assert!(!reads_managed_fields(&without, &CleanOptions { keep_node_ports: true, ..options }));
+    assert_eq!(node_ports(&cleaned(without)), [None, None]);
+    let again = decoded(&node_port, LeaveOut { managed_fields: false, ..dropped });
+    assert_eq!(node_ports(&cleaned(again.clone())), [Some(json!(30080)), None]);
+    assert_eq!(cleaned(again), cleaned(decoded(&node_port, LeaveOut::default())), "as if all was decoded first");
+
+    // A health check node port alone needs them too.
+    let health_check = service(json!({"type": "LoadBalancer", "externalTrafficPolicy": "Local",
+        "healthCheckNodePort": 32000, "ports": [{"port": 80, "protocol": "TCP"}]}));
+    assert!(reads_managed_fields(&decoded(&health_check, dropped), &options));
+
+    // Without node ports (most Services), leaving them out changes nothing.
+    let cluster_ip = service(json!({"type": "ClusterIP", "ports": [{"port": 80, "protocol": "TCP"}]}));
+    let without = decoded(&cluster_ip, dropped);
+    assert!(!reads_managed_fields(&without, &options));
+    assert_eq!(cleaned(without), cleaned(decoded(&cluster_ip, LeaveOut::default())));
 }
