@@ -10,14 +10,19 @@
 //! JSON of the same values (a simpler format: no key sorting, no string styles, no
 //! indentation). The differences are what writing costs on values hot in cache, as in
 //! `extract`; what that means for `extract`'s objects/s is in benches/README.md, round 19.
+//! `extract_path_by_resource/*` times the same path (with YAML) for each of the resources
+//! with most values in the sample, whether or not `extract` skips them by default.
 //!
 //! `cargo bench -p k8s-decode --bench decode`
 //! `ETCDSNAP_BENCH_SNAPSHOT=benches/data/2g/snapshot.db cargo bench -p k8s-decode --bench decode`
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use k8s_decode::clean::{self, CleanOptions};
+use k8s_decode::keys::parse_key_ref;
+use k8s_decode::resources::ResourceTable;
 use k8s_decode::{DecodeOptions, Decoder, KubeVersion, LeaveOut};
 
 fn snapshot_path() -> PathBuf {
@@ -133,7 +138,35 @@ fn decode(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The same path by resource, for the resources with most values in the sample: where
+    // the time per object goes.
+    let table = ResourceTable::builtin();
+    let mut by_resource: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, (_, _, key)) in values.iter().enumerate() {
+        if let Ok(key) = parse_key_ref(key, "/registry", &table) {
+            by_resource.entry(key.resource).or_default().push(i);
+        }
+    }
+    let mut largest: Vec<(&str, Vec<usize>)> = by_resource.into_iter().collect();
+    largest.sort_by_key(|(_, indices)| std::cmp::Reverse(indices.len()));
+    let mut group = c.benchmark_group("extract_path_by_resource");
+    for (resource, indices) in largest.into_iter().take(BY_RESOURCE) {
+        group.throughput(Throughput::Elements(indices.len() as u64));
+        group.bench_function(format!("{resource}/decode_clean_kubectl_yaml"), |b| {
+            b.iter(|| {
+                for &i in &indices {
+                    let object = decode_clean(i);
+                    std::hint::black_box(k8s_decode::yaml::to_yaml_string(&object).unwrap());
+                }
+            })
+        });
+    }
+    group.finish();
 }
+
+/// How many resources `extract_path_by_resource` times.
+const BY_RESOURCE: usize = 8;
 
 criterion_group!(benches, decode);
 criterion_main!(benches);
