@@ -25,6 +25,12 @@ use k8s_decode::keys::parse_key_ref;
 use k8s_decode::resources::ResourceTable;
 use k8s_decode::{DecodeOptions, Decoder, KubeVersion, LeaveOut};
 
+/// `extract`'s allocator (cli/src/alloc.rs, without its huge-page advice for large blocks):
+/// with glibc's, malloc and free took a quarter of the decode here, several times their
+/// share in `extract`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn snapshot_path() -> PathBuf {
     if let Some(path) = std::env::var_os("ETCDSNAP_BENCH_SNAPSHOT") {
         return PathBuf::from(path);
