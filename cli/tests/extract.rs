@@ -313,8 +313,8 @@ fn namespace_mapping_moves_binding_subjects_of_a_real_cluster() {
 }
 
 /// A real cluster's NodePort Service made by `kubectl create`: the nodePort the user chose is
-/// in its managedFields alone (no last-applied annotation), which `extract` leaves out of
-/// every other object's decode, and decodes again for a Service with node ports.
+/// in its managedFields alone (no last-applied annotation). `extract` leaves managedFields
+/// out of every object's decode, and decodes a Service with node ports again with them.
 #[test]
 fn node_port_chosen_in_managed_fields_alone_is_kept() {
     let Some(shared) = testdata::shared_fixtures("node_port_chosen_in_managed_fields_alone_is_kept") else { return };

@@ -351,9 +351,10 @@ fn release_selection() {
     assert_eq!(Decoder::new("1.7".parse().unwrap()).release_label(), "16");
 }
 
-/// What the cleaning drops is left out of the decode, except a Service's managedFields: the
-/// cleaning reads them to keep the node port a user chose (here in them alone, with no
-/// last-applied annotation), which would otherwise go as one the API server assigned.
+/// What the cleaning drops is left out of the decode, managedFields included. A Service with
+/// node ports needs them back: the cleaning reads them to keep the node port a user chose
+/// (here in them alone, with no last-applied annotation), which would otherwise go as one
+/// the API server assigned.
 #[test]
 fn what_cleaning_drops_and_when_a_service_needs_its_managed_fields_back() {
     use k8s_decode::clean::{clean, reads_managed_fields, CleanOptions};
