@@ -67,8 +67,9 @@ enum Order {
     /// RBAC, quotas, workloads, Services, Ingresses, others. With `-o DIR`, each resource's
     /// directory (tree layout) or file name (flat) starts with its two-digit place in that
     /// order (`05-secrets`), so that `kubectl create -R -f DIR`, which reads files in name
-    /// order, creates them in this order too (tree: namespace by namespace, after
-    /// `_cluster/`, which sorts before every namespace whose name starts with a letter).
+    /// order, creates them in this order too. The tree layout then puts namespaces in
+    /// `namespaces/<namespace>/`, after `_cluster/` whatever their names (a digit sorts
+    /// before `_`), and goes namespace by namespace.
     Apply,
 }
 
@@ -452,7 +453,7 @@ impl Run<'_> {
                                 // A Namespace object is named after the namespace.
                                 let moved_namespace = k.namespace.is_none() && moved_from(&k, namespaces).is_some();
                                 let name = if moved_namespace { namespaces.target(k.name) } else { k.name };
-                                relative_path(args.layout, &resource, namespace, name, ext)
+                                relative_path(args.layout, args.order == Order::Apply, &resource, namespace, name, ext)
                             },
                         );
                         self.paths.allocate(natural)

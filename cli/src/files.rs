@@ -19,7 +19,8 @@ use anyhow::{bail, Context, Result};
 /// How files are laid out under the output directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Layout {
-    /// `DIR/<namespace or _cluster>/<resource>/<name>.yaml`
+    /// `DIR/<namespace or _cluster>/<resource>/<name>.yaml` (`DIR/namespaces/<namespace>/…`
+    /// when namespaces must come after `_cluster` in name order)
     Tree,
     /// `DIR/<resource>_<namespace>_<name>.yaml` (`<resource>_<name>.yaml` if cluster-scoped)
     Flat,
@@ -61,14 +62,39 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// Where one object goes, relative to the output directory.
-pub fn relative_path(layout: Layout, resource: &str, namespace: Option<&str>, name: &str, ext: &str) -> PathBuf {
+/// The tree layout's directory of cluster-scoped objects.
+pub const CLUSTER_DIR: &str = "_cluster";
+
+/// Where the tree layout puts namespaces' directories when they must come after
+/// [`CLUSTER_DIR`] in name order (`kubectl create -R -f` reads files in that order, and the
+/// Namespace objects must be created first): `_cluster` sorts before every name starting
+/// with a lowercase letter, but not before one starting with a digit (`3scale`), which a
+/// namespace may.
+pub const NAMESPACES_DIR: &str = "namespaces";
+
+/// Where one object goes, relative to the output directory. With `namespaces_after_cluster`,
+/// the tree layout nests namespaces' directories in [`NAMESPACES_DIR`], which always sorts
+/// after [`CLUSTER_DIR`].
+pub fn relative_path(
+    layout: Layout,
+    namespaces_after_cluster: bool,
+    resource: &str,
+    namespace: Option<&str>,
+    name: &str,
+    ext: &str,
+) -> PathBuf {
     let resource = sanitize_component(resource);
     let name_part = sanitize_component(name);
     match layout {
         Layout::Tree => {
-            let scope = namespace.map_or_else(|| "_cluster".to_string(), sanitize_component);
-            [scope, resource, format!("{name_part}.{ext}")].iter().collect()
+            let mut path = PathBuf::new();
+            match namespace {
+                None => path.push(CLUSTER_DIR),
+                Some(ns) if namespaces_after_cluster => path.extend([NAMESPACES_DIR, &sanitize_component(ns)]),
+                Some(ns) => path.push(sanitize_component(ns)),
+            }
+            path.extend([resource, format!("{name_part}.{ext}")]);
+            path
         }
         Layout::Flat => {
             let stem = match namespace {
@@ -215,13 +241,20 @@ mod tests {
         for name in
             ["..", ".", "../../etc/passwd", "/etc/passwd", "a/b", "nul\0byte", "", ".hidden", long.as_str(), "é"]
         {
-            for layout in [Layout::Tree, Layout::Flat] {
+            for (layout, nested) in
+                [(Layout::Tree, false), (Layout::Tree, true), (Layout::Flat, false), (Layout::Flat, true)]
+            {
                 for ns in [Some(name), None] {
-                    let p = relative_path(layout, name, ns, name, "yaml");
+                    let p = relative_path(layout, nested, name, ns, name, "yaml");
                     assert!(p.is_relative(), "{p:?}");
                     let components: Vec<Component> = p.components().collect();
                     assert!(components.iter().all(|c| matches!(c, Component::Normal(_))), "{p:?}");
-                    assert_eq!(components.len(), if layout == Layout::Tree { 3 } else { 1 }, "{p:?}");
+                    let depth = match layout {
+                        Layout::Tree if nested && ns.is_some() => 4,
+                        Layout::Tree => 3,
+                        Layout::Flat => 1,
+                    };
+                    assert_eq!(components.len(), depth, "{p:?}");
                     for c in &components {
                         let s = c.as_os_str().to_str().unwrap();
                         assert!(s.len() <= 255 && !s.starts_with('.') && !s.contains('\0'), "{s:?}");
@@ -234,17 +267,36 @@ mod tests {
     #[test]
     fn names_follow_the_docs() {
         assert_eq!(
-            relative_path(Layout::Flat, "deployments", Some("infra-production"), "supercronic", "yaml"),
+            relative_path(Layout::Flat, false, "deployments", Some("infra-production"), "supercronic", "yaml"),
             PathBuf::from("deployments_infra-production_supercronic.yaml")
         );
         assert_eq!(
-            relative_path(Layout::Flat, "namespaces", None, "default", "yaml"),
+            relative_path(Layout::Flat, false, "namespaces", None, "default", "yaml"),
             PathBuf::from("namespaces_default.yaml")
         );
         assert_eq!(
-            relative_path(Layout::Tree, "clusterroles", None, "system:node", "json"),
+            relative_path(Layout::Tree, false, "clusterroles", None, "system:node", "json"),
             PathBuf::from("_cluster/clusterroles/system:node.json")
         );
+        assert_eq!(
+            relative_path(Layout::Tree, false, "05-secrets", Some("3scale"), "db", "yaml"),
+            PathBuf::from("3scale/05-secrets/db.yaml")
+        );
+        assert_eq!(
+            relative_path(Layout::Tree, true, "05-secrets", Some("3scale"), "db", "yaml"),
+            PathBuf::from("namespaces/3scale/05-secrets/db.yaml")
+        );
+        assert_eq!(
+            relative_path(Layout::Tree, true, "01-namespaces", None, "3scale", "yaml"),
+            PathBuf::from("_cluster/01-namespaces/3scale.yaml")
+        );
+        // Flat names start with the resource, so nesting changes nothing there.
+        assert_eq!(
+            relative_path(Layout::Flat, true, "05-secrets", Some("3scale"), "db", "yaml"),
+            PathBuf::from("05-secrets_3scale_db.yaml")
+        );
+        // Why: a namespace may start with a digit, which sorts before `_`.
+        assert!("3scale" < CLUSTER_DIR && CLUSTER_DIR < NAMESPACES_DIR);
         assert_eq!(sanitize_component("a_b/c%d"), "a%5Fb%2Fc%25d");
         assert_eq!(sanitize_component(".."), "%2E.");
         // Different long names stay different after shortening.

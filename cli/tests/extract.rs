@@ -204,11 +204,15 @@ fn apply_order_in_directories() {
         ok(&[&args[..], &["--layout", layout, "-o", dir.to_str().unwrap()]].concat());
         let files = walk_order(&dir);
         assert_eq!(files.len(), stream.lines().count(), "{layout}");
-        // The tree layout goes namespace by namespace, cluster-scoped objects first; the
-        // flat one is a single sequence.
-        let scope = |f: &PathBuf| if layout == "tree" { f.iter().next().unwrap().to_owned() } else { "".into() };
+        // The tree layout goes namespace by namespace (`namespaces/<ns>/`), cluster-scoped
+        // objects first; the flat one is a single sequence.
+        let scope = |f: &PathBuf| match layout {
+            "tree" => f.iter().take(if f.starts_with("namespaces") { 2 } else { 1 }).collect::<PathBuf>().into(),
+            _ => std::ffi::OsString::new(),
+        };
         if layout == "tree" {
             assert_eq!(scope(&files[0]), "_cluster");
+            assert!(files.iter().all(|f| f.starts_with("_cluster") || f.starts_with("namespaces")), "{files:?}");
         }
         let mut previous: Option<(std::ffi::OsString, usize, &PathBuf)> = None;
         for file in &files {
@@ -219,11 +223,34 @@ fn apply_order_in_directories() {
             previous = Some((here.0, here.1, file));
         }
     }
-    // The places are in the names: flat `05-secrets_team-a_db.yaml`, tree `team-a/05-secrets/`.
+    // The places are in the names: flat `05-secrets_team-a_db.yaml`, tree
+    // `namespaces/team-a/05-secrets/`.
     let flat = walk_order(&tmp.path().join("flat"));
     assert!(flat.iter().any(|f| f.to_str() == Some("01-namespaces_team-a.yaml")), "{flat:?}");
     let tree = walk_order(&tmp.path().join("tree"));
-    assert!(tree.iter().any(|f| f.starts_with("team-a/05-secrets")), "{tree:?}");
+    assert!(tree.iter().any(|f| f.starts_with("namespaces/team-a/05-secrets")), "{tree:?}");
+}
+
+/// A namespace may start with a digit, which sorts before `_cluster`: its Namespace object
+/// must still be read before its objects, in either layout.
+#[test]
+fn apply_order_creates_a_digit_led_namespace_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    for layout in ["tree", "flat"] {
+        let dir = tmp.path().join(layout);
+        let args = ["extract", SNAP35, "-n", "team-a", "--namespace-mapping", "team-a:3team", "--order", "apply"];
+        ok(&[&args[..], &["--layout", layout, "-o", dir.to_str().unwrap()]].concat());
+        let files = walk_order(&dir);
+        let namespace_at = files
+            .iter()
+            .position(|f| fs::read_to_string(dir.join(f)).unwrap().contains("\nkind: Namespace\n"))
+            .unwrap_or_else(|| panic!("{layout}: no Namespace in {files:?}"));
+        let first_object = files
+            .iter()
+            .position(|f| fs::read_to_string(dir.join(f)).unwrap().contains("\n  namespace: 3team\n"))
+            .unwrap_or_else(|| panic!("{layout}: nothing in 3team in {files:?}"));
+        assert!(namespace_at < first_object, "{layout}: {:?} before {:?}", files[first_object], files[namespace_at]);
+    }
 }
 
 /// `stream` (YAML documents) as `--namespace-mapping FROM:TO` should make it: the
