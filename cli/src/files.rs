@@ -266,24 +266,34 @@ mod tests {
 
     #[test]
     fn names_follow_the_docs() {
-        let tree = |nested, resource, ns, name| (Layout::Tree, nested, resource, ns, name);
-        let flat = |nested, resource, ns, name| (Layout::Flat, nested, resource, ns, name);
-        for ((layout, nested, resource, ns, name), path) in [
+        for (layout, nested, resource, ns, name, ext, path) in [
             (
-                flat(false, "deployments", Some("infra-production"), "supercronic"),
+                Layout::Flat,
+                false,
+                "deployments",
+                Some("infra-production"),
+                "supercronic",
+                "yaml",
                 "deployments_infra-production_supercronic.yaml",
             ),
-            (flat(false, "namespaces", None, "default"), "namespaces_default.yaml"),
-            (tree(false, "clusterroles", None, "system:node"), "_cluster/clusterroles/system:node.yaml"),
-            (tree(false, "05-secrets", Some("3scale"), "db"), "3scale/05-secrets/db.yaml"),
-            (tree(true, "05-secrets", Some("3scale"), "db"), "namespaces/3scale/05-secrets/db.yaml"),
-            (tree(true, "01-namespaces", None, "3scale"), "_cluster/01-namespaces/3scale.yaml"),
+            (Layout::Flat, false, "namespaces", None, "default", "yaml", "namespaces_default.yaml"),
+            (
+                Layout::Tree,
+                false,
+                "clusterroles",
+                None,
+                "system:node",
+                "json",
+                "_cluster/clusterroles/system:node.json",
+            ),
+            (Layout::Tree, false, "05-secrets", Some("3scale"), "db", "yaml", "3scale/05-secrets/db.yaml"),
+            (Layout::Tree, true, "05-secrets", Some("3scale"), "db", "yaml", "namespaces/3scale/05-secrets/db.yaml"),
+            (Layout::Tree, true, "01-namespaces", None, "3scale", "yaml", "_cluster/01-namespaces/3scale.yaml"),
             // Flat names start with the resource, so nesting changes nothing there.
-            (flat(true, "05-secrets", Some("3scale"), "db"), "05-secrets_3scale_db.yaml"),
+            (Layout::Flat, true, "05-secrets", Some("3scale"), "db", "yaml", "05-secrets_3scale_db.yaml"),
         ] {
-            assert_eq!(relative_path(layout, nested, resource, ns, name, "yaml"), PathBuf::from(path));
+            assert_eq!(relative_path(layout, nested, resource, ns, name, ext), PathBuf::from(path));
         }
-        assert_eq!(relative_path(Layout::Flat, false, "pods", None, "x", "json"), PathBuf::from("pods_x.json"));
         // Why: a namespace may start with a digit, which sorts before `_`.
         assert!("3scale" < CLUSTER_DIR && CLUSTER_DIR < NAMESPACES_DIR);
         assert_eq!(sanitize_component("a_b/c%d"), "a%5Fb%2Fc%25d");
