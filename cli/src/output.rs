@@ -149,6 +149,9 @@ pub fn run_passes<'a>(
         // What the previous pass held goes back to the system before this one allocates.
         crate::alloc::release_freed_memory();
         let scan = store.key_histories_pass(prefix, at, pass, &pass_of, &leaves)?;
+        // And what the scan held besides its result (its runs, the merge) before `each`
+        // allocates for its own work.
+        crate::alloc::release_freed_memory();
         errors.get_or_insert(scan.errors);
         each(scan.items)?;
     }
