@@ -713,7 +713,7 @@ fn apply_rank(group: &str, kind: &str) -> u8 {
 /// Where rendered objects go, in order.
 enum Sink {
     Stream {
-        out: BufWriter<Box<dyn Write>>,
+        out: BufWriter<Box<dyn Write + Send>>,
         format: Format,
         count: usize,
     },
@@ -723,8 +723,9 @@ enum Sink {
 
 impl Sink {
     fn stream(path: Option<&std::path::Path>, format: Format) -> Result<Sink> {
-        let target: Box<dyn Write> = match path {
-            None => Box::new(io::stdout().lock()),
+        // `Send`: whichever worker finishes a chunk next in order writes it (see `pipeline`).
+        let target: Box<dyn Write + Send> = match path {
+            None => Box::new(io::stdout()),
             Some(path) => Box::new(
                 std::fs::OpenOptions::new()
                     .write(true)
