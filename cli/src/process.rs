@@ -155,7 +155,7 @@ impl Processing<'_> {
         if let Some(revision) = deleted_at {
             mark_deleted(&mut object, revision);
         }
-        let rendered = match render(&object, self.format, self.list_item) {
+        let rendered = match render(&object, self.format, self.list_item, value.len()) {
             Ok(bytes) => bytes,
             Err(e) => return Outcome::Undecodable(raw_key(), format!("cannot render: {e}")),
         };
@@ -208,9 +208,10 @@ fn mark_deleted(object: &mut Value, revision: i64) {
     }
 }
 
-fn render(object: &Value, format: Format, list_item: bool) -> Result<Vec<u8>> {
+/// `stored_len`: the length of the stored value, from which the YAML's is guessed.
+fn render(object: &Value, format: Format, list_item: bool, stored_len: usize) -> Result<Vec<u8>> {
     Ok(match format {
-        Format::Yaml => k8s_decode::yaml::to_yaml_string(object)?.into_bytes(),
+        Format::Yaml => k8s_decode::yaml::to_yaml_string_sized(object, 2 * stored_len + 1024)?.into_bytes(),
         // As `kubectl get -o json`: keys sorted at every level (see `to_kubectl_json`).
         Format::Json if list_item => indent_list_item(&k8s_decode::to_kubectl_json_pretty(object)),
         Format::Json => k8s_decode::to_kubectl_json_pretty(object).into_bytes(),
