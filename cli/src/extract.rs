@@ -189,6 +189,8 @@ struct Candidate {
 /// What the selection makes of one scanned key.
 enum Pick {
     Candidate(Candidate),
+    /// Skipped by its key alone (see `Processing::skip_by_key`), with its resource.
+    Skipped(Skip, String),
     DeletedWithoutContent,
     /// A line for the summary's list of keys that are not objects.
     NotObject(String),
@@ -404,6 +406,9 @@ impl Run<'_> {
                 };
                 match parse_key_ref(history.key, prefix, table) {
                     Ok(key) if selection.takes_key(raw_key, &key) => {
+                        if let Some(skip) = self.processing.skip_by_key(&key) {
+                            return Pick::Skipped(skip, storage_name(&key));
+                        }
                         let rank = key.info.map_or(LAST_RANK, |i| apply_rank(&i.group, &i.kind));
                         match u32::try_from(index) {
                             Ok(index) => Pick::Candidate(Candidate { index, rank }),
@@ -420,6 +425,9 @@ impl Run<'_> {
         for pick in picks {
             match pick {
                 Pick::Candidate(c) => candidates.push(c),
+                Pick::Skipped(skip, resource) => {
+                    *self.summary.skipped.entry(skip).or_default().entry(resource).or_default() += 1;
+                }
                 Pick::DeletedWithoutContent => self.summary.deleted_without_content += 1,
                 Pick::NotObject(line) => self.summary.not_objects.push(line),
                 Pick::TooMany => bail!("more than 4 billion keys"),

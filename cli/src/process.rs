@@ -71,16 +71,8 @@ impl Processing<'_> {
         let info = key.info;
         let resource = storage_name(&key);
         let named = || self.selection.resources.as_ref().is_some_and(|r| r.contains(&key));
-        if self.skipping {
-            // What the key alone decides (Events, a large share of a cluster's objects)
-            // costs no decryption and no decoding.
-            if info.is_some_and(|i| i.internal) {
-                return Outcome::Skipped(Skip::ApiserverInternal, resource);
-            }
-            if let Some(skip) = info.and_then(|i| skip_by_kind(&i.group, &i.kind)).filter(|_| !named()) {
-                return Outcome::Skipped(skip, resource);
-            }
-        }
+        // What the key alone decides was decided when the candidates were chosen
+        // (`skip_by_key`): those never get here.
         let value = match plaintext(self.keys, record.kv.key, record.kv.value) {
             Ok(value) => value,
             Err(e) => return Outcome::Undecodable(raw_key(), e.to_string()),
@@ -161,6 +153,22 @@ impl Processing<'_> {
         };
         let moved_from = moved_from(&key, self.namespaces).map(str::to_string);
         Outcome::Keep(Box::new(Item { resource, moved_from, rendered }))
+    }
+
+    /// Why the object at `key` is skipped, if the key alone tells: Events (a large share of
+    /// a cluster's objects), Leases, the API server's own records. Decided while the
+    /// candidates are chosen, with the key at hand: such an object costs no second reading
+    /// of its key, no decryption and no decoding.
+    pub(super) fn skip_by_key(&self, key: &ObjectKeyRef<'_>) -> Option<Skip> {
+        if !self.skipping {
+            return None;
+        }
+        let info = key.info?;
+        if info.internal {
+            return Some(Skip::ApiserverInternal);
+        }
+        skip_by_kind(&info.group, &info.kind)
+            .filter(|_| !self.selection.resources.as_ref().is_some_and(|r| r.contains(key)))
     }
 
     /// Why `object` is skipped, if it is; by-kind skips do not apply to resources named on
