@@ -141,14 +141,29 @@ pub fn run_passes<'a>(
     at: Option<i64>,
     passes: usize,
     pass_of: impl Fn(&[u8]) -> Option<usize> + Sync,
+    each: impl FnMut(Vec<KeyHistory<'a>>) -> Result<()>,
+) -> Result<Vec<MvccError>> {
+    run_noted_passes(store, prefix, at, passes, pass_of, &LeafPasses::new(store), each)
+}
+
+/// [`run_passes`] with what `leaves` knows already: after a scan that noted every page
+/// with the same `pass_of` ([`Store::key_histories_noting`]), even the first pass reads
+/// only its own leaves, and that scan met all the damage (the passes' is returned
+/// nonetheless, as the first pass met it).
+pub fn run_noted_passes<'a>(
+    store: &Store<'a>,
+    prefix: &[u8],
+    at: Option<i64>,
+    passes: usize,
+    pass_of: impl Fn(&[u8]) -> Option<usize> + Sync,
+    leaves: &LeafPasses,
     mut each: impl FnMut(Vec<KeyHistory<'a>>) -> Result<()>,
 ) -> Result<Vec<MvccError>> {
-    let leaves = LeafPasses::new(store);
     let mut errors = None;
     for pass in 0..passes {
         // What the previous pass held goes back to the system before this one allocates.
         crate::alloc::release_freed_memory();
-        let scan = store.key_histories_pass(prefix, at, pass, &pass_of, &leaves)?;
+        let scan = store.key_histories_pass(prefix, at, pass, &pass_of, leaves)?;
         // And what the scan held besides its result (its runs, the merge) before `each`
         // allocates for its own work.
         crate::alloc::release_freed_memory();

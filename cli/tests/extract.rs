@@ -453,6 +453,41 @@ fn passes_change_nothing() {
     }
 }
 
+/// A damaged leaf page of the `key` bucket: whatever the passes, what is readable is written
+/// and the page is reported once, naming it, with exit code 1. (With several passes, the
+/// scan of CRDs and Services reads every page and meets the damage; the passes then read
+/// only their own leaves.)
+#[test]
+fn damage_is_reported_once_whatever_the_passes() {
+    const PAGE: usize = 4096;
+    let mut bytes = fs::read(testdata::workspace_root().join(SNAP35)).unwrap();
+    bytes.truncate(bytes.len() - 32);
+    let leaf = |page: usize| u16::from_le_bytes([bytes[page * PAGE + 8], bytes[page * PAGE + 9]]) == 0x02;
+    let leaves: Vec<usize> = (2..bytes.len() / PAGE).filter(|&p| leaf(p)).collect();
+    let damaged_page = leaves[leaves.len() / 2];
+    bytes[damaged_page * PAGE + 8] = 0x7f;
+    let dir = tempfile::tempdir().unwrap();
+    let damaged = dir.path().join("damaged.db");
+    fs::write(&damaged, &bytes).unwrap();
+    let damaged = damaged.to_str().unwrap();
+    let one = run(&["extract", damaged, "-A"]);
+    assert_eq!(one.code, 1, "{}", one.stderr);
+    assert!(one.stdout.len() > 100_000, "the readable objects are written");
+    let report = format!("page {damaged_page}: unexpected page type flags 0x007f");
+    assert_eq!(one.stderr.matches(&report).count(), 1, "{}", one.stderr);
+    for order in ["key", "apply"] {
+        for pass_records in ["30", "400"] {
+            let many = run(&["extract", damaged, "-A", "--order", order, "--pass-records", pass_records]);
+            let one = run(&["extract", damaged, "-A", "--order", order]);
+            assert_eq!(
+                (one.code, &one.stderr, &one.stdout),
+                (many.code, &many.stderr, &many.stdout),
+                "{order} {pass_records}"
+            );
+        }
+    }
+}
+
 /// A real cluster: the cleaning rules as they act on real objects.
 #[test]
 fn cleaning_on_a_real_cluster() {
