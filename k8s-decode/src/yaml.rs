@@ -38,7 +38,7 @@ mod sort;
 
 use std::borrow::Cow;
 
-use scalar::{key_style, printable_ascii_style, string_style, Out};
+use scalar::{key_style, letters_key_style, printable_ascii_style, string_style, Out, Style};
 use serde_json::Value;
 
 /// Deepest nesting we render. go-yaml has no limit, but recursion here uses
@@ -98,6 +98,8 @@ struct Entry<'a> {
     value: &'a Value,
     /// The key has a NEL, so kubectl reads it differently (rare).
     nel: bool,
+    /// The key is ASCII letters only (most field names): its style is quick to tell.
+    letters: bool,
 }
 
 impl Entry<'_> {
@@ -168,7 +170,7 @@ impl<'a> Emitter<'a> {
                 self.entries.extend(map.iter().map(|(k, v)| {
                     let letters = k.bytes().all(|b| b.is_ascii_alphabetic());
                     letters_only &= letters;
-                    Entry { key: k, value: v, nel: !letters && k.contains('\u{85}') }
+                    Entry { key: k, value: v, nel: !letters && k.contains('\u{85}'), letters: letters && !k.is_empty() }
                 }));
                 if let Some(entries) = self.entries.get_mut(start..) {
                     if letters_only {
@@ -184,7 +186,8 @@ impl<'a> Emitter<'a> {
                     } else {
                         self.out.line(indent);
                     }
-                    self.entry(&e.read_key(), e.value, indent, depth)?;
+                    let key_style = if e.letters { letters_key_style(e.key) } else { key_style(&e.read_key()) };
+                    self.entry(&e.read_key(), key_style, e.value, indent, depth)?;
                 }
                 self.entries.truncate(start);
             }
@@ -228,9 +231,15 @@ impl<'a> Emitter<'a> {
     }
 
     /// One mapping entry whose key starts at the current position (column
-    /// `indent`).
-    fn entry(&mut self, key: &str, value: &'a Value, indent: usize, depth: usize) -> Result<(), YamlError> {
-        let (style, simple) = key_style(key);
+    /// `indent`), the key of style `style`, on the entry's line if `simple`.
+    fn entry(
+        &mut self,
+        key: &str,
+        (style, simple): (Style, bool),
+        value: &'a Value,
+        indent: usize,
+        depth: usize,
+    ) -> Result<(), YamlError> {
         if simple {
             self.out.scalar(key, style, indent + 2, false);
             self.out.put_ascii(":");
