@@ -13,7 +13,7 @@
 //! wake and an inter-processor interrupt) cost as much as a tenth of the processing.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, TryLockError};
 
 /// The consuming side: whoever holds it hands finished chunks to `consume` in order.
@@ -124,6 +124,10 @@ where
     /// Consume the finished chunks next in order, unless another worker is doing so.
     fn consume_ready(&self) {
         loop {
+            // With the fence after letting go (below): either this worker sees the consumer
+            // free, or its holder sees what this worker left in `finished` (the two sides of
+            // a store-buffering race, which a failed `try_lock` alone does not order).
+            fence(Ordering::SeqCst);
             let mut consumer = match self.consumer.try_lock() {
                 Ok(consumer) => consumer,
                 Err(TryLockError::Poisoned(e)) => e.into_inner(),
@@ -144,6 +148,7 @@ where
                 self.signal();
             }
             drop(consumer);
+            fence(Ordering::SeqCst);
             // A chunk finished while this worker held the consumer found it taken and left
             // it here: take it (or leave it to whoever holds the consumer now).
             if self.stopped() || !lock(&self.finished).contains_key(&self.consumed.load(Ordering::SeqCst)) {
