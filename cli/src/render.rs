@@ -10,8 +10,9 @@ use anyhow::{Context, Result};
 use etcd_snapshot::{with_prefix, KeyHistory, Salvage, Store};
 use k8s_decode::encryption::{is_encrypted, DecryptError, EncryptionKeys};
 use k8s_decode::keys::ObjectKeyRef;
-use k8s_decode::resources::{is_builtin_group, ResourceTable};
+use k8s_decode::resources::{is_builtin_group, ResourceInfo, ResourceTable};
 use k8s_decode::{detect_kube_version, DecodeError, DecodeOptions, Decoded, Decoder, KubeVersion};
+use rayon::prelude::*;
 
 /// `--encryption-config`: the keys that decrypt values encrypted at rest.
 #[derive(Debug, Default, clap::Args)]
@@ -229,13 +230,23 @@ pub fn resource_table(
     keys: Option<&EncryptionKeys>,
     prefix: &str,
 ) -> ResourceTable {
-    let mut table = ResourceTable::builtin();
-    for history in with_prefix(sorted, crd_prefix(prefix).as_bytes()).iter().filter(|h| !h.is_deleted()) {
-        let Ok(value) = plaintext(keys, history.key, history.last.record().kv.value) else { continue };
-        if let Ok(decoded) = decoder.decode(&value, &DecodeOptions::default()) {
+    let crds = with_prefix(sorted, crd_prefix(prefix).as_bytes());
+    // Read on every core (a cluster can hold tens of MB of CRDs), added in key order.
+    let resources: Vec<Option<ResourceInfo>> = crds
+        .par_iter()
+        .filter(|history| !history.is_deleted())
+        .map(|history| {
+            let value = plaintext(keys, history.key, history.last.record().kv.value).ok()?;
             // A malformed CRD only means its resources are not resolvable by name.
-            let _ = table.add_crd(&decoded.object);
-        }
+            ResourceInfo::from_crd_json(&value).or_else(|| {
+                let decoded = decoder.decode(&value, &DecodeOptions::default()).ok()?;
+                ResourceInfo::from_crd(&decoded.object).ok()
+            })
+        })
+        .collect();
+    let mut table = ResourceTable::builtin();
+    for resource in resources.into_iter().flatten() {
+        table.add(resource);
     }
     table
 }

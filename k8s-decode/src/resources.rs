@@ -12,6 +12,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+mod crd;
+
 /// One resource as kubectl knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceInfo {
@@ -202,43 +204,17 @@ impl ResourceTable {
     /// Add the resource a CustomResourceDefinition (decoded JSON) defines. A CRD whose
     /// group/plural is already known replaces nothing: built-ins win, as in the API server.
     pub fn add_crd(&mut self, crd: &Value) -> Result<(), ResourceError> {
-        let spec = crd.get("spec").ok_or(ResourceError::BadCrd("spec"))?;
-        let group = spec.get("group").and_then(Value::as_str).ok_or(ResourceError::BadCrd("spec.group"))?;
-        let names = spec.get("names").ok_or(ResourceError::BadCrd("spec.names"))?;
-        let plural = names.get("plural").and_then(Value::as_str).ok_or(ResourceError::BadCrd("spec.names.plural"))?;
-        let kind = names.get("kind").and_then(Value::as_str).ok_or(ResourceError::BadCrd("spec.names.kind"))?;
-        let singular = names.get("singular").and_then(Value::as_str).unwrap_or("").to_string();
-        let singular = if singular.is_empty() { kind.to_ascii_lowercase() } else { singular };
-        let short_names = names
-            .get("shortNames")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
-            .unwrap_or_default();
-        let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
-        // apiextensions v1 lists versions with a `storage: true` one; v1beta1 had `version`.
-        let version = spec
-            .get("versions")
-            .and_then(Value::as_array)
-            .and_then(|vs| vs.iter().find(|v| v.get("storage").and_then(Value::as_bool) == Some(true)))
-            .and_then(|v| v.get("name"))
-            .or_else(|| spec.get("version"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        if self.lookup(group, plural).is_some() {
-            return Ok(());
-        }
-        self.push(ResourceInfo {
-            group: group.into(),
-            version,
-            kind: kind.into(),
-            plural: plural.into(),
-            singular,
-            short_names,
-            namespaced,
-            internal: false,
-        });
+        self.add(ResourceInfo::from_crd(crd)?);
         Ok(())
+    }
+
+    /// Add a custom resource (see [`ResourceInfo::from_crd`] and
+    /// [`ResourceInfo::from_crd_json`]) unless its group/plural is already known: built-ins
+    /// and the CRDs added before win, as in the API server.
+    pub fn add(&mut self, resource: ResourceInfo) {
+        if self.lookup(&resource.group, &resource.plural).is_none() {
+            self.push(resource);
+        }
     }
 
     /// The resource with this group and plural name.
