@@ -186,8 +186,9 @@ impl<'a> Emitter<'a> {
                     } else {
                         self.out.line(indent);
                     }
-                    let key_style = if e.letters { letters_key_style(e.key) } else { key_style(&e.read_key()) };
-                    self.entry(&e.read_key(), key_style, e.value, indent, depth)?;
+                    let key = e.read_key();
+                    let style = if e.letters { letters_key_style(&key) } else { key_style(&key) };
+                    self.entry(&key, style, e.value, indent, depth)?;
                 }
                 self.entries.truncate(start);
             }
