@@ -70,7 +70,7 @@ impl Processing<'_> {
         };
         let info = key.info;
         let resource = storage_name(&key);
-        let named = || self.selection.resources.as_ref().is_some_and(|r| r.contains(&key));
+        let named = || self.named(&key);
         // What the key alone decides was decided when the candidates were chosen
         // (`skip_by_key`): those never get here.
         let value = match plaintext(self.keys, record.kv.key, record.kv.value) {
@@ -167,8 +167,12 @@ impl Processing<'_> {
         if info.internal {
             return Some(Skip::ApiserverInternal);
         }
-        skip_by_kind(&info.group, &info.kind)
-            .filter(|_| !self.selection.resources.as_ref().is_some_and(|r| r.contains(key)))
+        skip_by_kind(&info.group, &info.kind).filter(|_| !self.named(key))
+    }
+
+    /// Whether `key`'s resource was named on the command line: by-kind skips spare it.
+    fn named(&self, key: &ObjectKeyRef<'_>) -> bool {
+        self.selection.resources.as_ref().is_some_and(|r| r.contains(key))
     }
 
     /// Why `object` is skipped, if it is; by-kind skips do not apply to resources named on
