@@ -244,11 +244,16 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
     // own leaves (on 8 GiB, one read of the whole bucket fewer). In apply order the passes
     // need the resource table, which comes from this scan.
     let leaves = (passes > 1).then(|| LeafPasses::new(&store));
+    // The pass of a key, given the plan and each key's rank: one definition for the noting
+    // scan and the passes, which must agree (a key noted in no pass would be lost).
+    let pass_of_ranked = |plan: &[OrderRange], rank_of: &dyn Fn(&[u8]) -> u8, key: &[u8]| {
+        filter(key).then(|| plan.iter().position(|range| range.contains(rank_of(key), key))).flatten()
+    };
     let key_order_plan = (passes > 1 && args.order == Order::Key).then(|| OrderRange::plan(&sample, passes, &|_| 0));
     let context = match (&leaves, &key_order_plan) {
         (None, _) => store.key_histories_where(prefix.as_bytes(), at, &filter)?,
         (Some(leaves), Some(plan)) => {
-            let pass_of = |key: &[u8]| filter(key).then(|| pass_in(plan, 0, key)).flatten();
+            let pass_of = |key: &[u8]| pass_of_ranked(plan, &|_| 0, key);
             store.key_histories_noting(prefix.as_bytes(), at, in_context, pass_of, leaves)?
         }
         (Some(_), None) => store.key_histories_where(prefix.as_bytes(), at, in_context)?,
@@ -316,7 +321,7 @@ fn run_in_pool(args: Args) -> Result<ExitCode> {
             Order::Apply => key_rank(key, &prefix, &table),
         };
         let plan = key_order_plan.unwrap_or_else(|| OrderRange::plan(&sample, passes, &rank_of));
-        let pass_of = |key: &[u8]| filter(key).then(|| pass_in(&plan, rank_of(key), key)).flatten();
+        let pass_of = |key: &[u8]| pass_of_ranked(&plan, &rank_of, key);
         let each = |histories: Vec<KeyHistory<'_>>| run.extract(&histories, &mut sink);
         let pass_errors = run_noted_passes(&store, prefix.as_bytes(), at, plan.len(), pass_of, leaves, each)?;
         // A noting scan read every page the passes read, and met the same damage.
@@ -357,11 +362,6 @@ fn key_rank(key: &[u8], prefix: &str, table: &ResourceTable) -> u8 {
 struct OrderRange {
     start: Option<(u8, Vec<u8>)>,
     end: Option<(u8, Vec<u8>)>,
-}
-
-/// The pass of `plan` holding the key `key` of apply rank `rank`.
-fn pass_in(plan: &[OrderRange], rank: u8, key: &[u8]) -> Option<usize> {
-    plan.iter().position(|range| range.contains(rank, key))
 }
 
 impl OrderRange {
