@@ -101,7 +101,7 @@ fn decode(c: &mut Criterion) {
         let options = DecodeOptions { mod_revision: Some(rev), leave_out, ..Default::default() };
         let mut object = decoder.decode(value, &options).unwrap().object;
         if clean::reads_managed_fields(&object, &clean_options) {
-            let leave_out = LeaveOut { managed_fields: false, ..leave_out };
+            let leave_out = leave_out.keeping_node_port_owners();
             object = decoder.decode(value, &DecodeOptions { leave_out, ..options }).unwrap().object;
         }
         clean::clean(&mut object, &clean_options);

@@ -691,10 +691,7 @@ fn services_with_selector(
     prefix: &str,
 ) -> HashSet<(String, String)> {
     let services = with_prefix(sorted, services_prefix(prefix).as_bytes());
-    let options = DecodeOptions {
-        leave_out: LeaveOut { status: true, managed_fields: true, assigned_metadata: true, ..LeaveOut::default() },
-        ..DecodeOptions::default()
-    };
+    let options = DecodeOptions { leave_out: LeaveOut::dropped_by_cleaning(), ..DecodeOptions::default() };
     services
         .par_iter()
         .filter(|h| !h.is_deleted())

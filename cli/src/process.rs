@@ -133,8 +133,9 @@ impl Processing<'_> {
         }
         if self.cleaning {
             if leave_out.managed_fields && reads_managed_fields(&object, self.clean_options) {
-                // A Service with node ports: its managedFields tell those a user chose.
-                let options = DecodeOptions { leave_out: LeaveOut { managed_fields: false, ..leave_out }, ..options };
+                // A Service with node ports: its managedFields and last-applied annotation tell
+                // those a user chose.
+                let options = DecodeOptions { leave_out: leave_out.keeping_node_port_owners(), ..options };
                 object = match self.decoder.decode(value, &options) {
                     Ok(decoded) => decoded.object,
                     Err(e) => return Outcome::Undecodable(raw_key(), describe(&e)),

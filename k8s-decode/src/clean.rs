@@ -155,7 +155,7 @@ pub const ASSIGNED_METADATA: &[&str] = &[
     "deletionGracePeriodSeconds",
 ];
 
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+pub(crate) const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 const CONTROLLER_UID_LABELS: &[&str] = &["controller-uid", "batch.kubernetes.io/controller-uid"];
 
 pub(crate) fn group_of(obj: &Value) -> &str {
@@ -330,10 +330,13 @@ struct ExplicitPorts {
     health_check: bool,
 }
 
-/// Whether [`clean`] reads `obj`'s `metadata.managedFields` (with `options`): a Service
-/// with a node port or a health check node port, to keep those a user asked for. An object
-/// decoded without them ([`LeaveOut::dropped_by_cleaning`](crate::LeaveOut::dropped_by_cleaning))
-/// for which this holds is to be decoded again with them before cleaning.
+/// Whether [`clean`] reads `obj`'s `metadata.managedFields` and last-applied annotation
+/// (with `options`): a Service with a node port or a health check node port, to keep those
+/// a user asked for. An object decoded without them
+/// ([`LeaveOut::dropped_by_cleaning`](crate::LeaveOut::dropped_by_cleaning)) for which this
+/// holds is to be decoded again with them
+/// ([`LeaveOut::keeping_node_port_owners`](crate::LeaveOut::keeping_node_port_owners)) before
+/// cleaning.
 pub fn reads_managed_fields(obj: &Value, options: &CleanOptions) -> bool {
     if options.keep_node_ports || RuleKind::of(obj) != RuleKind::Service {
         return false;

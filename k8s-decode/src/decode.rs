@@ -52,20 +52,37 @@ pub struct LeaveOut {
     /// `creationTimestamp`, …), which [`clean`](crate::clean::clean) removes; `mod_revision`
     /// then sets no `resourceVersion` either, whatever the encoding.
     pub assigned_metadata: bool,
+    /// The annotation `kubectl.kubernetes.io/last-applied-configuration`, which
+    /// [`clean`](crate::clean::clean) removes: a copy of the whole manifest as `kubectl apply`
+    /// last sent it, so often the largest string of an object.
+    pub last_applied: bool,
 }
 
 impl LeaveOut {
     /// What [`clean`](crate::clean::clean) removes, so that it is not even decoded:
-    /// `status`, the assigned metadata and `managedFields`.
+    /// `status`, the assigned metadata, `managedFields` and the last-applied annotation.
     ///
-    /// One object needs its `managedFields` back: a Service with node ports, whose
-    /// `managedFields` tell the ports a user asked for from those the API server assigned.
-    /// Decode it again without leaving them out when
+    /// One object needs its `managedFields` and last-applied annotation back: a Service with
+    /// node ports, whose `managedFields` and annotation tell the ports a user asked for from
+    /// those the API server assigned. Decode it again with
+    /// [`LeaveOut::keeping_node_port_owners`] when
     /// [`reads_managed_fields`](crate::clean::reads_managed_fields) says so, or the cleaning
     /// takes every node port for an assigned one. Most Services have none (type
     /// `ClusterIP`), and their `managedFields` were most of the cost of decoding them.
     pub fn dropped_by_cleaning() -> LeaveOut {
-        LeaveOut { status: true, managed_fields: true, assigned_metadata: true, all_but_metadata: false }
+        LeaveOut {
+            status: true,
+            managed_fields: true,
+            assigned_metadata: true,
+            last_applied: true,
+            all_but_metadata: false,
+        }
+    }
+
+    /// These, but with what tells who asked for a Service's node ports
+    /// (`managedFields` and the last-applied annotation) decoded.
+    pub fn keeping_node_port_owners(self) -> LeaveOut {
+        LeaveOut { managed_fields: false, last_applied: false, ..self }
     }
 }
 
@@ -143,7 +160,7 @@ impl Decoder {
     /// Decode a value's `kind`, `apiVersion` and `metadata` only, enough to decide whether
     /// the rest is wanted; [`Decoder::decode_rest`] then decodes the rest without decoding
     /// the metadata again. Of `leave_out`, what concerns the metadata applies
-    /// (`managed_fields`, `assigned_metadata`). JSON and CBOR values are parsed whole (their
+    /// (`managed_fields`, `assigned_metadata`, `last_applied`). JSON and CBOR values are parsed whole (their
     /// rest costs nothing more).
     pub fn decode_metadata<'v>(&self, value: &'v [u8], leave_out: LeaveOut) -> Result<MetadataFirst<'v>, DecodeError> {
         let leave_out = LeaveOut { all_but_metadata: true, status: false, ..leave_out };
@@ -160,6 +177,7 @@ impl Decoder {
         let same_metadata = opts.message.is_none()
             && !opts.leave_out.all_but_metadata
             && opts.leave_out.managed_fields == leave_out.managed_fields
+            && opts.leave_out.last_applied == leave_out.last_applied
             && opts.leave_out.assigned_metadata == leave_out.assigned_metadata;
         if !same_metadata {
             return self.decode(value, opts);

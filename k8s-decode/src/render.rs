@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::clean::ASSIGNED_METADATA;
+use crate::clean::{ASSIGNED_METADATA, LAST_APPLIED};
 use crate::decode::LeaveOut;
 use crate::error::{DecodeError, Warning, WarningKind};
 use crate::schema::{Elem, Field, MsgView, Omit, Schema, Shape, Zero};
@@ -339,6 +339,13 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    /// The key of the entry to leave out of the map field about to be rendered under the
+    /// current path, if any: the last-applied annotation of the object's own metadata.
+    fn left_out_entry(&self) -> Option<&'static [u8]> {
+        let annotations = matches!(self.path.as_slice(), [Seg::Key("metadata"), Seg::Key("annotations")]);
+        (self.leave_out.last_applied && annotations).then_some(LAST_APPLIED.as_bytes())
+    }
+
     /// A field absent on the wire, valid in the chosen release.
     fn absent(&mut self, field: &Field, depth: u32, out: &mut Map<String, Value>) -> Result<(), DecodeError> {
         match field.omit {
@@ -399,10 +406,11 @@ impl<'a> Renderer<'a> {
         }
         let value = match field.shape {
             Shape::Map => {
+                let left_out = self.left_out_entry();
                 let mut entries: Vec<(String, Value)> = Vec::with_capacity(vals.len());
                 for i in vals {
                     let WireValue::Bytes(entry) = self.scratch[i].1.value else { continue };
-                    entries.push(self.map_entry(field, entry, depth)?);
+                    entries.extend(self.map_entry(field, entry, depth, left_out)?);
                 }
                 if entries.is_empty() && field.omit == Omit::Empty {
                     return Ok(());
@@ -448,7 +456,14 @@ impl<'a> Renderer<'a> {
         Ok(())
     }
 
-    fn map_entry(&mut self, field: &Field, entry: &'a [u8], depth: u32) -> Result<(String, Value), DecodeError> {
+    /// One entry of a map field; `None` if its key is `left_out`, whose value is then not read.
+    fn map_entry(
+        &mut self,
+        field: &Field,
+        entry: &'a [u8],
+        depth: u32,
+        left_out: Option<&[u8]>,
+    ) -> Result<Option<(String, Value)>, DecodeError> {
         let mut key: &[u8] = &[];
         let mut val: Option<WireValue<'a>> = None;
         for f in Fields::new(entry) {
@@ -472,6 +487,9 @@ impl<'a> Renderer<'a> {
                 _ => {}
             }
         }
+        if left_out == Some(key) {
+            return Ok(None);
+        }
         let k = utf8_lossy(key);
         self.path.push(Seg::MapKey(key));
         let v = match val {
@@ -486,7 +504,7 @@ impl<'a> Renderer<'a> {
             },
         };
         self.path.pop();
-        Ok((k, v?))
+        Ok(Some((k, v?)))
     }
 
     fn packed(&mut self, elem: Elem, b: &'a [u8], arr: &mut Vec<Value>) -> Result<(), DecodeError> {

@@ -388,7 +388,8 @@ fn what_cleaning_drops_and_when_a_service_needs_its_managed_fields_back() {
     let options = CleanOptions::default();
 
     let dropped = LeaveOut::dropped_by_cleaning();
-    assert!(dropped.status && dropped.assigned_metadata && dropped.managed_fields && !dropped.all_but_metadata);
+    assert!(dropped.status && dropped.assigned_metadata && dropped.managed_fields && dropped.last_applied);
+    assert!(!dropped.all_but_metadata);
 
     // With node ports, the managedFields are needed back: without them the chosen port goes.
     let node_port = service(json!({"type": "NodePort", "ports": [
@@ -399,7 +400,7 @@ fn what_cleaning_drops_and_when_a_service_needs_its_managed_fields_back() {
     assert!(reads_managed_fields(&without, &options));
     assert!(!reads_managed_fields(&without, &CleanOptions { keep_node_ports: true, ..options }));
     assert_eq!(node_ports(&cleaned(without)), [None, None]);
-    let again = decoded(&node_port, LeaveOut { managed_fields: false, ..dropped });
+    let again = decoded(&node_port, dropped.keeping_node_port_owners());
     assert_eq!(node_ports(&cleaned(again.clone())), [Some(json!(30080)), None]);
     assert_eq!(cleaned(again), cleaned(decoded(&node_port, LeaveOut::default())), "as if all was decoded first");
 
@@ -413,4 +414,66 @@ fn what_cleaning_drops_and_when_a_service_needs_its_managed_fields_back() {
     let without = decoded(&cluster_ip, dropped);
     assert!(!reads_managed_fields(&without, &options));
     assert_eq!(cleaned(without), cleaned(decoded(&cluster_ip, LeaveOut::default())));
+}
+
+/// The last-applied annotation is left out of the object's own metadata only, before its
+/// value is read; the cleaning would remove it, so the cleaned object is the same. A Service
+/// whose chosen node port is told by the annotation alone gets it back with the
+/// `managedFields`.
+#[test]
+fn the_last_applied_annotation_is_left_out_until_a_service_needs_it() {
+    use k8s_decode::clean::{clean, reads_managed_fields, CleanOptions};
+    use k8s_decode::encode::Encoder;
+    use k8s_decode::LeaveOut;
+
+    const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+    let v = KubeVersion::minor_release(30);
+    let decoder = Decoder::new(v);
+    let decoded = |object: &Value, leave_out: LeaveOut| {
+        let value = Encoder::new(v).encode(object).expect("encodes");
+        decoder.decode(&value, &DecodeOptions { leave_out, ..Default::default() }).expect("decodes").object
+    };
+    let cleaned = |mut object: Value| {
+        clean(&mut object, &CleanOptions::default());
+        object
+    };
+    let dropped = LeaveOut::dropped_by_cleaning();
+
+    // A Deployment: the annotation goes from its metadata, not from its template's; an
+    // annotation map it was alone in goes too, as the cleaning leaves it.
+    let applied = r#"{"apiVersion":"apps/v1","kind":"Deployment"}"#;
+    let deployment = |annotations: Value| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "annotations": annotations},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {
+                "metadata": {"labels": {"app": "web"}, "annotations": {LAST_APPLIED: "kept"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}})
+    };
+    for annotations in [json!({LAST_APPLIED: applied, "team": "a"}), json!({LAST_APPLIED: applied})] {
+        let object = deployment(annotations.clone());
+        let without = decoded(&object, dropped);
+        let mut expected = annotations.as_object().unwrap().clone();
+        expected.shift_remove(LAST_APPLIED);
+        assert_eq!(without["metadata"].get("annotations"), (!expected.is_empty()).then_some(&Value::Object(expected)));
+        assert_eq!(without["spec"]["template"]["metadata"]["annotations"][LAST_APPLIED], "kept");
+        assert_eq!(cleaned(without), cleaned(decoded(&object, LeaveOut::default())), "as if all was decoded");
+        // Only what the caller leaves out goes.
+        let kept = decoded(&object, LeaveOut { last_applied: false, ..dropped });
+        assert_eq!(kept["metadata"]["annotations"][LAST_APPLIED], applied);
+    }
+
+    // A Service whose node port the annotation alone tells as chosen.
+    let service = json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web", "namespace": "shop", "annotations": {LAST_APPLIED:
+            r#"{"apiVersion":"v1","kind":"Service","spec":{"ports":[{"nodePort":30080,"port":80}],"type":"NodePort"}}"#}},
+        "spec": {"type": "NodePort", "ports": [
+            {"port": 80, "protocol": "TCP", "nodePort": 30080},
+            {"port": 81, "protocol": "TCP", "nodePort": 31000}]}});
+    let without = decoded(&service, dropped);
+    assert!(without["metadata"].get("annotations").is_none());
+    assert!(reads_managed_fields(&without, &CleanOptions::default()));
+    let again = cleaned(decoded(&service, dropped.keeping_node_port_owners()));
+    assert_eq!(again["spec"]["ports"][0]["nodePort"], 30080);
+    assert!(again["spec"]["ports"][1].get("nodePort").is_none());
+    assert_eq!(again, cleaned(decoded(&service, LeaveOut::default())), "as if all was decoded first");
 }

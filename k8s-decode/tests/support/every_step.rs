@@ -36,7 +36,7 @@ pub fn decode_every_way(decoder: &Decoder, value: &[u8], context: &str) -> Steps
         }
     }
     // What `extract` does: the metadata first, then the rest, leaving out what cleaning drops.
-    let leave_out = LeaveOut { status: true, managed_fields: true, assigned_metadata: true, ..Default::default() };
+    let leave_out = LeaveOut::dropped_by_cleaning();
     let cleaning = DecodeOptions { mod_revision: Some(5), leave_out, ..Default::default() };
     let one_step = decoder.decode(value, &cleaning);
     if let Ok(first) = decoder.decode_metadata(value, leave_out) {
