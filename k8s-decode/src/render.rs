@@ -284,11 +284,14 @@ impl<'a> Renderer<'a> {
         let schema = self.schema;
         let mut k = base;
         for (pos, &fi) in view.order.iter().enumerate() {
-            let field = &schema.fields[fi as usize];
             let start = k;
             while k < end && self.scratch[k].0 == pos {
                 k += 1;
             }
+            if start == k && view.quiet_when_absent[pos] {
+                continue;
+            }
+            let field = &schema.fields[fi as usize];
             if let (Some(t), 0, true) = (top, field.num, field.inline) {
                 if field.elem == Elem::Message(schema.well_known.type_meta) {
                     if !t.kind.is_empty() {

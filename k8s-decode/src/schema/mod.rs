@@ -91,6 +91,11 @@ pub(crate) struct MsgView {
     pub order: Box<[u32]>,
     /// Proto field number → position in `order`; `u16::MAX` = unknown number.
     pub by_num: Box<[u16]>,
+    /// By position in `order`: the field shows nothing when absent from the wire (omitted
+    /// when empty, or not in the release), and is none of the fields the renderer places
+    /// itself (the inline TypeMeta, `metadata`). Rendering passes such fields over without
+    /// reading their rows: most fields of most messages are absent.
+    pub quiet_when_absent: Box<[bool]>,
 }
 
 impl MsgView {
@@ -365,6 +370,14 @@ impl Schema {
                 by_num[n as usize] = pos as u16;
             }
         }
-        MsgView { order: chosen.into_boxed_slice(), by_num: by_num.into_boxed_slice() }
+        let quiet_when_absent = chosen
+            .iter()
+            .map(|&i| {
+                let f = &self.fields[i as usize];
+                let omitted = f.mask & bit == 0 || !matches!(f.omit, Omit::Never | Omit::Inline);
+                omitted && !(f.num == 0 && f.inline) && f.json != "metadata"
+            })
+            .collect();
+        MsgView { order: chosen.into_boxed_slice(), by_num: by_num.into_boxed_slice(), quiet_when_absent }
     }
 }
