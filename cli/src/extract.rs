@@ -8,7 +8,7 @@
 //! number of threads.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -30,8 +30,9 @@ use crate::render::{
     crd_name, crd_prefix, held_crd_keys, plaintext, resource_table, sorted_evidence, EncryptionArg, KubeVersionArg,
 };
 use files::{relative_path, Layout, OutputDir, PathAllocator};
-use process::{moved_from, Item, Outcome, Processing};
+use process::{moved_from, Outcome, Processing};
 use select::{comma_list, LabelSelector, ResourceFilter, Selection};
+use sink::Sink;
 
 // Declared here rather than in main.rs: they serve `extract` only.
 #[path = "files.rs"]
@@ -42,6 +43,8 @@ mod pipeline;
 mod process;
 #[path = "select.rs"]
 mod select;
+#[path = "sink.rs"]
+mod sink;
 
 /// The annotation marking an object whose key was deleted.
 pub const DELETED_ANNOTATION: &str = "etcdsnap.io/deleted-at-revision";
@@ -730,68 +733,6 @@ fn apply_rank(group: &str, kind: &str) -> u8 {
         ("", "Service") => 12,
         ("networking.k8s.io" | "extensions", "Ingress") => 13,
         _ => LAST_RANK,
-    }
-}
-
-/// Where rendered objects go, in order.
-enum Sink {
-    Stream {
-        out: BufWriter<Box<dyn Write + Send>>,
-        format: Format,
-        count: usize,
-    },
-    /// One file per object, written by the workers themselves (see `paths`).
-    Dir,
-}
-
-impl Sink {
-    fn stream(path: Option<&std::path::Path>, format: Format) -> Result<Sink> {
-        // `Send`: whichever worker finishes a chunk next in order writes it (see `pipeline`).
-        let target: Box<dyn Write + Send> = match path {
-            None => Box::new(io::stdout()),
-            Some(path) => Box::new(
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .with_context(|| format!("cannot open {}", path.display()))?,
-            ),
-        };
-        let mut out = BufWriter::with_capacity(1 << 20, target);
-        if format == Format::Json {
-            out.write_all(b"{\n    \"apiVersion\": \"v1\",\n    \"items\": [")?;
-        }
-        Ok(Sink::Stream { out, format, count: 0 })
-    }
-
-    fn write(&mut self, items: Vec<Item>) -> Result<()> {
-        match self {
-            Sink::Stream { out, format, count } => {
-                for item in &items {
-                    match format {
-                        Format::Yaml if *count > 0 => out.write_all(b"---\n")?,
-                        Format::Json => out.write_all(if *count > 0 { b",\n" } else { b"\n" })?,
-                        _ => {}
-                    }
-                    out.write_all(&item.rendered)?;
-                    *count += 1;
-                }
-            }
-            Sink::Dir => {}
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> Result<()> {
-        if let Sink::Stream { mut out, format, count } = self {
-            if format == Format::Json {
-                out.write_all(if count > 0 { b"\n    ],\n" } else { b"],\n" })?;
-                out.write_all(
-                    b"    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n",
-                )?;
-            }
-            out.flush()?;
-        }
-        Ok(())
     }
 }
 
