@@ -24,22 +24,32 @@ impl LeafEntry<'_> {
 }
 
 /// Pages already visited by one walk, so that a cycle or a shared subtree in a damaged file
-/// is reported instead of looping or repeating entries. One bit per addressable page.
+/// is reported instead of looping or repeating entries. One bit per addressable page, in
+/// blocks made when a page of theirs is first visited: a scan runs thousands of short walks
+/// (one per run of leaves), and zeroing a bit for every page of a multi-GB file for each
+/// of them was 280 MB of `memset` on the 2 GiB benchmark snapshot.
 pub(super) struct VisitedPages {
-    bits: Vec<u64>,
+    blocks: Vec<Option<Box<[u64; BLOCK_WORDS]>>>,
 }
+
+/// Words of bits per block: a block covers 4096 pages.
+const BLOCK_WORDS: usize = 64;
+const PAGES_PER_BLOCK: u64 = 64 * BLOCK_WORDS as u64;
 
 impl VisitedPages {
     pub(super) fn new(page_limit: u64) -> Self {
-        VisitedPages { bits: vec![0; page_limit.div_ceil(64) as usize] }
+        let blocks = page_limit.div_ceil(PAGES_PER_BLOCK) as usize;
+        VisitedPages { blocks: std::iter::repeat_with(|| None).take(blocks).collect() }
     }
 
     /// Marks `id`; false if it was already marked. Callers only pass ids below the limit.
     pub(super) fn insert(&mut self, id: PageId) -> bool {
-        let (word, bit) = ((id / 64) as usize, id % 64);
-        let Some(w) = self.bits.get_mut(word) else {
+        let block = (id / PAGES_PER_BLOCK) as usize;
+        let (word, bit) = ((id % PAGES_PER_BLOCK / 64) as usize, id % 64);
+        let Some(slot) = self.blocks.get_mut(block) else {
             return true;
         };
+        let w = &mut slot.get_or_insert_with(|| Box::new([0; BLOCK_WORDS]))[word];
         let fresh = *w & (1 << bit) == 0;
         *w |= 1 << bit;
         fresh
@@ -180,5 +190,27 @@ impl<'a> Iterator for Entries<'a> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each page is fresh once, across block boundaries and in the last, partial block.
+    #[test]
+    fn visited_pages_are_fresh_once() {
+        let limit = 3 * PAGES_PER_BLOCK + 5;
+        let mut visited = VisitedPages::new(limit);
+        let ids = [0, 1, 63, 64, PAGES_PER_BLOCK - 1, PAGES_PER_BLOCK, 2 * PAGES_PER_BLOCK + 7, limit - 1];
+        for &id in &ids {
+            assert!(visited.insert(id), "page {id} first");
+        }
+        for &id in &ids {
+            assert!(!visited.insert(id), "page {id} again");
+        }
+        assert!(visited.insert(2), "a neighbour of marked pages");
+        // Only the blocks holding a visited page were made.
+        assert_eq!(visited.blocks.iter().filter(|b| b.is_some()).count(), 4);
     }
 }
