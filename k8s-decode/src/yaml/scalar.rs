@@ -289,8 +289,10 @@ impl Out {
     /// it is written as it is unless a space may get folded: that needs a
     /// space past [`FOLD_COLUMN`].
     fn plain(&mut self, s: &str, indent: usize, fold: bool) {
-        // A space at byte `i` sits at most at column `column + i`.
-        if !fold || self.column + s.len() <= FOLD_COLUMN + 1 || !s.contains(' ') {
+        // A space at byte `i` sits at most at column `column + i`. The search is the memchr
+        // crate's: long plain scalars are mostly base64 (Secrets' data) without a space, and
+        // `str::contains` searched them at a quarter of its speed.
+        if !fold || self.column + s.len() <= FOLD_COLUMN + 1 || memchr::memchr(b' ', s.as_bytes()).is_none() {
             self.put(s);
         } else {
             self.folded(s, None, indent, fold);
