@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
 use serde_json::Value;
 
 mod crd;
@@ -141,10 +142,10 @@ pub struct ResourceTable {
     entries: Vec<ResourceInfo>,
     /// Indexes of the entries with each plural, in table order: every key parsed looks its
     /// resource up, and scanning the table for each was 6% of `extract -A`.
-    by_plural: HashMap<String, Vec<usize>>,
+    by_plural: HashMap<String, Vec<usize>, RandomState>,
     /// Index of the first served entry stored at each location (see
     /// [`crate::keys::storage_location`]).
-    by_location: HashMap<String, usize>,
+    by_location: HashMap<String, usize, RandomState>,
 }
 
 impl Default for ResourceTable {
@@ -179,7 +180,8 @@ impl ResourceTable {
             namespaced,
             internal: true,
         }));
-        let mut table = ResourceTable { entries: Vec::new(), by_plural: HashMap::new(), by_location: HashMap::new() };
+        let mut table =
+            ResourceTable { entries: Vec::new(), by_plural: HashMap::default(), by_location: HashMap::default() };
         for entry in entries {
             table.push(entry);
         }

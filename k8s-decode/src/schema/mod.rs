@@ -11,6 +11,8 @@
 pub mod gen;
 
 use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
 use std::sync::OnceLock;
 
 use crate::special::{self, Special};
@@ -114,8 +116,8 @@ pub struct Schema {
     pub(crate) releases: Vec<&'static str>,
     pub(crate) messages: Vec<Message>,
     pub(crate) fields: Vec<Field>,
-    by_name: HashMap<&'static str, u32>,
-    gvk: HashMap<&'static str, HashMap<&'static str, u32>>,
+    by_name: HashMap<&'static str, u32, RandomState>,
+    gvk: HashMap<&'static str, HashMap<&'static str, u32, RandomState>, RandomState>,
     views: Vec<OnceLock<Box<[MsgView]>>>,
     pub(crate) well_known: WellKnown,
 }
@@ -232,9 +234,9 @@ impl Schema {
                 }
             }
         }
-        let by_name: HashMap<&'static str, u32> =
+        let by_name: HashMap<&'static str, u32, RandomState> =
             messages.iter().enumerate().map(|(i, m)| (m.name, i as u32)).collect();
-        let mut gvk: HashMap<&'static str, HashMap<&'static str, u32>> = HashMap::new();
+        let mut gvk: HashMap<&'static str, HashMap<&'static str, u32, RandomState>, RandomState> = HashMap::default();
         for (av, kind, id) in gvk_rows {
             if id >= n {
                 return Err(format!("GVK message id {id} out of range"));
