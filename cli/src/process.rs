@@ -82,6 +82,9 @@ impl Processing<'_> {
         let leave_out = if self.cleaning { LeaveOut::dropped_by_cleaning() } else { LeaveOut::default() };
         // The metadata decoded to decide the skips, reused by the full decode.
         let mut metadata_first = None;
+        // Whether the label selector and the skips were decided from that metadata: the full
+        // decode reuses it and adds nothing they read, so they would answer the same again.
+        let mut decided = false;
         if self.skipping {
             // Owned objects are most of what is skipped; their owner references are read
             // from the bytes, without decoding even the metadata.
@@ -105,6 +108,7 @@ impl Processing<'_> {
                     if let Some(skip) = self.skip_reason(object, info, named) {
                         return Outcome::Skipped(skip, resource);
                     }
+                    decided = true;
                 }
                 metadata_first = Some(partial);
             }
@@ -123,10 +127,10 @@ impl Processing<'_> {
             Ok(decoded) => decoded.object,
             Err(e) => return Outcome::Undecodable(raw_key(), describe(&e)),
         };
-        if self.selection.labels.as_ref().is_some_and(|l| !l.matches(&object)) {
+        if !decided && self.selection.labels.as_ref().is_some_and(|l| !l.matches(&object)) {
             return Outcome::Filtered;
         }
-        if self.skipping {
+        if self.skipping && !decided {
             if let Some(skip) = self.skip_reason(&object, info, named) {
                 return Outcome::Skipped(skip, resource);
             }

@@ -614,7 +614,13 @@ pub fn skip_needs_content(obj: &Value) -> bool {
 /// Whether an object is owned by a controller (`ownerReferences[].controller: true`): this
 /// needs only the metadata.
 pub fn is_controlled(obj: &Value) -> bool {
-    value_at(obj, &["metadata", "ownerReferences"])
+    obj.get("metadata").is_some_and(has_controller)
+}
+
+/// Whether `metadata` names a controller among its owner references.
+fn has_controller(metadata: &Value) -> bool {
+    metadata
+        .get("ownerReferences")
         .and_then(Value::as_array)
         .is_some_and(|refs| refs.iter().any(|r| r.get("controller").and_then(Value::as_bool) == Some(true)))
 }
@@ -637,14 +643,19 @@ pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
     if context.internal {
         return Some(Skip::ApiserverInternal);
     }
-    if is_controlled(obj) {
+    // Each lookup hashes its key, and this runs for every object: the metadata and its
+    // labels are looked up once, the rest only where a kind reads it.
+    let metadata = obj.get("metadata");
+    if metadata.is_some_and(has_controller) {
         return Some(Skip::Owned);
     }
     let (group, kind) = (group_of(obj), kind_of(obj));
-    let namespace = str_at(obj, &["metadata", "namespace"]).unwrap_or("");
-    let name = str_at(obj, &["metadata", "name"]).unwrap_or("");
-    let label = |k: &str| str_at(obj, &["metadata", "labels", k]);
-    let annotation = |k: &str| str_at(obj, &["metadata", "annotations", k]);
+    let field = |k: &str| metadata.and_then(|m| m.get(k));
+    let namespace = || field("namespace").and_then(Value::as_str).unwrap_or("");
+    let name = || field("name").and_then(Value::as_str).unwrap_or("");
+    let labels = field("labels");
+    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+    let annotation = |k: &str| field("annotations").and_then(|a| a.get(k)).and_then(Value::as_str);
     if let Some(skip) = skip_by_kind(group, kind) {
         return Some(skip);
     }
@@ -652,13 +663,15 @@ pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
         return Some(Skip::TokenSecrets);
     }
     let cluster_default = match (group, kind) {
-        ("", "Namespace") => ["default", "kube-system", "kube-public", "kube-node-lease"].contains(&name),
-        ("", "ConfigMap") => name == "kube-root-ca.crt",
-        ("", "ServiceAccount") => name == "default" && obj.get("imagePullSecrets").is_none(),
+        ("", "Namespace") => ["default", "kube-system", "kube-public", "kube-node-lease"].contains(&name()),
+        ("", "ConfigMap") => name() == "kube-root-ca.crt",
+        ("", "ServiceAccount") => name() == "default" && obj.get("imagePullSecrets").is_none(),
         ("", "Service" | "Endpoints") | ("discovery.k8s.io", "EndpointSlice") => {
-            namespace == "default" && name == "kubernetes"
+            namespace() == "default" && name() == "kubernetes"
         }
-        ("scheduling.k8s.io", "PriorityClass") => name == "system-cluster-critical" || name == "system-node-critical",
+        ("scheduling.k8s.io", "PriorityClass") => {
+            matches!(name(), "system-cluster-critical" | "system-node-critical")
+        }
         ("apiregistration.k8s.io", "APIService") => label("kube-aggregator.kubernetes.io/automanaged").is_some(),
         ("flowcontrol.apiserver.k8s.io", _) => annotation("apf.kubernetes.io/autoupdate-spec") == Some("true"),
         _ => false,
@@ -670,7 +683,7 @@ pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
         ("discovery.k8s.io", "EndpointSlice") if label("endpointslice.kubernetes.io/managed-by").is_some() => {
             Some(Skip::EndpointSlices)
         }
-        ("", "Endpoints") if context.service_has_selector.is_some_and(|f| f(namespace, name)) => {
+        ("", "Endpoints") if context.service_has_selector.is_some_and(|f| f(namespace(), name())) => {
             Some(Skip::ServiceEndpoints)
         }
         _ => None,
