@@ -351,14 +351,27 @@ fn release_selection() {
     assert_eq!(Decoder::new("1.7".parse().unwrap()).release_label(), "16");
 }
 
+/// `object` encoded as release 1.`minor` stores it, then decoded leaving out `leave_out`.
+fn stored_and_decoded(minor: u32, object: &Value, leave_out: k8s_decode::LeaveOut) -> Value {
+    let version = KubeVersion::minor_release(minor);
+    let value = k8s_decode::encode::Encoder::new(version).encode(object).expect("encodes");
+    let options = DecodeOptions { leave_out, ..Default::default() };
+    Decoder::new(version).decode(&value, &options).expect("decodes").object
+}
+
+/// `object` after the default cleaning.
+fn cleaned(mut object: Value) -> Value {
+    k8s_decode::clean::clean(&mut object, &k8s_decode::clean::CleanOptions::default());
+    object
+}
+
 /// What the cleaning drops is left out of the decode, managedFields included. A Service with
 /// node ports needs them back: the cleaning reads them to keep the node port a user chose
 /// (here in them alone, with no last-applied annotation), which would otherwise go as one
 /// the API server assigned.
 #[test]
 fn what_cleaning_drops_and_when_a_service_needs_its_managed_fields_back() {
-    use k8s_decode::clean::{clean, reads_managed_fields, CleanOptions};
-    use k8s_decode::encode::Encoder;
+    use k8s_decode::clean::{reads_managed_fields, CleanOptions};
     use k8s_decode::LeaveOut;
 
     let chosen = r#"k:{"port":80,"protocol":"TCP"}"#;
@@ -372,16 +385,7 @@ fn what_cleaning_drops_and_when_a_service_needs_its_managed_fields_back() {
             "status": {"loadBalancer": {}}
         })
     };
-    let v = KubeVersion::minor_release(24);
-    let decoder = Decoder::new(v);
-    let decoded = |object: &Value, leave_out: LeaveOut| {
-        let value = Encoder::new(v).encode(object).expect("encodes");
-        decoder.decode(&value, &DecodeOptions { leave_out, ..Default::default() }).expect("decodes").object
-    };
-    let cleaned = |mut object: Value| {
-        clean(&mut object, &CleanOptions::default());
-        object
-    };
+    let decoded = |object: &Value, leave_out: LeaveOut| stored_and_decoded(24, object, leave_out);
     let node_ports = |object: &Value| -> Vec<Option<Value>> {
         object["spec"]["ports"].as_array().expect("ports").iter().map(|p| p.get("nodePort").cloned()).collect()
     };
@@ -422,21 +426,11 @@ fn what_cleaning_drops_and_when_a_service_needs_its_managed_fields_back() {
 /// `managedFields`.
 #[test]
 fn the_last_applied_annotation_is_left_out_until_a_service_needs_it() {
-    use k8s_decode::clean::{clean, reads_managed_fields, CleanOptions};
-    use k8s_decode::encode::Encoder;
+    use k8s_decode::clean::{reads_managed_fields, CleanOptions};
     use k8s_decode::LeaveOut;
 
     const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
-    let v = KubeVersion::minor_release(30);
-    let decoder = Decoder::new(v);
-    let decoded = |object: &Value, leave_out: LeaveOut| {
-        let value = Encoder::new(v).encode(object).expect("encodes");
-        decoder.decode(&value, &DecodeOptions { leave_out, ..Default::default() }).expect("decodes").object
-    };
-    let cleaned = |mut object: Value| {
-        clean(&mut object, &CleanOptions::default());
-        object
-    };
+    let decoded = |object: &Value, leave_out: LeaveOut| stored_and_decoded(30, object, leave_out);
     let dropped = LeaveOut::dropped_by_cleaning();
 
     // A Deployment: the annotation goes from its metadata, not from its template's; an
