@@ -686,7 +686,7 @@ pub(crate) fn storage_name(key: &ObjectKeyRef<'_>) -> String {
 /// This runs before any object is written, and a large cluster has tens of thousands of
 /// Services: the answer is read from the bytes, on every core, and only values the bytes
 /// cannot answer for (JSON, unusual envelopes, damage on the path read) are decoded,
-/// without their managed fields and status.
+/// leaving out what the cleaning drops.
 fn services_with_selector(
     sorted: &[KeyHistory<'_>],
     decoder: &Decoder,

@@ -14,7 +14,8 @@ pub(super) enum Sink {
     /// themselves. Copying them into a buffer first cost a copy of every byte written (the
     /// 2 GiB benchmark writes 632 MB), in the one part of the work done in order.
     Stream { out: Box<dyn Write + Send>, format: Format, count: usize },
-    /// One file per object, written by the workers themselves (see `paths`).
+    /// One file per object, written by the workers themselves (see the paths made in
+    /// `Run::extract`).
     Dir,
 }
 
@@ -75,7 +76,8 @@ impl Sink {
 /// All of `slices`, in as few writes as the target takes (`Write::write_all_vectored` is
 /// not stable yet).
 fn write_all_vectored(out: &mut dyn Write, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
-    // Empty slices first: a write of them alone would return 0.
+    // Leading empty slices are dropped first: a write of them alone would return 0, which
+    // reads as a target that takes nothing.
     IoSlice::advance_slices(&mut slices, 0);
     while !slices.is_empty() {
         match out.write_vectored(slices) {

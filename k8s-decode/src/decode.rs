@@ -160,8 +160,8 @@ impl Decoder {
     /// Decode a value's `kind`, `apiVersion` and `metadata` only, enough to decide whether
     /// the rest is wanted; [`Decoder::decode_rest`] then decodes the rest without decoding
     /// the metadata again. Of `leave_out`, what concerns the metadata applies
-    /// (`managed_fields`, `assigned_metadata`, `last_applied`). JSON and CBOR values are parsed whole (their
-    /// rest costs nothing more).
+    /// (`managed_fields`, `assigned_metadata`, `last_applied`). JSON and CBOR values are
+    /// parsed whole (their rest costs nothing more).
     pub fn decode_metadata<'v>(&self, value: &'v [u8], leave_out: LeaveOut) -> Result<MetadataFirst<'v>, DecodeError> {
         let leave_out = LeaveOut { all_but_metadata: true, status: false, ..leave_out };
         let decoded = self.decode(value, &DecodeOptions { leave_out, ..Default::default() })?;

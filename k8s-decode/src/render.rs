@@ -349,7 +349,9 @@ impl<'a> Renderer<'a> {
         (self.leave_out.last_applied && annotations).then_some(LAST_APPLIED.as_bytes())
     }
 
-    /// A field absent on the wire, valid in the chosen release.
+    /// A field absent on the wire, valid in the chosen release. The omission rules that
+    /// render nothing here are those `MsgView::quiet_when_absent` passes over: the two
+    /// change together.
     fn absent(&mut self, field: &Field, depth: u32, out: &mut Map<String, Value>) -> Result<(), DecodeError> {
         match field.omit {
             Omit::Never => {

@@ -11,9 +11,9 @@
 pub mod gen;
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use foldhash::fast::RandomState;
-use std::sync::OnceLock;
 
 use crate::special::{self, Special};
 use crate::version::KubeVersion;
