@@ -3,7 +3,11 @@
 
     valgrind --tool=callgrind --callgrind-out-file=cg.out \\
         target/release/etcdsnap extract benches/data/2g/snapshot.db -A --threads 1 -o /dev/null
-    python3 benches/callgrind-split.py cg.out
+    python3 benches/callgrind-split.py [--max-other PERCENT] cg.out
+
+(valgrind and callgrind_annotate: Debian's `valgrind` package.) With `--max-other`, exit 1
+when more than PERCENT of the instructions fall in no group: CI's check that renamed code has
+not slipped out of the groups.
 
 Each function's own instructions (callgrind_annotate's self cost, inlined code counted where
 callgrind puts it) go to the first group whose pattern matches. Library code is grouped by the
@@ -57,21 +61,32 @@ def self_costs(profile):
         sys.exit(f"{profile}: no PROGRAM TOTALS in callgrind_annotate's output")
 
 
+def instructions(n):
+    return f"{n / 1e9:.2f}G" if n >= 1e9 else f"{n / 1e6:.1f}M"
+
+
 def main():
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    max_other = None
+    if len(args) == 3 and args[0] == "--max-other":
+        max_other, args = float(args[1]), args[2:]
+    if len(args) != 1:
         sys.exit(__doc__)
     sums, total = {}, 0
-    for n, function in self_costs(sys.argv[1]):
+    for n, function in self_costs(args[0]):
         group = next((g for g, rx in GROUPS if re.search(rx, function)), "other")
         sums[group] = sums.get(group, 0) + n
         total += n
-    print(f"| work | instructions | share |\n|---|---|---|")
+    print("| work | instructions | share |\n|---|---|---|")
     for group, _ in GROUPS + [("other", None)]:
         n = sums.get(group, 0)
-        print(f"| {group} | {n / 1e9:.2f}G | {100 * n / total:.1f}% |")
+        print(f"| {group} | {instructions(n)} | {100 * n / total:.1f}% |")
     tree = sum(n for g, n in sums.items() if g.startswith("value tree"))
-    print(f"| **the value tree, together** | {tree / 1e9:.2f}G | {100 * tree / total:.1f}% |")
-    print(f"| all | {total / 1e9:.2f}G | 100% |")
+    print(f"| **the value tree, together** | {instructions(tree)} | {100 * tree / total:.1f}% |")
+    print(f"| all | {instructions(total)} | 100% |")
+    other = 100 * sums.get("other", 0) / total
+    if max_other is not None and other > max_other:
+        sys.exit(f"{other:.1f}% of the instructions are in no group (at most {max_other}% expected)")
 
 
 if __name__ == "__main__":
