@@ -115,30 +115,7 @@ impl Decoder {
     /// not know) and the object's bytes. `None` when the decoder would not render the value
     /// from protobuf as usual.
     fn peek_object<'v>(&self, value: &'v [u8]) -> Option<(Option<u32>, &'v [u8])> {
-        let body = value.strip_prefix(PROTO_PREFIX)?;
-        let (mut api_version, mut kind, mut raw): (&[u8], &[u8], Option<&[u8]>) = (&[], &[], None);
-        for f in Fields::new(body) {
-            match f.ok()? {
-                f if f.number == 1 => {
-                    let WireValue::Bytes(type_meta) = f.value else { return None };
-                    for g in Fields::new(type_meta) {
-                        match g.ok()? {
-                            g if g.number == 1 => api_version = bytes(g.value)?,
-                            g if g.number == 2 => kind = bytes(g.value)?,
-                            _ => return None,
-                        }
-                    }
-                }
-                f if f.number == 2 => raw = Some(bytes(f.value)?),
-                // Content encoding: the decoder refuses the value.
-                f if f.number == 3 && !bytes(f.value)?.is_empty() => return None,
-                // Content type: anything but protobuf is decoded otherwise.
-                f if f.number == 4 && !matches!(bytes(f.value)?, b"" | PROTOBUF_CONTENT_TYPE) => return None,
-                f if f.number == 3 || f.number == 4 => {}
-                _ => return None,
-            }
-        }
-        let raw = raw?;
+        let Envelope { api_version, kind, raw } = Envelope::of(value)?;
         let schema = self.schema;
         let message = schema.message_for_gvk(std::str::from_utf8(api_version).ok()?, std::str::from_utf8(kind).ok()?);
         if message.is_some_and(|id| schema.messages[id as usize].special != Special::None) {
@@ -183,6 +160,51 @@ impl Decoder {
         }
         Some(last)
     }
+}
+
+/// The `k8s\0` envelope of a protobuf value, as the decoder reads it.
+struct Envelope<'v> {
+    api_version: &'v [u8],
+    kind: &'v [u8],
+    /// The object's bytes.
+    raw: &'v [u8],
+}
+
+impl<'v> Envelope<'v> {
+    /// `None` for a value that is not protobuf, a malformed envelope, or one the decoder
+    /// does not render from protobuf as usual (a content encoding or another content type).
+    fn of(value: &'v [u8]) -> Option<Envelope<'v>> {
+        let body = value.strip_prefix(PROTO_PREFIX)?;
+        let (mut api_version, mut kind, mut raw): (&[u8], &[u8], Option<&[u8]>) = (&[], &[], None);
+        for f in Fields::new(body) {
+            match f.ok()? {
+                f if f.number == 1 => {
+                    let WireValue::Bytes(type_meta) = f.value else { return None };
+                    for g in Fields::new(type_meta) {
+                        match g.ok()? {
+                            g if g.number == 1 => api_version = bytes(g.value)?,
+                            g if g.number == 2 => kind = bytes(g.value)?,
+                            _ => return None,
+                        }
+                    }
+                }
+                f if f.number == 2 => raw = Some(bytes(f.value)?),
+                // Content encoding: the decoder refuses the value.
+                f if f.number == 3 && !bytes(f.value)?.is_empty() => return None,
+                // Content type: anything but protobuf is decoded otherwise.
+                f if f.number == 4 && !matches!(bytes(f.value)?, b"" | PROTOBUF_CONTENT_TYPE) => return None,
+                f if f.number == 3 || f.number == 4 => {}
+                _ => return None,
+            }
+        }
+        Some(Envelope { api_version, kind, raw: raw? })
+    }
+}
+
+/// The kind a protobuf value's envelope names, which is the decoded object's `kind`; `None`
+/// when [`Envelope::of`] cannot tell (decode the value to learn its kind).
+pub(crate) fn envelope_kind(value: &[u8]) -> Option<&[u8]> {
+    Envelope::of(value).map(|e| e.kind)
 }
 
 fn bytes(v: WireValue<'_>) -> Option<&[u8]> {
