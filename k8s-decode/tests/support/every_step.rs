@@ -1,6 +1,7 @@
 //! One stored value through every step `extract` and `get` take with it, checking what
-//! must hold whatever the bytes: no panic; the owner peek (when it answers) and the two-step
-//! decode answer what the full decode answers; both writers write whatever decodes.
+//! must hold whatever the bytes: no panic; the owner peek (when it answers), release
+//! detection and the two-step decode answer what the full decode answers; both writers write
+//! whatever decodes.
 //!
 //! Shared by `random_damage.rs` and the coverage-guided fuzz target `fuzz/decode`
 //! (included there by path), so that what the fuzzer finds is replayed by `cargo test`.
@@ -8,7 +9,7 @@
 use k8s_decode::clean::{clean, is_controlled, CleanOptions};
 use k8s_decode::encode::Encoder;
 use k8s_decode::yaml::YamlError;
-use k8s_decode::{DecodeOptions, Decoder, Encoding, LeaveOut};
+use k8s_decode::{detect_kube_version, DecodeOptions, Decoder, Encoding, LeaveOut};
 use serde_json::Value;
 
 /// What one value came to.
@@ -33,6 +34,15 @@ pub fn decode_every_way(decoder: &Decoder, value: &[u8], context: &str) -> Steps
         // answers is the decode's answer: `extract` skips on it without decoding.
         if let (Some(peeked), Encoding::Protobuf) = (peeked, d.encoding) {
             assert_eq!(peeked, is_controlled(&d.object), "{context}: owner peek against the decode");
+        }
+    }
+    // Release detection reads a protobuf value's kind from its envelope and leaves out what
+    // it does not read: it answers what it answers for the decoded object itself, as JSON,
+    // which it parses whole.
+    if let Ok(d) = &full {
+        if d.encoding == Encoding::Protobuf && d.warnings.is_empty() {
+            let json = serde_json::to_vec(&d.object).expect("a decoded object serialises");
+            assert_eq!(detect_kube_version([value]), detect_kube_version([&json[..]]), "{context}: release detection");
         }
     }
     // What `extract` does: the metadata first, then the rest, leaving out what cleaning drops.
