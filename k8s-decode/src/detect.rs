@@ -9,6 +9,8 @@
 //!    server's release in practically every cluster (managed clusters show no API server
 //!    Pod, but do show Nodes).
 
+use serde_json::Value;
+
 use crate::peek::envelope_kind;
 use crate::{DecodeOptions, Decoder, KubeVersion, LeaveOut};
 
@@ -36,18 +38,31 @@ fn may_be(value: &[u8], kind: &str) -> bool {
     envelope_kind(value).is_none_or(|k| k == kind.as_bytes())
 }
 
+/// The objects of `kind` among `values`, decoded leaving out `leave_out`; values that do not
+/// decode are skipped. Pods and Nodes decode the same way in every release, and HEAD knows
+/// every field.
+fn objects_of_kind<'a, I: IntoIterator<Item = &'a [u8]>>(
+    values: I,
+    kind: &'static str,
+    leave_out: LeaveOut,
+) -> impl Iterator<Item = Value> + use<'a, I> {
+    let decoder = Decoder::new(KubeVersion::HEAD);
+    let options = DecodeOptions { leave_out, ..Default::default() };
+    values
+        .into_iter()
+        .filter(move |value| may_be(value, kind))
+        .filter_map(move |value| decoder.decode(value, &options).ok())
+        .filter(move |decoded| decoded.kind == kind)
+        .map(|decoded| decoded.object)
+}
+
 /// The newest `kube-apiserver` container image tag among stored Pods.
 fn detect_from_apiserver_pods<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Option<DetectedVersion> {
-    let decoder = Decoder::new(KubeVersion::HEAD);
     // Only the spec's containers and the name are read.
     let leave_out = LeaveOut { status: true, managed_fields: true, last_applied: true, ..LeaveOut::default() };
     let mut best: Option<(u32, DetectedVersion)> = None;
-    for value in values.into_iter().filter(|v| may_be(v, "Pod")) {
-        let Ok(decoded) = decoder.decode(value, &DecodeOptions { leave_out, ..Default::default() }) else { continue };
-        if decoded.kind != "Pod" {
-            continue;
-        }
-        let containers = decoded.object.pointer("/spec/containers").and_then(|c| c.as_array());
+    for object in objects_of_kind(values, "Pod", leave_out) {
+        let containers = object.pointer("/spec/containers").and_then(|c| c.as_array());
         for container in containers.into_iter().flatten() {
             if container.get("name").and_then(|n| n.as_str()) != Some("kube-apiserver") {
                 continue;
@@ -60,7 +75,7 @@ fn detect_from_apiserver_pods<'a>(values: impl IntoIterator<Item = &'a [u8]>) ->
             if best.as_ref().is_some_and(|(m, _)| *m >= minor) {
                 continue;
             }
-            let name = decoded.object.pointer("/metadata/name").and_then(|v| v.as_str()).unwrap_or("?");
+            let name = object.pointer("/metadata/name").and_then(|v| v.as_str()).unwrap_or("?");
             best = Some((minor, DetectedVersion { version, evidence: format!("Pod {name} image {image}") }));
         }
     }
@@ -69,17 +84,10 @@ fn detect_from_apiserver_pods<'a>(values: impl IntoIterator<Item = &'a [u8]>) ->
 
 /// Detect the release from stored Node values only (see [`detect_kube_version`]).
 pub fn detect_from_nodes<'a>(node_values: impl IntoIterator<Item = &'a [u8]>) -> Option<DetectedVersion> {
-    // Nodes decode the same way in every release; HEAD knows every field.
-    let decoder = Decoder::new(KubeVersion::HEAD);
     // Only the status's node info and the name are read; a Node's managedFields are large.
     let leave_out = LeaveOut { managed_fields: true, last_applied: true, ..LeaveOut::default() };
     let mut best: Option<(u32, DetectedVersion)> = None;
-    for value in node_values.into_iter().filter(|v| may_be(v, "Node")) {
-        let Ok(decoded) = decoder.decode(value, &DecodeOptions { leave_out, ..Default::default() }) else { continue };
-        if decoded.kind != "Node" {
-            continue;
-        }
-        let object = &decoded.object;
+    for object in objects_of_kind(node_values, "Node", leave_out) {
         let Some(kubelet) = object.pointer("/status/nodeInfo/kubeletVersion").and_then(|v| v.as_str()) else {
             continue;
         };
