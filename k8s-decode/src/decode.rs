@@ -37,8 +37,10 @@ pub struct DecodeOptions<'a> {
 
 /// Fields a caller has no use for, left out of protobuf values without being decoded. They
 /// are often most of an object's bytes (`managedFields` alone is commonly half), so
-/// cleaning them away after decoding would waste most of the work. JSON and CBOR values
-/// are parsed whole and keep them.
+/// cleaning them away after decoding would waste most of the work. JSON values leave out
+/// `status`, `managedFields` and the last-applied annotation too (they are parsed, to find
+/// syntax errors, but not built) and keep the rest; CBOR values are parsed whole and keep
+/// everything.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LeaveOut {
     /// The top-level `status`.
@@ -161,9 +163,12 @@ impl Decoder {
     /// the rest is wanted; [`Decoder::decode_rest`] then decodes the rest without decoding
     /// the metadata again. Of `leave_out`, what concerns the metadata applies
     /// (`managed_fields`, `assigned_metadata`, `last_applied`). JSON and CBOR values are
-    /// parsed whole (their rest costs nothing more).
+    /// parsed whole (their rest costs nothing more), JSON values without what `leave_out`
+    /// leaves out of them (`status` included): pass `decode_rest` the same `leave_out`.
     pub fn decode_metadata<'v>(&self, value: &'v [u8], leave_out: LeaveOut) -> Result<MetadataFirst<'v>, DecodeError> {
-        let leave_out = LeaveOut { all_but_metadata: true, status: false, ..leave_out };
+        // `status` as the caller asks: left out with the rest of a protobuf value anyway, and
+        // what a JSON value, parsed whole here, leaves out.
+        let leave_out = LeaveOut { all_but_metadata: true, ..leave_out };
         let decoded = self.decode(value, &DecodeOptions { leave_out, ..Default::default() })?;
         Ok(MetadataFirst { value, decoded, leave_out })
     }
@@ -176,6 +181,7 @@ impl Decoder {
         let MetadataFirst { value, mut decoded, leave_out } = first;
         let same_metadata = opts.message.is_none()
             && !opts.leave_out.all_but_metadata
+            && opts.leave_out.status == leave_out.status
             && opts.leave_out.managed_fields == leave_out.managed_fields
             && opts.leave_out.last_applied == leave_out.last_applied
             && opts.leave_out.assigned_metadata == leave_out.assigned_metadata;
@@ -212,7 +218,7 @@ impl Decoder {
                 .map_err(|e| DecodeError::Cbor { offset: e.offset, reason: e.reason.to_string() })?;
             typed_from_object(object, Encoding::Cbor)?
         } else if value.trim_ascii_start().first() == Some(&b'{') {
-            let object: Value = serde_json::from_slice(value).map_err(|e| DecodeError::Json {
+            let object: Value = crate::json_read::parse(value, opts.leave_out).map_err(|e| DecodeError::Json {
                 line: e.line(),
                 column: e.column(),
                 reason: e.to_string(),

@@ -28,6 +28,7 @@ pub mod encode;
 pub mod encryption;
 mod error;
 mod json;
+mod json_read;
 pub mod keys;
 pub mod namespace_map;
 mod peek;
