@@ -8,6 +8,11 @@ pub fn encode(data: &[u8]) -> String {
     base64_simd::STANDARD.encode_to_string(data)
 }
 
+/// [`encode`], appended to `out`.
+pub(crate) fn encode_into(data: &[u8], out: &mut String) {
+    base64_simd::STANDARD.encode_append(data, out);
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

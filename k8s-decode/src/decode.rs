@@ -159,6 +159,16 @@ impl Decoder {
         self.decode_with(value, opts, None)
     }
 
+    /// The YAML of a protobuf value cleaned with the default rules (what
+    /// [`decode`](Self::decode) with [`LeaveOut::dropped_by_cleaning`], then
+    /// [`clean`](crate::clean::clean) and [`to_yaml_string`](crate::yaml::to_yaml_string) give),
+    /// written straight from the wire without building the value; `None` where that path
+    /// does not apply, with the reason (then take those three steps).
+    #[doc(hidden)]
+    pub fn clean_yaml_direct(&self, value: &[u8], keep_owner_references: bool) -> Result<String, &'static str> {
+        crate::render::DirectYaml::render(self.schema, self.release, value, keep_owner_references)
+    }
+
     /// Decode a value's `kind`, `apiVersion` and `metadata` only, enough to decide whether
     /// the rest is wanted; [`Decoder::decode_rest`] then decodes the rest without decoding
     /// the metadata again. Of `leave_out`, what concerns the metadata applies

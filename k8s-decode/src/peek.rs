@@ -163,17 +163,17 @@ impl Decoder {
 }
 
 /// The `k8s\0` envelope of a protobuf value, as the decoder reads it.
-struct Envelope<'v> {
-    api_version: &'v [u8],
-    kind: &'v [u8],
+pub(crate) struct Envelope<'v> {
+    pub(crate) api_version: &'v [u8],
+    pub(crate) kind: &'v [u8],
     /// The object's bytes.
-    raw: &'v [u8],
+    pub(crate) raw: &'v [u8],
 }
 
 impl<'v> Envelope<'v> {
     /// `None` for a value that is not protobuf, a malformed envelope, or one the decoder
     /// does not render from protobuf as usual (a content encoding or another content type).
-    fn of(value: &'v [u8]) -> Option<Envelope<'v>> {
+    pub(crate) fn of(value: &'v [u8]) -> Option<Envelope<'v>> {
         let body = value.strip_prefix(PROTO_PREFIX)?;
         let (mut api_version, mut kind, mut raw): (&[u8], &[u8], Option<&[u8]>) = (&[], &[], None);
         for f in Fields::new(body) {

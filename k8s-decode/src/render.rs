@@ -90,6 +90,9 @@ fn sorted_map(mut entries: Vec<(String, Value)>) -> Vec<(String, Value)> {
     distinct
 }
 
+mod direct;
+pub(crate) use direct::DirectYaml;
+
 pub(crate) struct Renderer<'a> {
     pub schema: &'static Schema,
     views: &'static [MsgView],
@@ -618,7 +621,7 @@ fn wire_ok(field: &Field, wt: WireType) -> bool {
 }
 
 /// Is the wire type the one an element of this type is written with (unpacked)?
-fn elem_wire_ok(elem: Elem, wt: WireType) -> bool {
+pub(crate) fn elem_wire_ok(elem: Elem, wt: WireType) -> bool {
     match elem {
         Elem::String | Elem::Bytes | Elem::Message(_) => wt == WireType::Bytes,
         Elem::Double => wt == WireType::Fixed64,
@@ -647,7 +650,7 @@ pub(crate) fn float_value(f: f64) -> Option<Value> {
     serde_json::Number::from_f64(f).map(Value::Number)
 }
 
-fn is_zero_scalar(v: &Value) -> bool {
+pub(crate) fn is_zero_scalar(v: &Value) -> bool {
     match v {
         Value::String(s) => s.is_empty(),
         Value::Bool(b) => !b,

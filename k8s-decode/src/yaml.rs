@@ -32,9 +32,9 @@
 //!   can produce.
 
 mod implicit;
-mod number;
-mod scalar;
-mod sort;
+pub(crate) mod number;
+pub(crate) mod scalar;
+pub(crate) mod sort;
 
 use std::borrow::Cow;
 
@@ -81,6 +81,22 @@ pub fn to_yaml_string_sized(value: &Value, expected_len: usize) -> Result<String
         out.newline();
     }
     Ok(out.text)
+}
+
+/// Write `value` into `out` as [`Emitter::node`] does: for values made elsewhere (the
+/// direct renderer's custom-JSON types).
+pub(crate) fn emit_value(
+    out: &mut Out,
+    value: &Value,
+    place: Place,
+    indent: usize,
+    depth: usize,
+) -> Result<(), YamlError> {
+    let mut emitter =
+        Emitter { out: std::mem::replace(out, Out::with_capacity(0)), entries: Vec::new(), scratch: Vec::new() };
+    let r = emitter.node(value, place, indent, depth);
+    *out = emitter.out;
+    r
 }
 
 /// Stream variant for many objects: writes exactly the bytes of
@@ -133,7 +149,7 @@ struct Emitter<'a> {
 
 /// Where a node starts.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Place {
+pub(crate) enum Place {
     /// The document itself, at column 0.
     Root,
     /// Right after `key:` on a simple key's line.
@@ -266,7 +282,7 @@ impl<'a> Emitter<'a> {
 /// NELs containing `k` NELs becomes one space if `k == 1`, else `k - 1`
 /// newlines (YAML 1.1 line folding in double-quoted scalars). kubectl
 /// prints the folded text.
-fn as_kubectl_reads(s: &str) -> Cow<'_, str> {
+pub(crate) fn as_kubectl_reads(s: &str) -> Cow<'_, str> {
     if !s.contains('\u{85}') {
         return Cow::Borrowed(s);
     }

@@ -39,7 +39,7 @@ fn random_damage_to_real_values_never_panics() {
     assert!(values.len() > 1000, "{} values", values.len());
     let decoders: Vec<Decoder> = [16, 22, 30].map(|minor| Decoder::new(KubeVersion::minor_release(minor))).to_vec();
     let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
-    let (mut decoded, mut rendered) = (0, 0);
+    let (mut decoded, mut rendered, mut direct) = (0, 0, 0);
     for iteration in 0..VARIANTS {
         let mut value = values[rng.below(values.len())].clone();
         damage(&mut value, &mut rng);
@@ -47,10 +47,12 @@ fn random_damage_to_real_values_never_panics() {
         let steps = every_step::decode_every_way(decoder, &value, &format!("iteration {iteration}"));
         decoded += usize::from(steps.decoded);
         rendered += usize::from(steps.rendered);
+        direct += usize::from(steps.direct);
     }
     // The damage leaves a share of the values decodable, so the writers were exercised.
-    eprintln!("{decoded} decoded, {rendered} rendered");
+    eprintln!("{decoded} decoded, {rendered} rendered, {direct} written straight from the wire");
     assert!(decoded > VARIANTS / 20 && rendered > VARIANTS / 20, "{decoded} decoded, {rendered} rendered");
+    assert!(direct > VARIANTS / 100, "{direct} written straight from the wire");
 }
 
 /// One to four edits of `value`.

@@ -1,7 +1,8 @@
 //! One stored value through every step `extract` and `get` take with it, checking what
 //! must hold whatever the bytes: no panic; the owner peek (when it answers), release
 //! detection and the two-step decode answer what the full decode answers; both writers write
-//! whatever decodes.
+//! whatever decodes; the YAML written straight from the wire, when that path takes the value,
+//! is the tree path's.
 //!
 //! Shared by `random_damage.rs` and the coverage-guided fuzz target `fuzz/decode`
 //! (included there by path), so that what the fuzzer finds is replayed by `cargo test`.
@@ -19,6 +20,8 @@ pub struct Steps {
     pub decoded: bool,
     /// ... and the cleaned object was written as YAML.
     pub rendered: bool,
+    /// The YAML was also written straight from the wire.
+    pub direct: bool,
 }
 
 /// Panics (with `context` in the message) where a property fails.
@@ -56,6 +59,18 @@ pub fn decode_every_way(decoder: &Decoder, value: &[u8], context: &str) -> Steps
             (Err(_), Err(_)) => {}
             _ => panic!("{context}: two-step decode {:?} but one step {:?}", two_steps.is_ok(), one_step.is_ok()),
         }
+    }
+    // `extract`'s YAML straight from the wire: where that path takes a value, it writes what
+    // decoding, cleaning and writing the tree write.
+    if let Ok(direct) = decoder.clean_yaml_direct(value, false) {
+        let mut tree = match &one_step {
+            Ok(d) => d.object.clone(),
+            Err(e) => panic!("{context}: written straight from the wire, but the decode fails: {e}"),
+        };
+        clean(&mut tree, &CleanOptions::default());
+        let tree = k8s_decode::yaml::to_yaml_string(&tree).unwrap_or_else(|e| panic!("{context}: {e}"));
+        assert_eq!(direct, tree, "{context}: YAML straight from the wire against the tree's");
+        steps.direct = true;
     }
     // What `encode` writes for a decoded object reads back as an object that `encode`
     // writes the same: one round may normalise (a present but empty `deletionTimestamp`

@@ -1,0 +1,635 @@
+//! Protobuf → cleaned kubectl YAML straight from the wire bytes, without the value tree.
+//!
+//! The tree path decodes into a `serde_json::Value`, cleans it and writes it as YAML; the
+//! tree (hashing, inserting and allocating every key and string) was a third of `extract`'s
+//! work, and writing it walked it again (benches/README.md, round 26). Here the same bytes
+//! are written as the fields are read: each message's keys are gathered (what Go would
+//! write, less what the cleaning removes), sorted in YAML key order and written, and
+//! nested messages the same way, below them.
+//!
+//! Whatever this path does not do makes it give up, and the caller takes the tree path:
+//! the kinds with cleaning rules of their own (Services, Pods …), token Secrets, unknown
+//! fields, warnings, malformed input (which the tree path reports), the rare YAML keys that
+//! need the explicit form. Giving up is never an error. Where it does not give up, it writes
+//! the tree path's bytes: `tests/direct_yaml.rs` compares the two on every value of every
+//! snapshot we have, and the damage harness (`tests/support/every_step.rs`) on damaged ones.
+
+use std::ops::Range;
+
+use serde_json::Value;
+
+use super::{float_value, Renderer, Seg};
+use crate::clean::LAST_APPLIED;
+use crate::decode::LeaveOut;
+use crate::schema::{Elem, Field, Omit, Shape, Zero};
+use crate::special::Special;
+use crate::wire::{Fields, WireValue};
+use crate::yaml::number::write_number;
+use crate::yaml::scalar::{key_style, letters_key_style, printable_ascii_style, string_style, Out};
+use crate::yaml::sort::{key_less, merge_sort};
+use crate::yaml::{as_kubectl_reads, emit_value, Place};
+
+/// This path does not apply; take the tree path.
+#[derive(Debug)]
+pub(crate) struct GiveUp(pub(crate) &'static str);
+
+type Result<T> = std::result::Result<T, GiveUp>;
+
+/// Malformed input: the tree path reports it.
+impl From<crate::error::DecodeError> for GiveUp {
+    fn from(_: crate::error::DecodeError) -> GiveUp {
+        GiveUp("a decoding error")
+    }
+}
+
+impl From<std::str::Utf8Error> for GiveUp {
+    fn from(_: std::str::Utf8Error) -> GiveUp {
+        GiveUp("a string that is not UTF-8")
+    }
+}
+
+impl From<crate::yaml::YamlError> for GiveUp {
+    fn from(_: crate::yaml::YamlError) -> GiveUp {
+        GiveUp("a value too deep to write")
+    }
+}
+
+/// One key of a mapping being written.
+#[derive(Clone, Copy)]
+struct Pending<'a> {
+    key: &'static str,
+    item: Item<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Item<'a> {
+    /// `kind` / `apiVersion` from the envelope.
+    Text(&'a str),
+    /// A field present on the wire: its occurrences are `scratch[range]`.
+    Present(&'static Field, usize, usize),
+    /// A field absent from the wire that Go still writes.
+    Absent(&'static Field),
+    /// A custom-JSON value, made beforehand (its emptiness decides the key): `values[i]`.
+    Made(usize),
+    /// A map field: its entries are `entries[range]`, sorted in key order.
+    Map(&'static Field, usize, usize),
+}
+
+/// A map entry: key and value (absent: the element's zero).
+#[derive(Clone, Copy)]
+struct MapEntry<'a> {
+    key: &'a str,
+    value: Option<WireValue<'a>>,
+}
+
+/// The writer: the renderer (schema, path, field stack) and the output.
+pub(crate) struct DirectYaml<'a> {
+    r: Renderer<'a>,
+    out: Out,
+    pending: Vec<Pending<'a>>,
+    values: Vec<Value>,
+    entries: Vec<MapEntry<'a>>,
+    /// Working space of the merge sorts.
+    sort_scratch: Vec<Pending<'a>>,
+    entry_scratch: Vec<MapEntry<'a>>,
+    base64: String,
+    keep_owner_references: bool,
+}
+
+/// The kinds whose cleaning has rules beyond the metadata and `status` (see `clean`): the
+/// tree path cleans them.
+fn has_own_rules(api_version: &str, kind: &str) -> bool {
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    matches!(
+        (group, kind),
+        ("", "Service" | "Pod" | "PersistentVolumeClaim" | "PersistentVolume")
+            | ("apiextensions.k8s.io", "CustomResourceDefinition")
+            | ("batch", "Job")
+    )
+}
+
+impl Renderer<'_> {
+    /// Whether a Secret's `type` is the token type, whose Secrets the tree path cleans
+    /// (rule `token-secret-data`).
+    fn is_token_secret(&self, msg: u32, raw: &[u8]) -> bool {
+        let view = &self.views[msg as usize];
+        Fields::new(raw).filter_map(|f| f.ok()).any(|f| {
+            let json = view.position(f.number).map(|p| self.schema.fields[view.order[p] as usize].json);
+            json == Some("type") && matches!(f.value, WireValue::Bytes(b"kubernetes.io/service-account-token"))
+        })
+    }
+}
+
+impl<'a> DirectYaml<'a> {
+    /// The cleaned YAML of a protobuf `value` (with [`LeaveOut::dropped_by_cleaning`] and
+    /// the default rules), or `None` where the tree path must do it.
+    pub(crate) fn render(
+        schema: &'static crate::schema::Schema,
+        release: usize,
+        value: &'a [u8],
+        keep_owner_references: bool,
+    ) -> std::result::Result<String, &'static str> {
+        let envelope = crate::peek::Envelope::of(value).ok_or("not a plain protobuf envelope")?;
+        let api_version = std::str::from_utf8(envelope.api_version).map_err(|_| "apiVersion")?;
+        let kind = std::str::from_utf8(envelope.kind).map_err(|_| "kind")?;
+        if has_own_rules(api_version, kind) {
+            return Err("a kind with cleaning rules of its own");
+        }
+        if api_version.is_empty() || kind.is_empty() {
+            return Err("no kind or apiVersion");
+        }
+        let msg = schema.message_for_gvk(api_version, kind).ok_or("kind not in the schema")?;
+        let mut r = Renderer::new(schema, release, value);
+        if (api_version, kind) == ("v1", "Secret") && r.is_token_secret(msg, envelope.raw) {
+            return Err("a token Secret");
+        }
+        r.leave_out = LeaveOut::dropped_by_cleaning();
+        let mut w = DirectYaml {
+            r,
+            out: Out::with_capacity(2 * value.len() + 1024),
+            pending: Vec::with_capacity(64),
+            values: Vec::new(),
+            entries: Vec::new(),
+            sort_scratch: Vec::new(),
+            entry_scratch: Vec::new(),
+            base64: String::new(),
+            keep_owner_references,
+        };
+        w.mapping(msg, envelope.raw, Place::Root, 0, 0, Some((api_version, kind))).map_err(|e| e.0)?;
+        if !w.r.warnings.is_empty() {
+            return Err("a warning");
+        }
+        if w.out.column > 0 {
+            w.out.newline();
+        }
+        Ok(w.out.text)
+    }
+
+    fn lead(&mut self, place: Place) {
+        if place != Place::Root {
+            self.out.put_ascii(" ");
+        }
+    }
+
+    /// A message's fields as a YAML mapping.
+    fn mapping(
+        &mut self,
+        msg: u32,
+        buf: &'a [u8],
+        place: Place,
+        indent: usize,
+        depth: u32,
+        top: Option<(&'a str, &'a str)>,
+    ) -> Result<()> {
+        self.r.check_depth(depth)?;
+        let schema = self.r.schema;
+        let special = schema.messages[msg as usize].special;
+        if special != Special::None {
+            let v = self.r.special(msg, special, buf, depth)?;
+            // A sequence under a key keeps the key's column.
+            let indent = if v.is_array() && place == Place::KeyValue { indent - 2 } else { indent };
+            return self.made(&v, place, indent, depth);
+        }
+        let (base, unknown) = self.r.scan_fields(msg, buf)?;
+        if !unknown.is_empty() {
+            return Err(GiveUp("unknown fields"));
+        }
+        let end = self.r.scratch.len();
+        let pbase = self.pending.len();
+        let (vbase, ebase) = (self.values.len(), self.entries.len());
+        let r = self.gather(msg, base, end, depth, top).and_then(|()| {
+            self.sort_pending(pbase)?;
+            self.write_pending(pbase, place, indent, depth)
+        });
+        self.pending.truncate(pbase);
+        self.values.truncate(vbase);
+        self.entries.truncate(ebase);
+        self.r.scratch.truncate(base);
+        r
+    }
+
+    /// The keys a message writes, as `render_fields` decides them, onto `self.pending`.
+    fn gather(&mut self, msg: u32, base: usize, end: usize, depth: u32, top: Option<(&'a str, &'a str)>) -> Result<()> {
+        let schema = self.r.schema;
+        let view = &self.r.views[msg as usize];
+        let template_metadata = self.in_template_metadata();
+        let claim_template = self.in_claim_template();
+        let object_metadata = matches!(self.r.path.as_slice(), [Seg::Key("metadata")]);
+        let mut k = base;
+        for (pos, &fi) in view.order.iter().enumerate() {
+            let start = k;
+            while k < end && self.r.scratch[k].0 == pos {
+                k += 1;
+            }
+            if start == k && view.quiet_when_absent[pos] {
+                continue;
+            }
+            let field = &schema.fields[fi as usize];
+            if let (Some((api_version, kind)), 0, true) = (top, field.num, field.inline) {
+                if field.elem == Elem::Message(schema.well_known.type_meta) {
+                    self.pending.push(Pending { key: "kind", item: Item::Text(kind) });
+                    self.pending.push(Pending { key: "apiVersion", item: Item::Text(api_version) });
+                    continue;
+                }
+            }
+            if field.omit == Omit::Inline {
+                // An embedded struct: its fields are this mapping's keys.
+                let Elem::Message(t) = field.elem else { continue };
+                let buf = match self.r.scratch[start..k].last() {
+                    Some(&(_, f)) => match f.value {
+                        WireValue::Bytes(b) => b,
+                        _ => continue,
+                    },
+                    None => &[],
+                };
+                self.r.check_depth(depth + 1)?;
+                if self.r.schema.messages[t as usize].special != Special::None {
+                    return Err(GiveUp("an inline custom-JSON type"));
+                }
+                let (inner, unknown) = self.r.scan_fields(t, buf)?;
+                if !unknown.is_empty() {
+                    return Err(GiveUp("unknown fields"));
+                }
+                let inner_end = self.r.scratch.len();
+                self.r.path.push(Seg::Key(field.json));
+                let r = self.gather(t, inner, inner_end, depth + 1, None);
+                self.r.path.pop();
+                r?;
+                continue;
+            }
+            if field.inline || field.omit == Omit::Skip && start < k {
+                return Err(GiveUp("an inline field"));
+            }
+            if self.r.left_out(field.json) {
+                continue;
+            }
+            if object_metadata && !self.keep_owner_references && field.json == "ownerReferences"
+                || claim_template && field.json == "status"
+            {
+                // Removed by the cleaning, but decoded by the tree path, which fails where
+                // they are damaged: so does this one.
+                if start < k {
+                    self.r.path.push(Seg::Key(field.json));
+                    let r = self.r.present(msg, field, start..k, depth, &mut serde_json::Map::new());
+                    self.r.path.pop();
+                    r?;
+                }
+                continue;
+            }
+            if start == k {
+                if field.mask & self.r.release_bit == 0 || field.omit != Omit::Never {
+                    continue;
+                }
+                if template_metadata && field.json == "creationTimestamp" && field.zero == Zero::Null {
+                    continue;
+                }
+                self.pending.push(Pending { key: field.json, item: Item::Absent(field) });
+                continue;
+            }
+            self.gather_present(field, start, k, depth, template_metadata)?;
+        }
+        Ok(())
+    }
+
+    /// A field present on the wire, unless its value is one Go omits.
+    fn gather_present(
+        &mut self,
+        field: &'static Field,
+        start: usize,
+        end: usize,
+        depth: u32,
+        template_metadata: bool,
+    ) -> Result<()> {
+        let last = self.r.scratch[end - 1].1.value;
+        match field.shape {
+            Shape::Map => {
+                let range = self.map_entries(field, start..end)?;
+                if range.is_empty() && field.omit == Omit::Empty {
+                    return Ok(());
+                }
+                self.pending.push(Pending { key: field.json, item: Item::Map(field, range.start, range.end) });
+            }
+            Shape::Repeated => {
+                let empty_packed = (start..end).any(|i| {
+                    matches!(self.r.scratch[i].1.value, WireValue::Bytes(b) if b.is_empty())
+                        && !matches!(field.elem, Elem::String | Elem::Bytes | Elem::Message(_))
+                });
+                if empty_packed {
+                    return Err(GiveUp("an empty packed field"));
+                }
+                self.pending.push(Pending { key: field.json, item: Item::Present(field, start, end) });
+            }
+            Shape::Single => {
+                // Custom-JSON values are made now: whether they are null or empty decides
+                // the key.
+                if let (Elem::Message(t), WireValue::Bytes(b)) = (field.elem, last) {
+                    let special = self.r.schema.messages[t as usize].special;
+                    if special != Special::None {
+                        self.r.path.push(Seg::Key(field.json));
+                        let v = self.r.special(t, special, b, depth + 1);
+                        self.r.path.pop();
+                        let v = v?;
+                        let omit = match field.omit {
+                            Omit::Zero => super::is_zero_scalar(&v),
+                            Omit::Empty => b.is_empty(),
+                            Omit::IsZero => v.is_null(),
+                            _ => false,
+                        };
+                        if omit || template_metadata && field.json == "creationTimestamp" && v.is_null() {
+                            return Ok(());
+                        }
+                        self.values.push(v);
+                        self.pending.push(Pending { key: field.json, item: Item::Made(self.values.len() - 1) });
+                        return Ok(());
+                    }
+                }
+                let omit = match (field.omit, last) {
+                    (Omit::Zero, WireValue::Bytes(b)) => b.is_empty() && !matches!(field.elem, Elem::Message(_)),
+                    (Omit::Zero, WireValue::Varint(v)) => v == 0 || field.elem == Elem::Int32 && v as u32 == 0,
+                    (Omit::Zero, WireValue::Fixed64(v)) => f64::from_bits(v) == 0.0,
+                    (Omit::Empty, WireValue::Bytes(b)) => b.is_empty(),
+                    _ => false,
+                };
+                if omit {
+                    return Ok(());
+                }
+                self.pending.push(Pending { key: field.json, item: Item::Present(field, start, end) });
+            }
+        }
+        Ok(())
+    }
+
+    /// A map field's entries onto `self.entries`, in YAML key order, the last of a repeated
+    /// key kept (as Go decodes them).
+    fn map_entries(&mut self, field: &'static Field, occurrences: Range<usize>) -> Result<Range<usize>> {
+        let left_out = self.annotations_left_out(field);
+        let start = self.entries.len();
+        for i in occurrences {
+            let WireValue::Bytes(entry) = self.r.scratch[i].1.value else { continue };
+            let mut key: &[u8] = &[];
+            let mut value = None;
+            for f in Fields::new(entry) {
+                let f = f.map_err(|_| GiveUp("a malformed map entry"))?;
+                match (f.number, f.value) {
+                    (1, WireValue::Bytes(b)) => key = b,
+                    (2, v) if super::elem_wire_ok(field.elem, v.wire_type()) => value = Some(v),
+                    (1 | 2, _) => return Err(GiveUp("a map entry field of another wire type")),
+                    _ => {}
+                }
+            }
+            if left_out == Some(key) {
+                continue;
+            }
+            let key = std::str::from_utf8(key)?;
+            if key.contains('\u{85}') {
+                return Err(GiveUp("a map key with a NEL"));
+            }
+            self.entries.push(MapEntry { key, value });
+        }
+        let entries = &mut self.entries[start..];
+        // Byte order first, the last of equal keys kept (stable sort), as `sorted_map` does.
+        if !entries.windows(2).all(|w| w[0].key < w[1].key) {
+            entries.sort_by(|a, b| a.key.cmp(b.key));
+            let mut kept = start;
+            for i in start..self.entries.len() {
+                if i + 1 < self.entries.len() && self.entries[i + 1].key == self.entries[i].key {
+                    continue;
+                }
+                self.entries[kept] = self.entries[i];
+                kept += 1;
+            }
+            self.entries.truncate(kept);
+        }
+        let entries = &mut self.entries[start..];
+        if !entries.iter().all(|e| !e.key.is_empty() && e.key.bytes().all(|b| b.is_ascii_alphabetic())) {
+            merge_sort(entries, &mut self.entry_scratch, &|a: &MapEntry<'_>, b: &MapEntry<'_>| key_less(a.key, b.key));
+        }
+        Ok(start..self.entries.len())
+    }
+
+    fn annotations_left_out(&self, field: &Field) -> Option<&'static [u8]> {
+        let annotations = field.json == "annotations" && matches!(self.r.path.as_slice(), [Seg::Key("metadata")]);
+        (self.r.leave_out.last_applied && annotations).then_some(LAST_APPLIED.as_bytes())
+    }
+
+    /// Under `spec.template.metadata` and the other places `clean_templates` looks.
+    fn in_template_metadata(&self) -> bool {
+        use Seg::{Index, Key};
+        matches!(
+            self.r.path.as_slice(),
+            [Key("spec"), Key("template"), Key("metadata")]
+                | [Key("spec"), Key("jobTemplate"), Key("metadata")]
+                | [Key("spec"), Key("jobTemplate"), Key("spec"), Key("template"), Key("metadata")]
+                | [Key("spec"), Key("volumeClaimTemplates"), Index(_), Key("metadata")]
+        )
+    }
+
+    fn in_claim_template(&self) -> bool {
+        matches!(self.r.path.as_slice(), [Seg::Key("spec"), Seg::Key("volumeClaimTemplates"), Seg::Index(_)])
+    }
+
+    fn sort_pending(&mut self, pbase: usize) -> Result<()> {
+        let items = &mut self.pending[pbase..];
+        if items.iter().all(|p| !p.key.is_empty() && p.key.bytes().all(|b| b.is_ascii_alphabetic())) {
+            items.sort_unstable_by(|a, b| a.key.cmp(b.key));
+        } else {
+            merge_sort(items, &mut self.sort_scratch, &|a: &Pending<'_>, b: &Pending<'_>| key_less(a.key, b.key));
+        }
+        // An embedded struct's field shadowed by the outer struct's: the tree keeps one.
+        if items.windows(2).any(|w| w[0].key == w[1].key) {
+            return Err(GiveUp("a key written twice"));
+        }
+        Ok(())
+    }
+
+    fn write_pending(&mut self, pbase: usize, place: Place, indent: usize, depth: u32) -> Result<()> {
+        if self.pending.len() == pbase {
+            self.lead(place);
+            self.out.put_ascii("{}");
+            return Ok(());
+        }
+        for i in pbase..self.pending.len() {
+            let p = self.pending[i];
+            if i == pbase && place == Place::Inline {
+                self.out.put_ascii(" ");
+            } else {
+                self.out.line(indent);
+            }
+            self.key(p.key, indent)?;
+            self.r.path.push(Seg::Key(p.key));
+            let r = self.item(p.item, indent, depth);
+            self.r.path.pop();
+            r?;
+        }
+        Ok(())
+    }
+
+    /// A key at column `indent`.
+    fn key(&mut self, key: &str, indent: usize) -> Result<()> {
+        let letters = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphabetic());
+        let (style, simple) = if letters { letters_key_style(key) } else { key_style(key) };
+        if !simple {
+            return Err(GiveUp("a key too long for its line"));
+        }
+        self.out.scalar(key, style, indent + 2, false);
+        self.out.put_ascii(":");
+        Ok(())
+    }
+
+    /// The value of a key at column `indent`.
+    fn item(&mut self, item: Item<'a>, indent: usize, depth: u32) -> Result<()> {
+        let child = indent + 2;
+        match item {
+            Item::Text(s) => self.string(s, Place::KeyValue, child),
+            Item::Made(i) => {
+                let v = std::mem::take(&mut self.values[i]);
+                let r = self.made(&v, Place::KeyValue, if v.is_array() { indent } else { child }, depth);
+                self.values[i] = v;
+                r
+            }
+            Item::Absent(field) => match field.zero {
+                Zero::Null => self.word("null", Place::KeyValue),
+                Zero::EmptyString => self.string("", Place::KeyValue, child),
+                Zero::Number => self.word("0", Place::KeyValue),
+                Zero::False => self.word("false", Place::KeyValue),
+                Zero::Struct => match field.elem {
+                    Elem::Message(t) => self.mapping(t, &[], Place::KeyValue, child, depth + 1, None),
+                    _ => self.word("null", Place::KeyValue),
+                },
+            },
+            Item::Present(field, start, end) => match field.shape {
+                Shape::Single => {
+                    let v = self.r.scratch[end - 1].1.value;
+                    self.elem(field.elem, v, Place::KeyValue, child, depth)
+                }
+                _ => self.sequence(field, start, end, indent, depth),
+            },
+            Item::Map(field, start, end) => {
+                if start == end {
+                    self.lead(Place::KeyValue);
+                    self.out.put_ascii("{}");
+                    return Ok(());
+                }
+                for i in start..end {
+                    let e = self.entries[i];
+                    self.out.line(child);
+                    self.key(e.key, child)?;
+                    self.r.path.push(Seg::MapKey(e.key.as_bytes()));
+                    let r = match e.value {
+                        Some(v) => self.elem(field.elem, v, Place::KeyValue, child + 2, depth),
+                        None => match field.elem {
+                            Elem::String | Elem::Bytes => self.string("", Place::KeyValue, child + 2),
+                            Elem::Int32 | Elem::Int64 | Elem::Double => self.word("0", Place::KeyValue),
+                            Elem::Bool => self.word("false", Place::KeyValue),
+                            Elem::Message(t) => self.mapping(t, &[], Place::KeyValue, child + 2, depth + 1, None),
+                        },
+                    };
+                    self.r.path.pop();
+                    r?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A repeated field under a key at column `indent`: its dashes at that column.
+    fn sequence(&mut self, field: &'static Field, start: usize, end: usize, indent: usize, depth: u32) -> Result<()> {
+        let mut n = 0;
+        for i in start..end {
+            let v = self.r.scratch[i].1.value;
+            match (field.elem, v) {
+                (Elem::Int32 | Elem::Int64 | Elem::Bool | Elem::Double, WireValue::Bytes(b)) => {
+                    let mut pos = 0;
+                    while pos < b.len() {
+                        let v = match field.elem {
+                            Elem::Double => {
+                                let chunk = b.get(pos..pos + 8).ok_or(GiveUp("a truncated packed double"))?;
+                                pos += 8;
+                                WireValue::Fixed64(u64::from_le_bytes(
+                                    chunk.try_into().map_err(|_| GiveUp("a truncated packed double"))?,
+                                ))
+                            }
+                            _ => WireValue::Varint(
+                                crate::wire::read_varint(b, &mut pos)
+                                    .map_err(|_| GiveUp("a malformed packed varint"))?,
+                            ),
+                        };
+                        self.dash(indent);
+                        self.elem(field.elem, v, Place::Inline, indent + 2, depth)?;
+                        n += 1;
+                    }
+                }
+                _ => {
+                    self.dash(indent);
+                    self.r.path.push(Seg::Index(n));
+                    let r = self.elem(field.elem, v, Place::Inline, indent + 2, depth);
+                    self.r.path.pop();
+                    r?;
+                    n += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn dash(&mut self, indent: usize) {
+        self.out.line(indent);
+        self.out.put_ascii("-");
+    }
+
+    /// One element value at `place`; `indent` as [`Emitter::node`](crate::yaml) takes it.
+    fn elem(&mut self, elem: Elem, v: WireValue<'a>, place: Place, indent: usize, depth: u32) -> Result<()> {
+        match (elem, v) {
+            (Elem::String, WireValue::Bytes(b)) => {
+                let s = std::str::from_utf8(b)?;
+                self.string(s, place, indent)
+            }
+            (Elem::Bytes, WireValue::Bytes(b)) => {
+                let mut text = std::mem::take(&mut self.base64);
+                text.clear();
+                crate::base64::encode_into(b, &mut text);
+                let r = self.string(&text, place, indent);
+                self.base64 = text;
+                r
+            }
+            (Elem::Message(t), WireValue::Bytes(b)) => self.mapping(t, b, place, indent, depth + 1, None),
+            (Elem::Double, WireValue::Fixed64(x)) => {
+                let v = float_value(f64::from_bits(x)).ok_or(GiveUp("a non-finite float"))?;
+                self.made(&v, place, indent, depth)
+            }
+            (Elem::Int32, WireValue::Varint(x)) => self.number(i64::from(x as u32 as i32), place),
+            (Elem::Int64, WireValue::Varint(x)) => self.number(x as i64, place),
+            (Elem::Bool, WireValue::Varint(x)) => self.word(if x != 0 { "true" } else { "false" }, place),
+            _ => Err(GiveUp("a wire type the schema does not expect")),
+        }
+    }
+
+    fn string(&mut self, s: &str, place: Place, indent: usize) -> Result<()> {
+        self.lead(place);
+        if let Some(style) = printable_ascii_style(s) {
+            self.out.scalar(s, style, indent, true);
+        } else {
+            let s = as_kubectl_reads(s);
+            self.out.scalar(&s, string_style(&s), indent, true);
+        }
+        Ok(())
+    }
+
+    fn word(&mut self, w: &str, place: Place) -> Result<()> {
+        self.lead(place);
+        self.out.put_ascii(w);
+        Ok(())
+    }
+
+    fn number(&mut self, n: i64, place: Place) -> Result<()> {
+        self.lead(place);
+        write_number(&mut self.out, &serde_json::Number::from(n));
+        Ok(())
+    }
+
+    /// A value made by the tree code (custom-JSON types), written by the tree's emitter.
+    fn made(&mut self, v: &Value, place: Place, indent: usize, depth: u32) -> Result<()> {
+        emit_value(&mut self.out, v, place, indent, depth as usize)?;
+        Ok(())
+    }
+}
