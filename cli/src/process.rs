@@ -113,6 +113,15 @@ impl Processing<'_> {
                 metadata_first = Some(partial);
             }
         }
+        // What the tree path below would write, written straight from the wire: once the
+        // skips and the label selector are settled without the rest of the object.
+        let settled = decided || !self.skipping && self.selection.labels.is_none();
+        if settled && self.cleaning && deleted_at.is_none() && self.format == Format::Yaml && self.namespaces.is_empty()
+        {
+            if let Ok(yaml) = self.decoder.clean_yaml_direct(value, self.clean_options.keep_owner_references) {
+                return Outcome::Keep(Box::new(Item { resource, moved_from: None, rendered: yaml.into_bytes() }));
+            }
+        }
         let options = DecodeOptions {
             key: Some(record.kv.key),
             mod_revision: Some(record.kv.mod_revision),
