@@ -5,8 +5,7 @@
 use anyhow::{bail, Result};
 use etcd_snapshot::KeyHistory;
 use k8s_decode::clean::{
-    clean, is_controlled, reads_managed_fields, skip_by_kind, skip_needs_content, skip_reason, CleanOptions, Skip,
-    SkipContext,
+    clean, is_controlled, reads_managed_fields, skip_by_kind, skip_reason, CleanOptions, Skip, SkipContext,
 };
 use k8s_decode::encryption::EncryptionKeys;
 use k8s_decode::keys::{parse_key_ref, ObjectKeyRef};
@@ -101,7 +100,7 @@ impl Processing<'_> {
                 // before decoding the rest (managed Endpoints were one full decode in nine
                 // on the 2 GiB benchmark snapshot). The label selector comes first, as it
                 // does after the full decode.
-                if !skip_needs_content(object) {
+                if !self.decoder.skip_needs_content(object, value) {
                     if self.selection.labels.as_ref().is_some_and(|l| !l.matches(object)) {
                         return Outcome::Filtered;
                     }

@@ -566,7 +566,7 @@ fn clean_job_selector(obj: &mut Value) -> bool {
     changed
 }
 
-const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
+pub(crate) const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
 const SERVICE_ACCOUNT_NAME: &str = "kubernetes.io/service-account.name";
 const SERVICE_ACCOUNT_UID: &str = "kubernetes.io/service-account.uid";
 

@@ -10,11 +10,18 @@
 //! the renderer's rules for which occurrence of a field counts and which wire types it
 //! accepts.
 
+use serde_json::Value;
+
 use crate::decode::{Decoder, PROTO_PREFIX};
 use crate::render::utf8_lossy;
 use crate::schema::{Elem, MsgView, Schema, Shape};
 use crate::special::Special;
 use crate::wire::{Fields, WireValue};
+
+/// `metadata.<key>` of a decoded object, as a string.
+fn str_at<'o>(object: &'o Value, key: &str) -> Option<&'o str> {
+    object.get("metadata")?.get(key)?.as_str()
+}
 
 const PROTOBUF_CONTENT_TYPE: &[u8] = b"application/vnd.kubernetes.protobuf";
 
@@ -109,6 +116,41 @@ impl Decoder {
         // Empty strings are omitted, as if absent.
         let found = has_selector && !namespace.is_empty() && !name.is_empty();
         Some(found.then(|| (utf8_lossy(namespace), utf8_lossy(name))))
+    }
+
+    /// [`skip_needs_content`](crate::clean::skip_needs_content) for an object whose
+    /// metadata-first decode is `object`, with its stored `value` at hand to answer what the
+    /// bytes can: a Secret's skip needs more than its metadata only if it is a token Secret,
+    /// and its `type` is read from the bytes; a ServiceAccount's only if it is named
+    /// `default` (whether it has `imagePullSecrets` decides). `true` when the bytes cannot
+    /// tell (JSON values, malformed wire data).
+    pub fn skip_needs_content(&self, object: &Value, value: &[u8]) -> bool {
+        if !crate::clean::skip_needs_content(object) {
+            return false;
+        }
+        match crate::clean::kind_of(object) {
+            "ServiceAccount" => str_at(object, "name") == Some("default"),
+            "Secret" => self.token_secret(value) != Some(false),
+            _ => true,
+        }
+    }
+
+    /// Whether a protobuf value's Secret has the token type, as the renderer reads its
+    /// `type` (the last occurrence of the string field); `None` when the bytes cannot tell.
+    fn token_secret(&self, value: &[u8]) -> Option<bool> {
+        let (message, raw) = self.peek_object(value)?;
+        let message = message?;
+        let view = &self.schema.views(self.release)[message as usize];
+        let mut token = false;
+        for f in Fields::new(raw) {
+            let f = f.ok()?;
+            if let (Some(field), WireValue::Bytes(b)) = (field_of(self.schema, view, f.number), f.value) {
+                if (field.json, field.elem, field.shape) == ("type", Elem::String, Shape::Single) {
+                    token = b == crate::clean::TOKEN_SECRET_TYPE.as_bytes();
+                }
+            }
+        }
+        Some(token)
     }
 
     /// The message a protobuf value's object is rendered as (`None`: a kind the schema does

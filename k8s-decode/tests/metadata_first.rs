@@ -190,3 +190,53 @@ fn two_step_decode_of_damaged_values() {
     }
     assert!(both_ok > 100 && both_err > 100, "{both_ok} {both_err}");
 }
+
+/// What the skips need beyond the metadata (`Decoder::skip_needs_content`): a
+/// ServiceAccount only when named `default` (its `imagePullSecrets` decide), a Secret only
+/// when its type, read from the bytes, is the token type. Where the metadata is enough, it
+/// decides what the whole object decides.
+#[test]
+fn skips_need_content_only_where_the_metadata_cannot_decide() {
+    use k8s_decode::clean::{skip_reason, SkipContext};
+    use k8s_decode::encode::Encoder;
+    use serde_json::json;
+
+    let decoder = Decoder::new(KubeVersion::HEAD);
+    let encoder = Encoder::new(KubeVersion::HEAD);
+    let context = SkipContext { internal: false, service_has_selector: None };
+    let account = |name: &str, pull: bool| {
+        let mut o = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": "a"}});
+        if pull {
+            o["imagePullSecrets"] = json!([{"name": "registry"}]);
+        }
+        o
+    };
+    let secret = |name: &str, kind: &str| {
+        json!({"apiVersion": "v1", "kind": "Secret", "type": kind, "data": {"token": "eA=="},
+            "metadata": {"name": name, "namespace": "a",
+                "annotations": {"kubernetes.io/service-account.name": "builder"}}})
+    };
+    let token = "kubernetes.io/service-account-token";
+    let cases = [
+        (account("default", false), true),
+        (account("default", true), true),
+        (account("builder", true), false),
+        (secret("builder-token-abcde", token), true),
+        (secret("builder-token-abcde", "Opaque"), false),
+        (secret("ci-token", token), true),
+    ];
+    for (object, needs) in cases {
+        let value = encoder.encode(&object).unwrap();
+        let first = decoder.decode_metadata(&value, LeaveOut::dropped_by_cleaning()).unwrap();
+        assert_eq!(decoder.skip_needs_content(first.object(), &value), needs, "{object}");
+        let whole = decoder.decode(&value, &DecodeOptions::default()).unwrap().object;
+        if !needs {
+            assert_eq!(skip_reason(first.object(), &context), skip_reason(&whole, &context), "{object}");
+        }
+    }
+    // The default ServiceAccount without pull secrets and the generated token Secret are
+    // skipped, which the metadata alone would not tell.
+    let skipped = |object: &serde_json::Value| skip_reason(object, &context).is_some();
+    assert!(skipped(&account("default", false)) && !skipped(&account("default", true)));
+    assert!(skipped(&secret("builder-token-abcde", token)) && !skipped(&secret("builder-token-abcde", "Opaque")));
+}

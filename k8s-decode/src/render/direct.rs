@@ -19,7 +19,7 @@ use std::ops::Range;
 use serde_json::Value;
 
 use super::{float_value, Renderer, Seg};
-use crate::clean::LAST_APPLIED;
+use crate::clean::{LAST_APPLIED, TOKEN_SECRET_TYPE};
 use crate::decode::LeaveOut;
 use crate::schema::{Elem, Field, Omit, Shape, Zero};
 use crate::special::Special;
@@ -115,7 +115,7 @@ impl Renderer<'_> {
         let view = &self.views[msg as usize];
         Fields::new(raw).filter_map(|f| f.ok()).any(|f| {
             let json = view.position(f.number).map(|p| self.schema.fields[view.order[p] as usize].json);
-            json == Some("type") && matches!(f.value, WireValue::Bytes(b"kubernetes.io/service-account-token"))
+            json == Some("type") && matches!(f.value, WireValue::Bytes(b) if b == TOKEN_SECRET_TYPE.as_bytes())
         })
     }
 }

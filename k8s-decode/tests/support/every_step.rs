@@ -1,13 +1,14 @@
 //! One stored value through every step `extract` and `get` take with it, checking what
 //! must hold whatever the bytes: no panic; the owner peek (when it answers), release
-//! detection and the two-step decode answer what the full decode answers; both writers write
+//! detection, the skips decided from the metadata and the two-step decode answer what the
+//! full decode answers; both writers write
 //! whatever decodes; the YAML written straight from the wire, when that path takes the value,
 //! is the tree path's.
 //!
 //! Shared by `random_damage.rs` and the coverage-guided fuzz target `fuzz/decode`
 //! (included there by path), so that what the fuzzer finds is replayed by `cargo test`.
 
-use k8s_decode::clean::{clean, is_controlled, CleanOptions};
+use k8s_decode::clean::{clean, is_controlled, skip_reason, CleanOptions, SkipContext};
 use k8s_decode::encode::Encoder;
 use k8s_decode::yaml::YamlError;
 use k8s_decode::{detect_kube_version, DecodeOptions, Decoder, Encoding, LeaveOut};
@@ -53,6 +54,16 @@ pub fn decode_every_way(decoder: &Decoder, value: &[u8], context: &str) -> Steps
     let cleaning = DecodeOptions { mod_revision: Some(5), leave_out, ..Default::default() };
     let one_step = decoder.decode(value, &cleaning);
     if let Ok(first) = decoder.decode_metadata(value, leave_out) {
+        // Where the metadata (and what the bytes tell) settles the skips, the whole object
+        // settles them the same way.
+        if let (false, Ok(whole)) = (decoder.skip_needs_content(first.object(), value), &one_step) {
+            let context_of = SkipContext { internal: false, service_has_selector: None };
+            assert_eq!(
+                skip_reason(first.object(), &context_of),
+                skip_reason(&whole.object, &context_of),
+                "{context}: skips from the metadata against the whole object"
+            );
+        }
         let two_steps = decoder.decode_rest(first, &cleaning);
         match (&two_steps, &one_step) {
             (Ok(a), Ok(b)) => assert_eq!(a.object, b.object, "{context}: two-step decode against one"),
