@@ -12,8 +12,9 @@
 //!
 //! Layout: [`decode`](Decoder) (envelopes), `schema` (generated tables, see
 //! `schema/k8s-api.schema` and [`schema::gen`]), `render` (schema-guided
-//! protobuf → JSON), `special` (the hand-written custom-JSON types), `cbor`,
-//! `wire`.
+//! protobuf → JSON; `render::direct`: protobuf → cleaned YAML without the value tree,
+//! for `extract`), `special` (the hand-written custom-JSON types), `json_read` (JSON
+//! values without what the caller leaves out), `cbor`, `wire`.
 //!
 //! Output values are `serde_json::Value`s with Go's key order. Go's byte-level
 //! escaping of `<`, `>`, `&`, U+2028, U+2029 in strings (`\u003c` …) is not a

@@ -31,7 +31,7 @@
 //!   order depends on its random map iteration; ours is one of the orders Go
 //!   can produce.
 
-mod implicit;
+pub(crate) mod implicit;
 pub(crate) mod number;
 pub(crate) mod scalar;
 pub(crate) mod sort;

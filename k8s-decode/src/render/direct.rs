@@ -24,8 +24,9 @@ use crate::decode::LeaveOut;
 use crate::schema::{Elem, Field, Omit, Shape, Zero};
 use crate::special::Special;
 use crate::wire::{Fields, WireValue};
+use crate::yaml::implicit::reads_as_other_type;
 use crate::yaml::number::write_number;
-use crate::yaml::scalar::{key_style, letters_key_style, printable_ascii_style, string_style, Out};
+use crate::yaml::scalar::{key_style, letters_key_style, printable_ascii_style, string_style, Out, Style};
 use crate::yaml::sort::{key_less, merge_sort};
 use crate::yaml::{as_kubectl_reads, emit_value, Place};
 
@@ -92,7 +93,6 @@ pub(crate) struct DirectYaml<'a> {
     /// Working space of the merge sorts.
     sort_scratch: Vec<Pending<'a>>,
     entry_scratch: Vec<MapEntry<'a>>,
-    base64: String,
     keep_owner_references: bool,
 }
 
@@ -152,7 +152,6 @@ impl<'a> DirectYaml<'a> {
             entries: Vec::new(),
             sort_scratch: Vec::new(),
             entry_scratch: Vec::new(),
-            base64: String::new(),
             keep_owner_references,
         };
         w.mapping(msg, envelope.raw, Place::Root, 0, 0, Some((api_version, kind))).map_err(|e| e.0)?;
@@ -584,14 +583,22 @@ impl<'a> DirectYaml<'a> {
                 let s = std::str::from_utf8(b)?;
                 self.string(s, place, indent)
             }
-            (Elem::Bytes, WireValue::Bytes(b)) => {
-                let mut text = std::mem::take(&mut self.base64);
-                text.clear();
-                crate::base64::encode_into(b, &mut text);
-                let r = self.string(&text, place, indent);
-                self.base64 = text;
-                r
+            (Elem::Bytes, WireValue::Bytes(b)) if !b.is_empty() => {
+                // Secrets' data, most of a cluster's YAML. Base64 is printable ASCII without
+                // spaces and none of YAML's indicators: plain and unfolded, unless it reads as
+                // another type (`1234`, `true`), which is told from the text once written.
+                self.lead(place);
+                let start = self.out.text.len();
+                crate::base64::encode_into(b, &mut self.out.text);
+                if reads_as_other_type(&self.out.text[start..]) {
+                    let text = self.out.text.split_off(start);
+                    self.out.scalar(&text, Style::Double, indent, true);
+                } else {
+                    self.out.column += self.out.text.len() - start;
+                }
+                Ok(())
             }
+            (Elem::Bytes, WireValue::Bytes(_)) => self.string("", place, indent),
             (Elem::Message(t), WireValue::Bytes(b)) => self.mapping(t, b, place, indent, depth + 1, None),
             (Elem::Double, WireValue::Fixed64(x)) => {
                 let v = float_value(f64::from_bits(x)).ok_or(GiveUp("a non-finite float"))?;
@@ -631,5 +638,67 @@ impl<'a> DirectYaml<'a> {
     fn made(&mut self, v: &Value, place: Place, indent: usize, depth: u32) -> Result<()> {
         emit_value(&mut self.out, v, place, indent, depth as usize)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::clean::{clean, CleanOptions};
+    use crate::encode::Encoder;
+    use crate::{DecodeOptions, Decoder, KubeVersion, LeaveOut};
+
+    /// The tree path's YAML of a stored value, cleaned.
+    fn tree_yaml(decoder: &Decoder, value: &[u8]) -> String {
+        let options = DecodeOptions { leave_out: LeaveOut::dropped_by_cleaning(), ..Default::default() };
+        let mut object = decoder.decode(value, &options).unwrap().object;
+        clean(&mut object, &CleanOptions::default());
+        crate::yaml::to_yaml_string(&object).unwrap()
+    }
+
+    /// Bytes whose base64 reads as another type are quoted, as the tree path quotes them;
+    /// the rest are plain, long ones unfolded; empty ones are `""`.
+    #[test]
+    fn base64_that_reads_as_another_type_is_quoted() {
+        let decoder = Decoder::new(KubeVersion::HEAD);
+        let long = "QUJD".repeat(100);
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"},
+            "data": {"number": "1234", "word": "null", "bool": "TRUE", "time": "2001", "plain": "QUJD",
+                "long": long, "empty": "", "sign": "+123"}});
+        let value = Encoder::new(KubeVersion::HEAD).encode(&secret).unwrap();
+        let direct = decoder.clean_yaml_direct(&value, false).unwrap();
+        assert_eq!(direct, tree_yaml(&decoder, &value));
+        for line in [
+            "number: \"1234\"",
+            "word: \"null\"",
+            "bool: \"TRUE\"",
+            "time: \"2001\"",
+            "plain: QUJD",
+            "empty: \"\"",
+            "sign: \"+123\"",
+        ] {
+            assert!(direct.contains(&format!("  {line}\n")), "{line} in {direct}");
+        }
+        assert!(direct.contains(&format!("  long: {long}\n")));
+    }
+
+    /// What makes the direct path give up: the kinds the tree path cleans by rules of their
+    /// own, and token Secrets.
+    #[test]
+    fn gives_up_where_the_cleaning_has_rules_of_its_own() {
+        let decoder = Decoder::new(KubeVersion::HEAD);
+        let encoder = Encoder::new(KubeVersion::HEAD);
+        let metadata = json!({"name": "x", "namespace": "a"});
+        let service =
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": {"clusterIP": "10.0.0.1"}});
+        let token = json!({"apiVersion": "v1", "kind": "Secret", "metadata": metadata,
+            "type": "kubernetes.io/service-account-token"});
+        let opaque = json!({"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": "Opaque"});
+        assert!(decoder.clean_yaml_direct(&encoder.encode(&service).unwrap(), false).is_err());
+        assert!(decoder.clean_yaml_direct(&encoder.encode(&token).unwrap(), false).is_err());
+        let value = encoder.encode(&opaque).unwrap();
+        assert_eq!(decoder.clean_yaml_direct(&value, false).unwrap(), tree_yaml(&decoder, &value));
+        assert!(decoder.clean_yaml_direct(br#"{"kind":"Secret"}"#, false).is_err());
     }
 }
