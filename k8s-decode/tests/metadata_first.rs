@@ -8,14 +8,11 @@ use std::path::PathBuf;
 use k8s_decode::clean::{is_controlled, selector_owner};
 use k8s_decode::{DecodeOptions, Decoder, Encoding, KubeVersion, LeaveOut};
 
+#[path = "support/snapshot_values.rs"]
+mod snapshot_values;
+
 fn snapshots() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> =
-        testdata::project_snapshot_dirs().into_iter().map(|d| d.join("snapshot.db")).collect();
-    if let Some(shared) = testdata::shared_fixtures("metadata_first") {
-        paths.push(shared.join("real-snapshots/ggkarthikgit-infosys/snapshot.db"));
-        paths.push(shared.join("real-snapshots/etcd-io-auger/db"));
-    }
-    paths
+    snapshot_values::snapshots("metadata_first")
 }
 
 #[test]
@@ -25,27 +22,19 @@ fn controlled_from_the_bytes_matches_the_decode() {
         ..Default::default()
     };
     let (mut compared, mut controlled) = (0, 0);
-    for path in snapshots() {
-        let snap = etcd_snapshot::Snapshot::open(&path).unwrap();
-        let store = snap.store().unwrap();
-        for version in [16, 24, 30] {
-            let decoder = Decoder::new(KubeVersion::minor_release(version));
-            for rec in store.records() {
-                let kv = rec.unwrap().kv;
-                let Ok(decoded) = decoder.decode(kv.value, &options) else { continue };
-                let key = String::from_utf8_lossy(kv.key);
-                let peeked = decoder.controlled(kv.value);
-                if decoded.encoding == Encoding::Protobuf {
-                    // Every well-formed protobuf value of a real cluster is answered.
-                    assert_eq!(peeked, Some(is_controlled(&decoded.object)), "{}: {key}", path.display());
-                    compared += 1;
-                    controlled += usize::from(peeked == Some(true));
-                } else {
-                    assert_eq!(peeked, None, "{}: {key}", path.display());
-                }
-            }
+    snapshot_values::for_each_value(&snapshots(), &[16, 24, 30], |path, decoder, kv| {
+        let Ok(decoded) = decoder.decode(kv.value, &options) else { return };
+        let key = String::from_utf8_lossy(kv.key);
+        let peeked = decoder.controlled(kv.value);
+        if decoded.encoding == Encoding::Protobuf {
+            // Every well-formed protobuf value of a real cluster is answered.
+            assert_eq!(peeked, Some(is_controlled(&decoded.object)), "{}: {key}", path.display());
+            compared += 1;
+            controlled += usize::from(peeked == Some(true));
+        } else {
+            assert_eq!(peeked, None, "{}: {key}", path.display());
         }
-    }
+    });
     println!("{compared} protobuf values compared, {controlled} controlled");
     assert!(compared > 1000 && controlled > 100, "{compared} compared, {controlled} controlled");
 }
