@@ -279,6 +279,23 @@ impl<'a> DirectYaml<'a> {
                 if field.mask & self.r.release_bit == 0 || field.omit != Omit::Never {
                     continue;
                 }
+                // A custom-JSON type's zero (a Time's is null) is made now, as for a present
+                // one: the cleaning removes a null `creationTimestamp` from templates.
+                if let (Zero::Struct, Elem::Message(t)) = (field.zero, field.elem) {
+                    let special = schema.messages[t as usize].special;
+                    if special != Special::None {
+                        self.r.check_depth(depth + 1)?;
+                        self.r.path.push(Seg::Key(field.json));
+                        let v = self.r.special(t, special, &[], depth + 1);
+                        self.r.path.pop();
+                        let v = v?;
+                        if !(template_metadata && field.json == "creationTimestamp" && v.is_null()) {
+                            self.values.push(v);
+                            self.pending.push(Pending { key: field.json, item: Item::Made(self.values.len() - 1) });
+                        }
+                        continue;
+                    }
+                }
                 if template_metadata && field.json == "creationTimestamp" && field.zero == Zero::Null {
                     continue;
                 }
@@ -681,6 +698,33 @@ mod tests {
             assert!(direct.contains(&format!("  {line}\n")), "{line} in {direct}");
         }
         assert!(direct.contains(&format!("  long: {long}\n")));
+    }
+
+    /// A protobuf field: tag and length (under 128 bytes) and the bytes.
+    fn field(number: u8, bytes: &[u8]) -> Vec<u8> {
+        let mut f = vec![number << 3 | 2, bytes.len() as u8];
+        f.extend_from_slice(bytes);
+        f
+    }
+
+    /// A template whose metadata has no `creationTimestamp` on the wire (Go's encoders write
+    /// an empty one; hand-made or damaged values may not): it is a zero Time in 1.16's
+    /// schema and null in later ones, and the cleaning removes it either way. Found by the
+    /// `decode` fuzz target.
+    #[test]
+    fn templates_lose_their_null_creation_timestamp_in_every_release() {
+        let labels = field(11, &[field(1, b"app"), field(2, b"d")].concat());
+        let container = field(2, &field(1, b"c"));
+        let template = field(3, &[field(1, &labels), field(2, &container)].concat());
+        let raw = [field(1, &[field(1, b"d"), field(3, b"a")].concat()), field(2, &template)].concat();
+        let type_meta = [field(1, b"apps/v1"), field(2, b"Deployment")].concat();
+        let value = [b"k8s\0".to_vec(), field(1, &type_meta), field(2, &raw)].concat();
+        for release in [KubeVersion::minor_release(16), KubeVersion::minor_release(24), KubeVersion::HEAD] {
+            let decoder = Decoder::new(release);
+            let direct = decoder.clean_yaml_direct(&value, false).unwrap();
+            assert_eq!(direct, tree_yaml(&decoder, &value), "{release:?}");
+            assert!(!direct.contains("creationTimestamp") && direct.contains("app: d"), "{release:?}: {direct}");
+        }
     }
 
     /// What makes the direct path give up: the kinds the tree path cleans by rules of their
