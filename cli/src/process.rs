@@ -77,6 +77,8 @@ impl Processing<'_> {
             Err(e) => return Outcome::Undecodable(raw_key(), e.to_string()),
         };
         let value = value.as_ref();
+        // Whether the YAML may be written straight from the wire (`clean_yaml_direct`).
+        let direct = self.cleaning && deleted_at.is_none() && self.format == Format::Yaml && self.namespaces.is_empty();
         // What the cleaning drops is not even decoded.
         let leave_out = if self.cleaning { LeaveOut::dropped_by_cleaning() } else { LeaveOut::default() };
         // The metadata decoded to decide the skips, reused by the full decode.
@@ -89,6 +91,26 @@ impl Processing<'_> {
             // from the bytes, without decoding even the metadata.
             if self.decoder.controlled(value) == Some(true) {
                 return Outcome::Skipped(Skip::Owned, resource);
+            }
+            // An object the direct path below may write: its skips are decided on what the
+            // bytes tell of its metadata, without building the metadata's tree.
+            if direct && self.selection.labels.is_none() {
+                if let Some(object) = self.decoder.metadata_for_skips(value) {
+                    if !self.decoder.skip_needs_content(&object, value) {
+                        if let Some(skip) = self.skip_reason(&object, info, named) {
+                            return Outcome::Skipped(skip, resource);
+                        }
+                        if let Ok(yaml) =
+                            self.decoder.clean_yaml_direct(value, self.clean_options.keep_owner_references)
+                        {
+                            return Outcome::Keep(Box::new(Item {
+                                resource,
+                                moved_from: None,
+                                rendered: yaml.into_bytes(),
+                            }));
+                        }
+                    }
+                }
             }
             // A value that fails here fails the full decode below too, which reports it.
             if let Ok(partial) = self.decoder.decode_metadata(value, leave_out) {
@@ -115,8 +137,7 @@ impl Processing<'_> {
         // What the tree path below would write, written straight from the wire: once the
         // skips and the label selector are settled without the rest of the object.
         let settled = decided || !self.skipping && self.selection.labels.is_none();
-        if settled && self.cleaning && deleted_at.is_none() && self.format == Format::Yaml && self.namespaces.is_empty()
-        {
+        if settled && direct {
             if let Ok(yaml) = self.decoder.clean_yaml_direct(value, self.clean_options.keep_owner_references) {
                 return Outcome::Keep(Box::new(Item { resource, moved_from: None, rendered: yaml.into_bytes() }));
             }

@@ -644,6 +644,17 @@ pub fn selector_owner(obj: &Value) -> Option<(String, String)> {
     Some((namespace.to_string(), str_at(obj, &["metadata", "name"])?.to_string()))
 }
 
+const BOOTSTRAPPING_LABEL: &str = "kubernetes.io/bootstrapping";
+const AUTOMANAGED_LABEL: &str = "kube-aggregator.kubernetes.io/automanaged";
+const MANAGED_BY_LABEL: &str = "endpointslice.kubernetes.io/managed-by";
+const APF_AUTOUPDATE_ANNOTATION: &str = "apf.kubernetes.io/autoupdate-spec";
+
+/// The labels and annotations [`skip_reason`] reads, and all it reads of the metadata besides
+/// `name`, `namespace` and the owner references:
+/// [`Decoder::metadata_for_skips`](crate::Decoder::metadata_for_skips) keeps only these.
+pub(crate) const SKIP_LABELS: &[&str] = &[BOOTSTRAPPING_LABEL, AUTOMANAGED_LABEL, MANAGED_BY_LABEL];
+pub(crate) const SKIP_ANNOTATIONS: &[&str] = &[APF_AUTOUPDATE_ANNOTATION, SERVICE_ACCOUNT_NAME];
+
 /// Why `obj` should not be restored by default, if it should not.
 pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
     if context.internal {
@@ -678,17 +689,15 @@ pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
         ("scheduling.k8s.io", "PriorityClass") => {
             matches!(name(), "system-cluster-critical" | "system-node-critical")
         }
-        ("apiregistration.k8s.io", "APIService") => label("kube-aggregator.kubernetes.io/automanaged").is_some(),
-        ("flowcontrol.apiserver.k8s.io", _) => annotation("apf.kubernetes.io/autoupdate-spec") == Some("true"),
+        ("apiregistration.k8s.io", "APIService") => label(AUTOMANAGED_LABEL).is_some(),
+        ("flowcontrol.apiserver.k8s.io", _) => annotation(APF_AUTOUPDATE_ANNOTATION) == Some("true"),
         _ => false,
-    } || label("kubernetes.io/bootstrapping") == Some("rbac-defaults");
+    } || label(BOOTSTRAPPING_LABEL) == Some("rbac-defaults");
     if cluster_default {
         return Some(Skip::ClusterDefaults);
     }
     match (group, kind) {
-        ("discovery.k8s.io", "EndpointSlice") if label("endpointslice.kubernetes.io/managed-by").is_some() => {
-            Some(Skip::EndpointSlices)
-        }
+        ("discovery.k8s.io", "EndpointSlice") if label(MANAGED_BY_LABEL).is_some() => Some(Skip::EndpointSlices),
         ("", "Endpoints") if context.service_has_selector.is_some_and(|f| f(namespace(), name())) => {
             Some(Skip::ServiceEndpoints)
         }

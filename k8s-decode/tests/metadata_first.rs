@@ -229,3 +229,38 @@ fn skips_need_content_only_where_the_metadata_cannot_decide() {
     assert!(skipped(&account("default", false)) && !skipped(&account("default", true)));
     assert!(skipped(&secret("builder-token-abcde", token)) && !skipped(&secret("builder-token-abcde", "Opaque")));
 }
+
+/// What `extract` reads of the metadata from the bytes for the skips
+/// (`Decoder::metadata_for_skips`) answers every well-formed protobuf value of a kind the
+/// schema knows, and the skips answer on it what they answer on the decoded metadata, for
+/// every value of every snapshot.
+#[test]
+fn metadata_for_skips_decides_what_the_decoded_metadata_decides() {
+    use k8s_decode::clean::{skip_reason, SkipContext};
+
+    let leave_out = LeaveOut::dropped_by_cleaning();
+    let has_selector = |ns: &str, name: &str| (ns.len() + name.len()).is_multiple_of(2);
+    let context = SkipContext { internal: false, service_has_selector: Some(&has_selector) };
+    let (mut compared, mut skipped) = (0, 0);
+    snapshot_values::for_each_value(&snapshots(), &[16, 30], |path, decoder, kv| {
+        let Ok(first) = decoder.decode_metadata(kv.value, leave_out) else { return };
+        let key = String::from_utf8_lossy(kv.key);
+        let Some(for_skips) = decoder.metadata_for_skips(kv.value) else {
+            let known = first.decoded().message.is_some();
+            assert!(first.decoded().encoding != Encoding::Protobuf || !known, "{}: {key}", path.display());
+            return;
+        };
+        let skip = skip_reason(first.object(), &context);
+        assert_eq!(skip_reason(&for_skips, &context), skip, "{}: {key}", path.display());
+        assert_eq!(
+            decoder.skip_needs_content(&for_skips, kv.value),
+            decoder.skip_needs_content(first.object(), kv.value),
+            "{}: {key}",
+            path.display()
+        );
+        compared += 1;
+        skipped += usize::from(skip.is_some());
+    });
+    println!("{compared} compared, {skipped} skipped");
+    assert!(compared > 1000 && skipped > 100, "{compared} compared, {skipped} skipped");
+}

@@ -64,6 +64,22 @@ pub fn decode_every_way(decoder: &Decoder, value: &[u8], context: &str) -> Steps
                 "{context}: skips from the metadata against the whole object"
             );
         }
+        // What `extract` reads of the metadata from the bytes for the skips, where it can:
+        // the skips answer on it what they answer on the decoded metadata.
+        if let Some(for_skips) = decoder.metadata_for_skips(value) {
+            let has_selector = |ns: &str, name: &str| (ns.len() + name.len()).is_multiple_of(2);
+            let context_of = SkipContext { internal: false, service_has_selector: Some(&has_selector) };
+            assert_eq!(
+                skip_reason(&for_skips, &context_of),
+                skip_reason(first.object(), &context_of),
+                "{context}: skips from the bytes against the decoded metadata"
+            );
+            assert_eq!(
+                decoder.skip_needs_content(&for_skips, value),
+                decoder.skip_needs_content(first.object(), value),
+                "{context}: whether the skips need more than the metadata"
+            );
+        }
         let two_steps = decoder.decode_rest(first, &cleaning);
         match (&two_steps, &one_step) {
             (Ok(a), Ok(b)) => assert_eq!(a.object, b.object, "{context}: two-step decode against one"),
