@@ -94,15 +94,18 @@ pub(crate) struct DirectYaml<'a> {
     sort_scratch: Vec<Pending<'a>>,
     entry_scratch: Vec<MapEntry<'a>>,
     keep_owner_references: bool,
+    /// The object is a Service: its rules `service-cluster-ip` and `service-node-ports`.
+    service: bool,
 }
 
-/// The kinds whose cleaning has rules beyond the metadata and `status` (see `clean`): the
-/// tree path cleans them.
+/// The kinds whose cleaning has rules beyond the metadata, `status` and templates (see
+/// `clean`): the tree path cleans them. Services are written here unless they have node
+/// ports (see [`DirectYaml::gather`]).
 fn has_own_rules(api_version: &str, kind: &str) -> bool {
     let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
     matches!(
         (group, kind),
-        ("", "Service" | "Pod" | "PersistentVolumeClaim" | "PersistentVolume")
+        ("", "Pod" | "PersistentVolumeClaim" | "PersistentVolume")
             | ("apiextensions.k8s.io", "CustomResourceDefinition")
             | ("batch", "Job")
     )
@@ -153,6 +156,7 @@ impl<'a> DirectYaml<'a> {
             sort_scratch: Vec::new(),
             entry_scratch: Vec::new(),
             keep_owner_references,
+            service: (api_version, kind) == ("v1", "Service"),
         };
         w.mapping(msg, envelope.raw, Place::Root, 0, 0, Some((api_version, kind))).map_err(|e| e.0)?;
         if !w.r.warnings.is_empty() {
@@ -214,6 +218,12 @@ impl<'a> DirectYaml<'a> {
         let template_metadata = self.in_template_metadata();
         let claim_template = self.in_claim_template();
         let object_metadata = matches!(self.r.path.as_slice(), [Seg::Key("metadata")]);
+        let service_spec = self.service && matches!(self.r.path.as_slice(), [Seg::Key("spec")]);
+        let service_port =
+            self.service && matches!(self.r.path.as_slice(), [Seg::Key("spec"), Seg::Key("ports"), Seg::Index(_)]);
+        // Rule `service-cluster-ip`: the cluster IPs go, unless the Service is headless.
+        let drop_cluster_ips =
+            service_spec && self.last_string(msg, base, end, "clusterIP") != Some(b"None".as_slice());
         let mut k = base;
         for (pos, &fi) in view.order.iter().enumerate() {
             let start = k;
@@ -259,8 +269,18 @@ impl<'a> DirectYaml<'a> {
             if field.inline || field.omit == Omit::Skip && start < k {
                 return Err(GiveUp("an inline field"));
             }
-            if self.r.left_out(field.json) {
+            if self.r.left_out(field.json) || drop_cluster_ips && matches!(field.json, "clusterIP" | "clusterIPs") {
                 continue;
+            }
+            // Rule `service-node-ports` keeps the node ports a user chose, which only the
+            // managed fields and the last-applied annotation tell: the tree path reads them.
+            if start < k
+                && (service_spec && field.json == "healthCheckNodePort" || service_port && field.json == "nodePort")
+            {
+                let zero = matches!(self.r.scratch[k - 1].1.value, WireValue::Varint(0)) && field.omit != Omit::Never;
+                if !zero {
+                    return Err(GiveUp("a Service with node ports"));
+                }
             }
             if object_metadata && !self.keep_owner_references && field.json == "ownerReferences"
                 || claim_template && field.json == "status"
@@ -421,6 +441,17 @@ impl<'a> DirectYaml<'a> {
             merge_sort(entries, &mut self.entry_scratch, &|a: &MapEntry<'_>, b: &MapEntry<'_>| key_less(a.key, b.key));
         }
         Ok(start..self.entries.len())
+    }
+
+    /// The bytes of the last occurrence of message `msg`'s string field `json` among
+    /// `scratch[base..end]`, as the renderer keeps it.
+    fn last_string(&self, msg: u32, base: usize, end: usize, json: &str) -> Option<&'a [u8]> {
+        let view = &self.r.views[msg as usize];
+        let fields = &self.r.schema.fields;
+        self.r.scratch[base..end].iter().rev().find_map(|&(pos, f)| match f.value {
+            WireValue::Bytes(b) if fields[view.order[pos] as usize].json == json => Some(b),
+            _ => None,
+        })
     }
 
     fn annotations_left_out(&self, field: &Field) -> Option<&'static [u8]> {
@@ -728,21 +759,40 @@ mod tests {
     }
 
     /// What makes the direct path give up: the kinds the tree path cleans by rules of their
-    /// own, and token Secrets.
+    /// own, token Secrets, Services with node ports. Other Services lose their cluster IPs
+    /// unless headless, as the tree path's cleaning has it.
     #[test]
     fn gives_up_where_the_cleaning_has_rules_of_its_own() {
         let decoder = Decoder::new(KubeVersion::HEAD);
         let encoder = Encoder::new(KubeVersion::HEAD);
         let metadata = json!({"name": "x", "namespace": "a"});
-        let service =
-            json!({"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": {"clusterIP": "10.0.0.1"}});
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": {"nodeName": "n"}});
         let token = json!({"apiVersion": "v1", "kind": "Secret", "metadata": metadata,
             "type": "kubernetes.io/service-account-token"});
         let opaque = json!({"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": "Opaque"});
-        assert!(decoder.clean_yaml_direct(&encoder.encode(&service).unwrap(), false).is_err());
-        assert!(decoder.clean_yaml_direct(&encoder.encode(&token).unwrap(), false).is_err());
-        let value = encoder.encode(&opaque).unwrap();
-        assert_eq!(decoder.clean_yaml_direct(&value, false).unwrap(), tree_yaml(&decoder, &value));
+        let service = |spec: serde_json::Value| json!({"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec});
+        let port = json!({"port": 80, "protocol": "TCP"});
+        let node_port = json!({"port": 80, "protocol": "TCP", "nodePort": 30080});
+        for given_up in [
+            pod,
+            token,
+            service(json!({"type": "NodePort", "clusterIP": "10.0.0.1", "ports": [port, node_port]})),
+            service(json!({"type": "LoadBalancer", "healthCheckNodePort": 31000, "ports": [port]})),
+        ] {
+            assert!(decoder.clean_yaml_direct(&encoder.encode(&given_up).unwrap(), false).is_err(), "{given_up}");
+        }
+        for (written, cluster_ip) in [
+            (opaque, false),
+            (service(json!({"clusterIP": "10.0.0.1", "clusterIPs": ["10.0.0.1"], "ports": [port]})), false),
+            (service(json!({"clusterIPs": ["10.0.0.1"], "ports": [port]})), false),
+            (service(json!({"clusterIP": "None", "clusterIPs": ["None"], "ports": [port]})), true),
+        ] {
+            let value = encoder.encode(&written).unwrap();
+            let direct = decoder.clean_yaml_direct(&value, false).unwrap();
+            assert_eq!(direct, tree_yaml(&decoder, &value), "{written}");
+            assert_eq!(direct.contains("clusterIP: None") && direct.contains("clusterIPs:"), cluster_ip, "{direct}");
+            assert!(!direct.contains("10.0.0.1"), "{direct}");
+        }
         assert!(decoder.clean_yaml_direct(br#"{"kind":"Secret"}"#, false).is_err());
     }
 }
