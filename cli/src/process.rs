@@ -86,6 +86,8 @@ impl Processing<'_> {
         // Whether the label selector and the skips were decided from that metadata: the full
         // decode reuses it and adds nothing they read, so they would answer the same again.
         let mut decided = false;
+        // Whether the direct path was asked already (it answers the same again).
+        let mut direct_asked = false;
         if self.skipping {
             // Owned objects are most of what is skipped; their owner references are read
             // from the bytes, without decoding even the metadata.
@@ -100,6 +102,7 @@ impl Processing<'_> {
                         if let Some(skip) = self.skip_reason(&object, info, named) {
                             return Outcome::Skipped(skip, resource);
                         }
+                        direct_asked = true;
                         if let Ok(yaml) =
                             self.decoder.clean_yaml_direct(value, self.clean_options.keep_owner_references)
                         {
@@ -137,7 +140,7 @@ impl Processing<'_> {
         // What the tree path below would write, written straight from the wire: once the
         // skips and the label selector are settled without the rest of the object.
         let settled = decided || !self.skipping && self.selection.labels.is_none();
-        if settled && direct {
+        if settled && direct && !direct_asked {
             if let Ok(yaml) = self.decoder.clean_yaml_direct(value, self.clean_options.keep_owner_references) {
                 return Outcome::Keep(Box::new(Item { resource, moved_from: None, rendered: yaml.into_bytes() }));
             }

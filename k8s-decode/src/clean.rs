@@ -159,7 +159,11 @@ pub(crate) const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-config
 const CONTROLLER_UID_LABELS: &[&str] = &["controller-uid", "batch.kubernetes.io/controller-uid"];
 
 pub(crate) fn group_of(obj: &Value) -> &str {
-    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    group_of_api_version(obj.get("apiVersion").and_then(Value::as_str).unwrap_or(""))
+}
+
+/// The group of an apiVersion (`""` for the core group's `v1`).
+pub(crate) fn group_of_api_version(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(g, _)| g)
 }
 
@@ -213,7 +217,7 @@ fn remove_annotations(obj: &mut Value, keys: &[&str]) -> bool {
 
 /// The kinds some rules apply to.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum RuleKind {
+pub(crate) enum RuleKind {
     Service,
     Pod,
     PersistentVolumeClaim,
@@ -226,7 +230,12 @@ enum RuleKind {
 
 impl RuleKind {
     fn of(obj: &Value) -> RuleKind {
-        match (group_of(obj), kind_of(obj)) {
+        RuleKind::of_kind(group_of(obj), kind_of(obj))
+    }
+
+    /// The rules' kind of a `(group, kind)`.
+    pub(crate) fn of_kind(group: &str, kind: &str) -> RuleKind {
+        match (group, kind) {
             ("", "Service") => RuleKind::Service,
             ("", "Pod") => RuleKind::Pod,
             ("", "PersistentVolumeClaim") => RuleKind::PersistentVolumeClaim,

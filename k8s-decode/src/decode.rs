@@ -162,8 +162,8 @@ impl Decoder {
     /// The YAML of a protobuf value cleaned with the default rules (what
     /// [`decode`](Self::decode) with [`LeaveOut::dropped_by_cleaning`], then
     /// [`clean`](crate::clean::clean) and [`to_yaml_string`](crate::yaml::to_yaml_string) give),
-    /// written straight from the wire without building the value; `None` where that path
-    /// does not apply, with the reason (then take those three steps).
+    /// written straight from the wire without building the value; `Err` with the reason where
+    /// that path does not apply (then take those three steps).
     #[doc(hidden)]
     pub fn clean_yaml_direct(&self, value: &[u8], keep_owner_references: bool) -> Result<String, &'static str> {
         crate::render::DirectYaml::render(self.schema, self.release, value, keep_owner_references)

@@ -133,8 +133,8 @@ impl Decoder {
     /// `None` when the bytes cannot answer, as for [`Decoder::controlled`], for a kind the
     /// schema does not know, and where the decoder would warn about the metadata fields read.
     pub fn metadata_for_skips(&self, value: &[u8]) -> Option<Value> {
-        let (message, raw) = self.peek_object(value)?;
-        let envelope = Envelope::of(value)?;
+        let (message, envelope) = self.peek_envelope(value)?;
+        let raw = envelope.raw;
         let schema = self.schema;
         let mut object = Map::new();
         for (key, text) in [("kind", envelope.kind), ("apiVersion", envelope.api_version)] {
@@ -210,31 +210,26 @@ impl Decoder {
     /// `type` (the last occurrence of the string field); `None` when the bytes cannot tell.
     fn token_secret(&self, value: &[u8]) -> Option<bool> {
         let (message, raw) = self.peek_object(value)?;
-        let message = message?;
-        let view = &self.schema.views(self.release)[message as usize];
-        let mut token = false;
-        for f in Fields::new(raw) {
-            let f = f.ok()?;
-            if let (Some(field), WireValue::Bytes(b)) = (field_of(self.schema, view, f.number), f.value) {
-                if (field.json, field.elem, field.shape) == ("type", Elem::String, Shape::Single) {
-                    token = b == crate::clean::TOKEN_SECRET_TYPE.as_bytes();
-                }
-            }
-        }
-        Some(token)
+        token_secret(self.schema, &self.schema.views(self.release)[message? as usize], raw)
     }
 
     /// The message a protobuf value's object is rendered as (`None`: a kind the schema does
     /// not know) and the object's bytes. `None` when the decoder would not render the value
     /// from protobuf as usual.
     fn peek_object<'v>(&self, value: &'v [u8]) -> Option<(Option<u32>, &'v [u8])> {
-        let Envelope { api_version, kind, raw } = Envelope::of(value)?;
+        self.peek_envelope(value).map(|(message, envelope)| (message, envelope.raw))
+    }
+
+    /// [`peek_object`](Self::peek_object), with the whole envelope.
+    fn peek_envelope<'v>(&self, value: &'v [u8]) -> Option<(Option<u32>, Envelope<'v>)> {
+        let envelope = Envelope::of(value)?;
         let schema = self.schema;
-        let message = schema.message_for_gvk(std::str::from_utf8(api_version).ok()?, std::str::from_utf8(kind).ok()?);
+        let message = schema
+            .message_for_gvk(std::str::from_utf8(envelope.api_version).ok()?, std::str::from_utf8(envelope.kind).ok()?);
         if message.is_some_and(|id| schema.messages[id as usize].special != Special::None) {
             return None;
         }
-        Some((message, raw))
+        Some((message, envelope))
     }
 
     /// The bytes of an object's metadata, `Some(None)` when it has none; `None` on malformed
@@ -329,6 +324,22 @@ fn bytes(v: WireValue<'_>) -> Option<&[u8]> {
 
 fn field_of<'s>(schema: &'s Schema, view: &MsgView, number: u32) -> Option<&'s crate::schema::Field> {
     view.position(number).map(|pos| &schema.fields[view.order[pos] as usize])
+}
+
+/// Whether the object `raw` of a message with `view` has the token Secret type, as the
+/// renderer reads its `type` (the last occurrence of the string field); `None` on malformed
+/// wire data.
+pub(crate) fn token_secret(schema: &Schema, view: &MsgView, raw: &[u8]) -> Option<bool> {
+    let mut token = false;
+    for f in Fields::new(raw) {
+        let f = f.ok()?;
+        if let (Some(field), WireValue::Bytes(b)) = (field_of(schema, view, f.number), f.value) {
+            if (field.json, field.elem, field.shape) == ("type", Elem::String, Shape::Single) {
+                token = b == crate::clean::TOKEN_SECRET_TYPE.as_bytes();
+            }
+        }
+    }
+    Some(token)
 }
 
 /// A `map<string, string>` entry's key and value, as the renderer reads them (the last

@@ -19,7 +19,7 @@ use std::ops::Range;
 use serde_json::Value;
 
 use super::{float_value, Renderer, Seg};
-use crate::clean::{LAST_APPLIED, TOKEN_SECRET_TYPE};
+use crate::clean::{group_of_api_version, RuleKind, LAST_APPLIED};
 use crate::decode::LeaveOut;
 use crate::schema::{Elem, Field, Omit, Shape, Zero};
 use crate::special::Special;
@@ -98,34 +98,25 @@ pub(crate) struct DirectYaml<'a> {
     service: bool,
 }
 
-/// The kinds whose cleaning has rules beyond the metadata, `status` and templates (see
-/// `clean`): the tree path cleans them. Services are written here unless they have node
-/// ports (see [`DirectYaml::gather`]).
+/// Whether the tree path cleans objects of this kind: those whose cleaning has rules beyond
+/// the metadata, `status` and templates (see `clean`). Services are written here unless
+/// they have node ports (see [`DirectYaml::gather`]), Secrets unless they are token Secrets.
 fn has_own_rules(api_version: &str, kind: &str) -> bool {
-    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-    matches!(
-        (group, kind),
-        ("", "Pod" | "PersistentVolumeClaim" | "PersistentVolume")
-            | ("apiextensions.k8s.io", "CustomResourceDefinition")
-            | ("batch", "Job")
+    !matches!(
+        RuleKind::of_kind(group_of_api_version(api_version), kind),
+        RuleKind::Other | RuleKind::Service | RuleKind::Secret
     )
 }
 
-impl Renderer<'_> {
-    /// Whether a Secret's `type` is the token type, whose Secrets the tree path cleans
-    /// (rule `token-secret-data`).
-    fn is_token_secret(&self, msg: u32, raw: &[u8]) -> bool {
-        let view = &self.views[msg as usize];
-        Fields::new(raw).filter_map(|f| f.ok()).any(|f| {
-            let json = view.position(f.number).map(|p| self.schema.fields[view.order[p] as usize].json);
-            json == Some("type") && matches!(f.value, WireValue::Bytes(b) if b == TOKEN_SECRET_TYPE.as_bytes())
-        })
-    }
+/// Whether a key is ASCII letters only, as most field names are: its style is quick to
+/// tell, and its natural order is byte order.
+fn letters_only(key: &str) -> bool {
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
 impl<'a> DirectYaml<'a> {
     /// The cleaned YAML of a protobuf `value` (with [`LeaveOut::dropped_by_cleaning`] and
-    /// the default rules), or `None` where the tree path must do it.
+    /// the default rules), or why the tree path must do it.
     pub(crate) fn render(
         schema: &'static crate::schema::Schema,
         release: usize,
@@ -143,7 +134,9 @@ impl<'a> DirectYaml<'a> {
         }
         let msg = schema.message_for_gvk(api_version, kind).ok_or("kind not in the schema")?;
         let mut r = Renderer::new(schema, release, value);
-        if (api_version, kind) == ("v1", "Secret") && r.is_token_secret(msg, envelope.raw) {
+        if (api_version, kind) == ("v1", "Secret")
+            && crate::peek::token_secret(schema, &r.views[msg as usize], envelope.raw) != Some(false)
+        {
             return Err("a token Secret");
         }
         r.leave_out = LeaveOut::dropped_by_cleaning();
@@ -437,7 +430,7 @@ impl<'a> DirectYaml<'a> {
             self.entries.truncate(kept);
         }
         let entries = &mut self.entries[start..];
-        if !entries.iter().all(|e| !e.key.is_empty() && e.key.bytes().all(|b| b.is_ascii_alphabetic())) {
+        if !entries.iter().all(|e| letters_only(e.key)) {
             merge_sort(entries, &mut self.entry_scratch, &|a: &MapEntry<'_>, b: &MapEntry<'_>| key_less(a.key, b.key));
         }
         Ok(start..self.entries.len())
@@ -477,7 +470,7 @@ impl<'a> DirectYaml<'a> {
 
     fn sort_pending(&mut self, pbase: usize) -> Result<()> {
         let items = &mut self.pending[pbase..];
-        if items.iter().all(|p| !p.key.is_empty() && p.key.bytes().all(|b| b.is_ascii_alphabetic())) {
+        if items.iter().all(|p| letters_only(p.key)) {
             items.sort_unstable_by(|a, b| a.key.cmp(b.key));
         } else {
             merge_sort(items, &mut self.sort_scratch, &|a: &Pending<'_>, b: &Pending<'_>| key_less(a.key, b.key));
@@ -513,8 +506,7 @@ impl<'a> DirectYaml<'a> {
 
     /// A key at column `indent`.
     fn key(&mut self, key: &str, indent: usize) -> Result<()> {
-        let letters = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphabetic());
-        let (style, simple) = if letters { letters_key_style(key) } else { key_style(key) };
+        let (style, simple) = if letters_only(key) { letters_key_style(key) } else { key_style(key) };
         if !simple {
             return Err(GiveUp("a key too long for its line"));
         }
