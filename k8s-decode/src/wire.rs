@@ -108,6 +108,7 @@ impl<'a> Fields<'a> {
 impl<'a> Iterator for Fields<'a> {
     type Item = Result<WireField<'a>, WireError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.pos >= self.buf.len() {
             return None;
@@ -121,6 +122,7 @@ impl<'a> Iterator for Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    #[inline]
     fn read_one(&mut self) -> Result<WireField<'a>, WireError> {
         let offset = self.pos;
         let tag = read_varint(self.buf, &mut self.pos)?;
