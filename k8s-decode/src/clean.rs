@@ -46,6 +46,7 @@
 //! | `cluster-defaults` | what every cluster creates itself: namespaces `default`, `kube-system`, `kube-public`, `kube-node-lease`; ConfigMaps `kube-root-ca.crt`; ServiceAccounts `default` without imagePullSecrets; Service/Endpoints/EndpointSlice `default/kubernetes`; objects labelled `kubernetes.io/bootstrapping=rbac-defaults`; APIServices labelled `kube-aggregator.kubernetes.io/automanaged`; APF objects annotated `apf.kubernetes.io/autoupdate-spec: "true"`; PriorityClasses `system-cluster-critical`, `system-node-critical` | `create` would fail with AlreadyExists |
 //! | `apiserver-internal` | `/registry/ranges/*` (RangeAllocation), `/registry/masterleases/*` | API-server bookkeeping no API endpoint serves |
 
+use crate::member::member;
 use serde_json::{Map, Value};
 
 /// One field rule, documented as data.
@@ -159,7 +160,7 @@ pub(crate) const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-config
 const CONTROLLER_UID_LABELS: &[&str] = &["controller-uid", "batch.kubernetes.io/controller-uid"];
 
 pub(crate) fn group_of(obj: &Value) -> &str {
-    group_of_api_version(obj.get("apiVersion").and_then(Value::as_str).unwrap_or(""))
+    group_of_api_version(member(obj, "apiVersion").and_then(Value::as_str).unwrap_or(""))
 }
 
 /// The group of an apiVersion (`""` for the core group's `v1`).
@@ -168,7 +169,7 @@ pub(crate) fn group_of_api_version(api_version: &str) -> &str {
 }
 
 pub(crate) fn kind_of(obj: &Value) -> &str {
-    obj.get("kind").and_then(Value::as_str).unwrap_or("")
+    member(obj, "kind").and_then(Value::as_str).unwrap_or("")
 }
 
 pub(crate) fn is(obj: &Value, group: &str, kind: &str) -> bool {
@@ -178,7 +179,7 @@ pub(crate) fn is(obj: &Value, group: &str, kind: &str) -> bool {
 /// The value at a path of keys. `Value::pointer` would do, but it allocates for every
 /// segment (to unescape `~1`), and skipping asks for paths of every object.
 fn value_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
-    path.iter().try_fold(v, |v, k| v.get(k))
+    path.iter().try_fold(v, |v, k| member(v, k))
 }
 
 fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
@@ -629,15 +630,14 @@ pub fn skip_needs_content(obj: &Value) -> bool {
 /// Whether an object is owned by a controller (`ownerReferences[].controller: true`): this
 /// needs only the metadata.
 pub fn is_controlled(obj: &Value) -> bool {
-    obj.get("metadata").is_some_and(has_controller)
+    member(obj, "metadata").is_some_and(has_controller)
 }
 
 /// Whether `metadata` names a controller among its owner references.
 fn has_controller(metadata: &Value) -> bool {
-    metadata
-        .get("ownerReferences")
+    member(metadata, "ownerReferences")
         .and_then(Value::as_array)
-        .is_some_and(|refs| refs.iter().any(|r| r.get("controller").and_then(Value::as_bool) == Some(true)))
+        .is_some_and(|refs| refs.iter().any(|r| member(r, "controller").and_then(Value::as_bool) == Some(true)))
 }
 
 /// The `(namespace, name)` of an object whose `spec.selector` has an entry: for a Service,
@@ -671,17 +671,17 @@ pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
     }
     // Each lookup hashes its key, and this runs for every object: the metadata and its
     // labels are looked up once, the rest only where a kind reads it.
-    let metadata = obj.get("metadata");
+    let metadata = member(obj, "metadata");
     if metadata.is_some_and(has_controller) {
         return Some(Skip::Owned);
     }
     let (group, kind) = (group_of(obj), kind_of(obj));
-    let field = |k: &str| metadata.and_then(|m| m.get(k));
+    let field = |k: &str| metadata.and_then(|m| member(m, k));
     let namespace = || field("namespace").and_then(Value::as_str).unwrap_or("");
     let name = || field("name").and_then(Value::as_str).unwrap_or("");
     let labels = field("labels");
-    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-    let annotation = |k: &str| field("annotations").and_then(|a| a.get(k)).and_then(Value::as_str);
+    let label = |k: &str| labels.and_then(|l| member(l, k)).and_then(Value::as_str);
+    let annotation = |k: &str| field("annotations").and_then(|a| member(a, k)).and_then(Value::as_str);
     if let Some(skip) = skip_by_kind(group, kind) {
         return Some(skip);
     }
@@ -691,7 +691,7 @@ pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
     let cluster_default = match (group, kind) {
         ("", "Namespace") => ["default", "kube-system", "kube-public", "kube-node-lease"].contains(&name()),
         ("", "ConfigMap") => name() == "kube-root-ca.crt",
-        ("", "ServiceAccount") => name() == "default" && obj.get("imagePullSecrets").is_none(),
+        ("", "ServiceAccount") => name() == "default" && member(obj, "imagePullSecrets").is_none(),
         ("", "Service" | "Endpoints") | ("discovery.k8s.io", "EndpointSlice") => {
             namespace() == "default" && name() == "kubernetes"
         }

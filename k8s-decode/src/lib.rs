@@ -31,6 +31,7 @@ mod error;
 mod json;
 mod json_read;
 pub mod keys;
+mod member;
 pub mod namespace_map;
 mod peek;
 mod render;
