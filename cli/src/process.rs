@@ -89,29 +89,32 @@ impl Processing<'_> {
         // Whether the direct path was asked already (it answers the same again).
         let mut direct_asked = false;
         if self.skipping {
+            // An object the direct path below may write: its skips are decided on what the
+            // bytes tell of its metadata, without building the metadata's tree. One walk of
+            // the metadata tells that and whether it is owned.
+            let peeked =
+                (direct && self.selection.labels.is_none()).then(|| self.decoder.peek_for_skips(value)).flatten();
             // Owned objects are most of what is skipped; their owner references are read
             // from the bytes, without decoding even the metadata.
-            if self.decoder.controlled(value) == Some(true) {
+            let controlled = match &peeked {
+                Some(peeked) => Some(peeked.controlled()),
+                None => self.decoder.controlled(value),
+            };
+            if controlled == Some(true) {
                 return Outcome::Skipped(Skip::Owned, resource);
             }
-            // An object the direct path below may write: its skips are decided on what the
-            // bytes tell of its metadata, without building the metadata's tree.
-            if direct && self.selection.labels.is_none() {
-                if let Some(object) = self.decoder.metadata_for_skips(value) {
-                    if !self.decoder.skip_needs_content(&object, value) {
-                        if let Some(skip) = self.skip_reason(&object, info, named) {
-                            return Outcome::Skipped(skip, resource);
-                        }
-                        direct_asked = true;
-                        if let Ok(yaml) =
-                            self.decoder.clean_yaml_direct(value, self.clean_options.keep_owner_references)
-                        {
-                            return Outcome::Keep(Box::new(Item {
-                                resource,
-                                moved_from: None,
-                                rendered: yaml.into_bytes(),
-                            }));
-                        }
+            if let Some(object) = peeked.map(|p| p.to_value()) {
+                if !self.decoder.skip_needs_content(&object, value) {
+                    if let Some(skip) = self.skip_reason(&object, info, named) {
+                        return Outcome::Skipped(skip, resource);
+                    }
+                    direct_asked = true;
+                    if let Ok(yaml) = self.decoder.clean_yaml_direct(value, self.clean_options.keep_owner_references) {
+                        return Outcome::Keep(Box::new(Item {
+                            resource,
+                            moved_from: None,
+                            rendered: yaml.into_bytes(),
+                        }));
                     }
                 }
             }

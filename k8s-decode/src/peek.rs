@@ -133,40 +133,41 @@ impl Decoder {
     /// `None` when the bytes cannot answer, as for [`Decoder::controlled`], for a kind the
     /// schema does not know, and where the decoder would warn about the metadata fields read.
     pub fn metadata_for_skips(&self, value: &[u8]) -> Option<Value> {
+        self.peek_for_skips(value).map(|peeked| peeked.to_value())
+    }
+
+    /// [`metadata_for_skips`](Self::metadata_for_skips) before its tree is made: what the
+    /// bytes tell, borrowed from them. Where it answers, its
+    /// [`controlled`](SkipsPeek::controlled) is what [`Decoder::controlled`] answers, so
+    /// that one walk of the metadata serves both questions, and an owned object (most of
+    /// what is skipped) costs no tree at all.
+    pub fn peek_for_skips<'v>(&self, value: &'v [u8]) -> Option<SkipsPeek<'v>> {
         let (message, envelope) = self.peek_envelope(value)?;
-        let raw = envelope.raw;
         let schema = self.schema;
-        let mut object = Map::new();
-        for (key, text) in [("kind", envelope.kind), ("apiVersion", envelope.api_version)] {
-            if !text.is_empty() {
-                object.insert(key.into(), Value::String(utf8_lossy(text)));
-            }
-        }
-        let Some(metadata) = self.peek_metadata(Some(message?), raw)? else { return Some(Value::Object(object)) };
+        let mut peeked =
+            SkipsPeek { kind: envelope.kind, api_version: envelope.api_version, metadata: None, controlled: false };
+        let Some(metadata) = self.peek_metadata(Some(message?), envelope.raw)? else { return Some(peeked) };
         let views = schema.views(self.release);
         let meta_view = &views[schema.well_known.object_meta as usize];
-        let (mut meta, mut labels, mut annotations) = (Map::new(), Map::new(), Map::new());
-        let mut controlled = false;
+        let mut meta = PeekedMetadata::default();
         for f in Fields::new(metadata) {
             let f = f.ok()?;
             let Some(field) = field_of(schema, meta_view, f.number) else { continue };
-            let kept: &[&str] = match field.json {
+            let (kept, found): (&[&str], &mut [_]) = match field.json {
                 "name" | "namespace" => {
                     // The last occurrence counts; an empty string is omitted.
                     let (Elem::String, WireValue::Bytes(b)) = (field.elem, f.value) else { return None };
-                    match b.is_empty() {
-                        true => meta.shift_remove(field.json),
-                        false => meta.insert(field.json.into(), Value::String(utf8_lossy(b))),
-                    };
+                    let slot = if field.json == "name" { &mut meta.name } else { &mut meta.namespace };
+                    *slot = Some(b).filter(|b| !b.is_empty());
                     continue;
                 }
-                "labels" => crate::clean::SKIP_LABELS,
-                "annotations" => crate::clean::SKIP_ANNOTATIONS,
+                "labels" => (crate::clean::SKIP_LABELS, &mut meta.labels),
+                "annotations" => (crate::clean::SKIP_ANNOTATIONS, &mut meta.annotations),
                 "ownerReferences" => {
                     let (Elem::Message(owner_reference), WireValue::Bytes(reference)) = (field.elem, f.value) else {
                         return None;
                     };
-                    controlled |= self.controller_flag(&views[owner_reference as usize], reference)?;
+                    peeked.controlled |= self.controller_flag(&views[owner_reference as usize], reference)?;
                     continue;
                 }
                 _ => continue,
@@ -174,21 +175,12 @@ impl Decoder {
             let (Shape::Map, WireValue::Bytes(entry)) = (field.shape, f.value) else { return None };
             let (key, text) = map_entry(entry)?;
             // Bytes compared: an invalid key reads with U+FFFD, never as one of these.
-            if kept.iter().any(|k| k.as_bytes() == key) {
-                let map = if field.json == "labels" { &mut labels } else { &mut annotations };
-                map.insert(utf8_lossy(key), Value::String(utf8_lossy(text)));
+            if let Some(i) = kept.iter().position(|k| k.as_bytes() == key) {
+                found[i] = Some(text);
             }
         }
-        for (key, map) in [("labels", labels), ("annotations", annotations)] {
-            if !map.is_empty() {
-                meta.insert(key.into(), Value::Object(map));
-            }
-        }
-        if controlled {
-            meta.insert("ownerReferences".into(), serde_json::json!([{"controller": true}]));
-        }
-        object.insert("metadata".into(), Value::Object(meta));
-        Some(Value::Object(object))
+        peeked.metadata = Some(meta);
+        Some(peeked)
     }
 
     /// An owner reference's `controller` flag, as the renderer reads it (the last
@@ -345,6 +337,71 @@ pub(crate) fn token_secret(schema: &Schema, view: &MsgView, raw: &[u8]) -> Optio
 /// A `map<string, string>` entry's key and value, as the renderer reads them (the last
 /// occurrence of each; an absent value is empty); `None` on malformed wire data or a field
 /// of another wire type, which the renderer warns about.
+/// What the skips read of a protobuf value's object, borrowed from its bytes
+/// ([`Decoder::peek_for_skips`]).
+pub struct SkipsPeek<'v> {
+    kind: &'v [u8],
+    api_version: &'v [u8],
+    /// `None` when the object has no metadata.
+    metadata: Option<PeekedMetadata<'v>>,
+    controlled: bool,
+}
+
+/// The metadata fields the skips read.
+#[derive(Default)]
+struct PeekedMetadata<'v> {
+    name: Option<&'v [u8]>,
+    namespace: Option<&'v [u8]>,
+    /// The value of each of [`SKIP_LABELS`](crate::clean::SKIP_LABELS) present.
+    labels: [Option<&'v [u8]>; crate::clean::SKIP_LABELS.len()],
+    /// The value of each of [`SKIP_ANNOTATIONS`](crate::clean::SKIP_ANNOTATIONS) present.
+    annotations: [Option<&'v [u8]>; crate::clean::SKIP_ANNOTATIONS.len()],
+}
+
+impl SkipsPeek<'_> {
+    /// Whether the object has an owner reference with `controller: true`.
+    pub fn controlled(&self) -> bool {
+        self.controlled
+    }
+
+    /// The tree [`Decoder::metadata_for_skips`] gives: `kind`, `apiVersion` and the
+    /// metadata's fields the skips read.
+    pub fn to_value(&self) -> Value {
+        let mut object = Map::new();
+        for (key, text) in [("kind", self.kind), ("apiVersion", self.api_version)] {
+            if !text.is_empty() {
+                object.insert(key.into(), Value::String(utf8_lossy(text)));
+            }
+        }
+        let Some(peeked) = &self.metadata else { return Value::Object(object) };
+        let mut meta = Map::new();
+        for (key, found) in [("name", peeked.name), ("namespace", peeked.namespace)] {
+            if let Some(b) = found {
+                meta.insert(key.into(), Value::String(utf8_lossy(b)));
+            }
+        }
+        let kept = [
+            ("labels", crate::clean::SKIP_LABELS, &peeked.labels[..]),
+            ("annotations", crate::clean::SKIP_ANNOTATIONS, &peeked.annotations[..]),
+        ];
+        for (key, names, found) in kept {
+            let map: Map<String, Value> = names
+                .iter()
+                .zip(found)
+                .filter_map(|(name, text)| text.map(|t| ((*name).to_owned(), Value::String(utf8_lossy(t)))))
+                .collect();
+            if !map.is_empty() {
+                meta.insert(key.into(), Value::Object(map));
+            }
+        }
+        if self.controlled {
+            meta.insert("ownerReferences".into(), serde_json::json!([{"controller": true}]));
+        }
+        object.insert("metadata".into(), Value::Object(meta));
+        Value::Object(object)
+    }
+}
+
 fn map_entry(entry: &[u8]) -> Option<(&[u8], &[u8])> {
     let (mut key, mut value): (&[u8], &[u8]) = (&[], &[]);
     for f in Fields::new(entry) {

@@ -66,6 +66,10 @@ pub fn decode_every_way(decoder: &Decoder, value: &[u8], context: &str) -> Steps
         }
         // What `extract` reads of the metadata from the bytes for the skips, where it can:
         // the skips answer on it what they answer on the decoded metadata.
+        if let Some(peeked) = decoder.peek_for_skips(value) {
+            // `extract` takes the owner flag from the same walk where it answers.
+            assert_eq!(Some(peeked.controlled()), decoder.controlled(value), "{context}: owner flag of the peek");
+        }
         if let Some(for_skips) = decoder.metadata_for_skips(value) {
             let has_selector = |ns: &str, name: &str| (ns.len() + name.len()).is_multiple_of(2);
             let context_of = SkipContext { internal: false, service_has_selector: Some(&has_selector) };
