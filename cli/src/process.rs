@@ -5,7 +5,7 @@
 use anyhow::{bail, Result};
 use etcd_snapshot::KeyHistory;
 use k8s_decode::clean::{
-    clean, is_controlled, reads_managed_fields, skip_by_kind, skip_reason, CleanOptions, Skip, SkipContext,
+    clean, is_controlled, reads_managed_fields, skip_by_kind, skip_reason, CleanOptions, Skip, SkipContext, SkipFacts,
 };
 use k8s_decode::encryption::EncryptionKeys;
 use k8s_decode::keys::{parse_key_ref, ObjectKeyRef};
@@ -103,9 +103,9 @@ impl Processing<'_> {
             if controlled == Some(true) {
                 return Outcome::Skipped(Skip::Owned, resource);
             }
-            if let Some(object) = peeked.map(|p| p.to_value()) {
-                if !self.decoder.skip_needs_content(&object, value) {
-                    if let Some(skip) = self.skip_reason(&object, info, named) {
+            if let Some(peeked) = &peeked {
+                if !self.decoder.skip_needs_content(peeked, value) {
+                    if let Some(skip) = self.skip_reason(peeked, info, named) {
                         return Outcome::Skipped(skip, resource);
                     }
                     direct_asked = true;
@@ -217,7 +217,12 @@ impl Processing<'_> {
 
     /// Why `object` is skipped, if it is; by-kind skips do not apply to resources named on
     /// the command line.
-    fn skip_reason(&self, object: &Value, info: Option<&ResourceInfo>, named: impl Fn() -> bool) -> Option<Skip> {
+    fn skip_reason(
+        &self,
+        object: &(impl SkipFacts + ?Sized),
+        info: Option<&ResourceInfo>,
+        named: impl Fn() -> bool,
+    ) -> Option<Skip> {
         let context = SkipContext {
             internal: info.is_some_and(|i| i.internal),
             service_has_selector: Some(&|ns: &str, name: &str| (self.has_selector)(ns, name)),

@@ -46,8 +46,12 @@
 //! | `cluster-defaults` | what every cluster creates itself: namespaces `default`, `kube-system`, `kube-public`, `kube-node-lease`; ConfigMaps `kube-root-ca.crt`; ServiceAccounts `default` without imagePullSecrets; Service/Endpoints/EndpointSlice `default/kubernetes`; objects labelled `kubernetes.io/bootstrapping=rbac-defaults`; APIServices labelled `kube-aggregator.kubernetes.io/automanaged`; APF objects annotated `apf.kubernetes.io/autoupdate-spec: "true"`; PriorityClasses `system-cluster-critical`, `system-node-critical` | `create` would fail with AlreadyExists |
 //! | `apiserver-internal` | `/registry/ranges/*` (RangeAllocation), `/registry/masterleases/*` | API-server bookkeeping no API endpoint serves |
 
+mod skip_facts;
+
 use crate::member::member;
 use serde_json::{Map, Value};
+use skip_facts::group_and_kind;
+pub use skip_facts::SkipFacts;
 
 /// One field rule, documented as data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -587,14 +591,14 @@ fn is_token_secret(obj: &Value) -> bool {
 /// A token Secret the legacy token controller made for a ServiceAccount (before 1.24 it
 /// made one for each, named `<serviceAccount>-token-<5 random characters>`). Token Secrets
 /// made by hand (the only kind since 1.24, e.g. long-lived tokens for CI) have other names.
-fn is_generated_token_secret(obj: &Value) -> bool {
-    let (Some(account), Some(name)) =
-        (str_at(obj, &["metadata", "annotations", SERVICE_ACCOUNT_NAME]), str_at(obj, &["metadata", "name"]))
-    else {
+fn is_generated_token_secret(obj: &(impl SkipFacts + ?Sized)) -> bool {
+    let (Some(account), Some(name)) = (obj.annotation(SERVICE_ACCOUNT_NAME), obj.name()) else {
         return false;
     };
-    is_token_secret(obj)
-        && name.strip_prefix(account).and_then(|rest| rest.strip_prefix("-token-")).is_some_and(|suffix| {
+    let token = obj.content("type").and_then(Value::as_str) == Some(TOKEN_SECRET_TYPE);
+    group_and_kind(obj) == ("", "Secret")
+        && token
+        && name.strip_prefix(&*account).and_then(|rest| rest.strip_prefix("-token-")).is_some_and(|suffix| {
             suffix.len() == 5 && suffix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
 }
@@ -623,8 +627,8 @@ pub fn skip_by_kind(group: &str, kind: &str) -> Option<Skip> {
 /// `kind` and `metadata`: a Secret's `type`, a ServiceAccount's `imagePullSecrets`. For
 /// every other kind it answers the same from those alone, so a caller holding only them
 /// (a metadata-only decode) can decide before decoding the rest.
-pub fn skip_needs_content(obj: &Value) -> bool {
-    matches!((group_of(obj), kind_of(obj)), ("", "Secret" | "ServiceAccount"))
+pub fn skip_needs_content(obj: &(impl SkipFacts + ?Sized)) -> bool {
+    matches!(group_and_kind(obj), ("", "Secret" | "ServiceAccount"))
 }
 
 /// Whether an object is owned by a controller (`ownerReferences[].controller: true`): this
@@ -660,28 +664,23 @@ const APF_AUTOUPDATE_ANNOTATION: &str = "apf.kubernetes.io/autoupdate-spec";
 
 /// The labels and annotations [`skip_reason`] reads, and all it reads of the metadata besides
 /// `name`, `namespace` and the owner references:
-/// [`Decoder::metadata_for_skips`](crate::Decoder::metadata_for_skips) keeps only these.
+/// [`Decoder::peek_for_skips`](crate::Decoder::peek_for_skips) keeps only these.
 pub(crate) const SKIP_LABELS: &[&str] = &[BOOTSTRAPPING_LABEL, AUTOMANAGED_LABEL, MANAGED_BY_LABEL];
 pub(crate) const SKIP_ANNOTATIONS: &[&str] = &[APF_AUTOUPDATE_ANNOTATION, SERVICE_ACCOUNT_NAME];
 
 /// Why `obj` should not be restored by default, if it should not.
-pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
+pub fn skip_reason(obj: &(impl SkipFacts + ?Sized), context: &SkipContext<'_>) -> Option<Skip> {
     if context.internal {
         return Some(Skip::ApiserverInternal);
     }
-    // Each lookup hashes its key, and this runs for every object: the metadata and its
-    // labels are looked up once, the rest only where a kind reads it.
-    let metadata = member(obj, "metadata");
-    if metadata.is_some_and(has_controller) {
+    if obj.controlled() {
         return Some(Skip::Owned);
     }
-    let (group, kind) = (group_of(obj), kind_of(obj));
-    let field = |k: &str| metadata.and_then(|m| member(m, k));
-    let namespace = || field("namespace").and_then(Value::as_str).unwrap_or("");
-    let name = || field("name").and_then(Value::as_str).unwrap_or("");
-    let labels = field("labels");
-    let label = |k: &str| labels.and_then(|l| member(l, k)).and_then(Value::as_str);
-    let annotation = |k: &str| field("annotations").and_then(|a| member(a, k)).and_then(Value::as_str);
+    let (group, kind) = group_and_kind(obj);
+    let namespace = || obj.namespace().unwrap_or_default();
+    let name = || obj.name().unwrap_or_default();
+    let label = |k: &str| obj.label(k);
+    let annotation = |k: &str| obj.annotation(k);
     if let Some(skip) = skip_by_kind(group, kind) {
         return Some(skip);
     }
@@ -689,25 +688,25 @@ pub fn skip_reason(obj: &Value, context: &SkipContext<'_>) -> Option<Skip> {
         return Some(Skip::TokenSecrets);
     }
     let cluster_default = match (group, kind) {
-        ("", "Namespace") => ["default", "kube-system", "kube-public", "kube-node-lease"].contains(&name()),
+        ("", "Namespace") => ["default", "kube-system", "kube-public", "kube-node-lease"].contains(&&*name()),
         ("", "ConfigMap") => name() == "kube-root-ca.crt",
-        ("", "ServiceAccount") => name() == "default" && member(obj, "imagePullSecrets").is_none(),
+        ("", "ServiceAccount") => name() == "default" && obj.content("imagePullSecrets").is_none(),
         ("", "Service" | "Endpoints") | ("discovery.k8s.io", "EndpointSlice") => {
             namespace() == "default" && name() == "kubernetes"
         }
         ("scheduling.k8s.io", "PriorityClass") => {
-            matches!(name(), "system-cluster-critical" | "system-node-critical")
+            matches!(&*name(), "system-cluster-critical" | "system-node-critical")
         }
         ("apiregistration.k8s.io", "APIService") => label(AUTOMANAGED_LABEL).is_some(),
-        ("flowcontrol.apiserver.k8s.io", _) => annotation(APF_AUTOUPDATE_ANNOTATION) == Some("true"),
+        ("flowcontrol.apiserver.k8s.io", _) => annotation(APF_AUTOUPDATE_ANNOTATION).as_deref() == Some("true"),
         _ => false,
-    } || label(BOOTSTRAPPING_LABEL) == Some("rbac-defaults");
+    } || label(BOOTSTRAPPING_LABEL).as_deref() == Some("rbac-defaults");
     if cluster_default {
         return Some(Skip::ClusterDefaults);
     }
     match (group, kind) {
         ("discovery.k8s.io", "EndpointSlice") if label(MANAGED_BY_LABEL).is_some() => Some(Skip::EndpointSlices),
-        ("", "Endpoints") if context.service_has_selector.is_some_and(|f| f(namespace(), name())) => {
+        ("", "Endpoints") if context.service_has_selector.is_some_and(|f| f(&namespace(), &name())) => {
             Some(Skip::ServiceEndpoints)
         }
         _ => None,

@@ -10,18 +10,16 @@
 //! the renderer's rules for which occurrence of a field counts and which wire types it
 //! accepts.
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
 
+use serde_json::Value;
+
+use crate::clean::SkipFacts;
 use crate::decode::{Decoder, PROTO_PREFIX};
 use crate::render::utf8_lossy;
 use crate::schema::{Elem, MsgView, Schema, Shape};
 use crate::special::Special;
 use crate::wire::{Fields, WireField, WireValue};
-
-/// `metadata.<key>` of a decoded object, as a string.
-fn str_at<'o>(object: &'o Value, key: &str) -> Option<&'o str> {
-    object.get("metadata")?.get(key)?.as_str()
-}
 
 const PROTOBUF_CONTENT_TYPE: &[u8] = b"application/vnd.kubernetes.protobuf";
 
@@ -113,12 +111,12 @@ impl Decoder {
     /// and its `type` is read from the bytes; a ServiceAccount's only if it is named
     /// `default` (whether it has `imagePullSecrets` decides). `true` when the bytes cannot
     /// tell (JSON values, malformed wire data).
-    pub fn skip_needs_content(&self, object: &Value, value: &[u8]) -> bool {
+    pub fn skip_needs_content(&self, object: &(impl SkipFacts + ?Sized), value: &[u8]) -> bool {
         if !crate::clean::skip_needs_content(object) {
             return false;
         }
-        match crate::clean::kind_of(object) {
-            "ServiceAccount" => str_at(object, "name") == Some("default"),
+        match object.kind() {
+            "ServiceAccount" => object.name().as_deref() == Some("default"),
             "Secret" => self.token_secret(value) != Some(false),
             _ => true,
         }
@@ -127,25 +125,23 @@ impl Decoder {
     /// What [`skip_reason`](crate::clean::skip_reason) and
     /// [`skip_needs_content`](Self::skip_needs_content) read of a protobuf value's object,
     /// read from the bytes: `kind`, `apiVersion`, and of the metadata `name`, `namespace`,
-    /// the labels and annotations the skips read, and a controller owner reference if there
-    /// is one. On it they answer what they answer for the decoded object, and no tree of
-    /// the rest of the metadata is built (a fifth of `extract`'s work went into those trees).
-    /// `None` when the bytes cannot answer, as for [`Decoder::controlled`], for a kind the
-    /// schema does not know, and where the decoder would warn about the metadata fields read.
-    pub fn metadata_for_skips(&self, value: &[u8]) -> Option<Value> {
-        self.peek_for_skips(value).map(|peeked| peeked.to_value())
-    }
-
-    /// [`metadata_for_skips`](Self::metadata_for_skips) before its tree is made: what the
-    /// bytes tell, borrowed from them. Where it answers, its
-    /// [`controlled`](SkipsPeek::controlled) is what [`Decoder::controlled`] answers, so
-    /// that one walk of the metadata serves both questions, and an owned object (most of
-    /// what is skipped) costs no tree at all.
+    /// the labels and annotations the skips read, and whether an owner reference is a
+    /// controller's. On it they answer what they answer for the decoded object, and no tree
+    /// is built (a fifth of `extract`'s work once went into metadata trees). `None` when the
+    /// bytes cannot answer, as for [`Decoder::controlled`], for a kind the schema does not
+    /// know, and where the decoder would warn about the metadata fields read.
+    ///
+    /// Where it answers, its [`controlled`](SkipFacts::controlled) is what
+    /// [`Decoder::controlled`] answers: one walk of the metadata serves both questions.
     pub fn peek_for_skips<'v>(&self, value: &'v [u8]) -> Option<SkipsPeek<'v>> {
         let (message, envelope) = self.peek_envelope(value)?;
         let schema = self.schema;
-        let mut peeked =
-            SkipsPeek { kind: envelope.kind, api_version: envelope.api_version, metadata: None, controlled: false };
+        let mut peeked = SkipsPeek {
+            kind: utf8(envelope.kind)?,
+            api_version: utf8(envelope.api_version)?,
+            metadata: None,
+            controlled: false,
+        };
         let Some(metadata) = self.peek_metadata(Some(message?), envelope.raw)? else { return Some(peeked) };
         let views = schema.views(self.release);
         let meta_view = &views[schema.well_known.object_meta as usize];
@@ -340,8 +336,9 @@ pub(crate) fn token_secret(schema: &Schema, view: &MsgView, raw: &[u8]) -> Optio
 /// What the skips read of a protobuf value's object, borrowed from its bytes
 /// ([`Decoder::peek_for_skips`]).
 pub struct SkipsPeek<'v> {
-    kind: &'v [u8],
-    api_version: &'v [u8],
+    /// Valid UTF-8: the schema named a message for them.
+    kind: &'v str,
+    api_version: &'v str,
     /// `None` when the object has no metadata.
     metadata: Option<PeekedMetadata<'v>>,
     controlled: bool,
@@ -358,48 +355,45 @@ struct PeekedMetadata<'v> {
     annotations: [Option<&'v [u8]>; crate::clean::SKIP_ANNOTATIONS.len()],
 }
 
-impl SkipsPeek<'_> {
-    /// Whether the object has an owner reference with `controller: true`.
-    pub fn controlled(&self) -> bool {
+impl SkipFacts for SkipsPeek<'_> {
+    fn api_version(&self) -> &str {
+        self.api_version
+    }
+
+    fn kind(&self) -> &str {
+        self.kind
+    }
+
+    fn name(&self) -> Option<Cow<'_, str>> {
+        self.metadata.as_ref()?.name.map(String::from_utf8_lossy)
+    }
+
+    fn namespace(&self) -> Option<Cow<'_, str>> {
+        self.metadata.as_ref()?.namespace.map(String::from_utf8_lossy)
+    }
+
+    fn label(&self, key: &str) -> Option<Cow<'_, str>> {
+        let at = crate::clean::SKIP_LABELS.iter().position(|&k| k == key)?;
+        self.metadata.as_ref()?.labels[at].map(String::from_utf8_lossy)
+    }
+
+    fn annotation(&self, key: &str) -> Option<Cow<'_, str>> {
+        let at = crate::clean::SKIP_ANNOTATIONS.iter().position(|&k| k == key)?;
+        self.metadata.as_ref()?.annotations[at].map(String::from_utf8_lossy)
+    }
+
+    fn controlled(&self) -> bool {
         self.controlled
     }
 
-    /// The tree [`Decoder::metadata_for_skips`] gives: `kind`, `apiVersion` and the
-    /// metadata's fields the skips read.
-    pub fn to_value(&self) -> Value {
-        let mut object = Map::new();
-        for (key, text) in [("kind", self.kind), ("apiVersion", self.api_version)] {
-            if !text.is_empty() {
-                object.insert(key.into(), Value::String(utf8_lossy(text)));
-            }
-        }
-        let Some(peeked) = &self.metadata else { return Value::Object(object) };
-        let mut meta = Map::new();
-        for (key, found) in [("name", peeked.name), ("namespace", peeked.namespace)] {
-            if let Some(b) = found {
-                meta.insert(key.into(), Value::String(utf8_lossy(b)));
-            }
-        }
-        let kept = [
-            ("labels", crate::clean::SKIP_LABELS, &peeked.labels[..]),
-            ("annotations", crate::clean::SKIP_ANNOTATIONS, &peeked.annotations[..]),
-        ];
-        for (key, names, found) in kept {
-            let map: Map<String, Value> = names
-                .iter()
-                .zip(found)
-                .filter_map(|(name, text)| text.map(|t| ((*name).to_owned(), Value::String(utf8_lossy(t)))))
-                .collect();
-            if !map.is_empty() {
-                meta.insert(key.into(), Value::Object(map));
-            }
-        }
-        if self.controlled {
-            meta.insert("ownerReferences".into(), serde_json::json!([{"controller": true}]));
-        }
-        object.insert("metadata".into(), Value::Object(meta));
-        Value::Object(object)
+    /// The bytes tell none of it.
+    fn content(&self, _key: &str) -> Option<&Value> {
+        None
     }
+}
+
+fn utf8(b: &[u8]) -> Option<&str> {
+    std::str::from_utf8(b).ok()
 }
 
 fn map_entry(entry: &[u8]) -> Option<(&[u8], &[u8])> {

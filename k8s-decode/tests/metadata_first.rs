@@ -231,11 +231,11 @@ fn skips_need_content_only_where_the_metadata_cannot_decide() {
 }
 
 /// What `extract` reads of the metadata from the bytes for the skips
-/// (`Decoder::metadata_for_skips`) answers every well-formed protobuf value of a kind the
+/// (`Decoder::peek_for_skips`) answers every well-formed protobuf value of a kind the
 /// schema knows, and the skips answer on it what they answer on the decoded metadata, for
 /// every value of every snapshot.
 #[test]
-fn metadata_for_skips_decides_what_the_decoded_metadata_decides() {
+fn peek_for_skips_decides_what_the_decoded_metadata_decides() {
     use k8s_decode::clean::{skip_reason, SkipContext};
 
     let leave_out = LeaveOut::dropped_by_cleaning();
@@ -245,7 +245,7 @@ fn metadata_for_skips_decides_what_the_decoded_metadata_decides() {
     snapshot_values::for_each_value(&snapshots(), &[16, 30], |path, decoder, kv| {
         let Ok(first) = decoder.decode_metadata(kv.value, leave_out) else { return };
         let key = String::from_utf8_lossy(kv.key);
-        let Some(for_skips) = decoder.metadata_for_skips(kv.value) else {
+        let Some(for_skips) = decoder.peek_for_skips(kv.value) else {
             let known = first.decoded().message.is_some();
             assert!(first.decoded().encoding != Encoding::Protobuf || !known, "{}: {key}", path.display());
             return;

@@ -8,7 +8,7 @@
 //! Shared by `random_damage.rs` and the coverage-guided fuzz target `fuzz/decode`
 //! (included there by path), so that what the fuzzer finds is replayed by `cargo test`.
 
-use k8s_decode::clean::{clean, is_controlled, skip_reason, CleanOptions, SkipContext};
+use k8s_decode::clean::{clean, is_controlled, skip_reason, CleanOptions, SkipContext, SkipFacts};
 use k8s_decode::encode::Encoder;
 use k8s_decode::yaml::YamlError;
 use k8s_decode::{detect_kube_version, DecodeOptions, Decoder, Encoding, LeaveOut};
@@ -66,11 +66,9 @@ pub fn decode_every_way(decoder: &Decoder, value: &[u8], context: &str) -> Steps
         }
         // What `extract` reads of the metadata from the bytes for the skips, where it can:
         // the skips answer on it what they answer on the decoded metadata.
-        if let Some(peeked) = decoder.peek_for_skips(value) {
+        if let Some(for_skips) = decoder.peek_for_skips(value) {
             // `extract` takes the owner flag from the same walk where it answers.
-            assert_eq!(Some(peeked.controlled()), decoder.controlled(value), "{context}: owner flag of the peek");
-        }
-        if let Some(for_skips) = decoder.metadata_for_skips(value) {
+            assert_eq!(Some(for_skips.controlled()), decoder.controlled(value), "{context}: owner flag of the peek");
             let has_selector = |ns: &str, name: &str| (ns.len() + name.len()).is_multiple_of(2);
             let context_of = SkipContext { internal: false, service_has_selector: Some(&has_selector) };
             assert_eq!(
