@@ -50,7 +50,7 @@ mod skip_facts;
 
 use crate::member::member;
 use serde_json::{Map, Value};
-use skip_facts::group_and_kind;
+pub(crate) use skip_facts::group_and_kind;
 pub use skip_facts::SkipFacts;
 
 /// One field rule, documented as data.

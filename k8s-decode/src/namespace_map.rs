@@ -14,7 +14,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::clean::{group_of, group_of_api_version, kind_of, SkipFacts};
+use crate::clean::{group_and_kind, group_of, kind_of, SkipFacts};
 
 /// Source namespace → target namespace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,8 +73,7 @@ impl NamespaceMap {
 
     /// Whether `object` is a Namespace that [`apply`](Self::apply) renames.
     pub fn renames_namespace_object(&self, object: &(impl SkipFacts + ?Sized)) -> bool {
-        (group_of_api_version(object.api_version()), object.kind()) == ("", "Namespace")
-            && object.name().is_some_and(|n| self.targets.contains_key(&*n))
+        group_and_kind(object) == ("", "Namespace") && object.name().is_some_and(|n| self.targets.contains_key(&*n))
     }
 
     /// Move `object` to the target namespaces (see the module's documentation for what

@@ -330,9 +330,6 @@ pub(crate) fn token_secret(schema: &Schema, view: &MsgView, raw: &[u8]) -> Optio
     Some(token)
 }
 
-/// A `map<string, string>` entry's key and value, as the renderer reads them (the last
-/// occurrence of each; an absent value is empty); `None` on malformed wire data or a field
-/// of another wire type, which the renderer warns about.
 /// What the skips read of a protobuf value's object, borrowed from its bytes
 /// ([`Decoder::peek_for_skips`]).
 pub struct SkipsPeek<'v> {
@@ -396,6 +393,9 @@ fn utf8(b: &[u8]) -> Option<&str> {
     std::str::from_utf8(b).ok()
 }
 
+/// A `map<string, string>` entry's key and value, as the renderer reads them (the last
+/// occurrence of each; an absent value is empty); `None` on malformed wire data or a field
+/// of another wire type, which the renderer warns about.
 fn map_entry(entry: &[u8]) -> Option<(&[u8], &[u8])> {
     let (mut key, mut value): (&[u8], &[u8]) = (&[], &[]);
     for f in Fields::new(entry) {
