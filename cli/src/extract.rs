@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use etcd_snapshot::{with_prefix, KeyHistory, KeySample, LeafPasses, Store};
+use etcd_snapshot::{read_ahead, with_prefix, KeyHistory, KeySample, LeafPasses, Store};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use k8s_decode::clean::{CleanOptions, Skip};
 use k8s_decode::encryption::EncryptionKeys;
@@ -200,6 +200,13 @@ enum Pick {
     TooMany,
     Nothing,
 }
+
+/// Keys read into the cache together when choosing the candidates (see `read_ahead`).
+const KEYS_READ_AHEAD: usize = 16;
+
+/// How much of each record of a chunk is read into the cache before the chunk's work: most
+/// records whole (a few KB), the start of the large ones.
+const RECORD_READ_AHEAD_BYTES: usize = 16 << 10;
 
 /// Objects are decoded, cleaned and rendered in chunks of this many on every core, and
 /// written in order and dropped as soon as their turn comes (see `pipeline`).
@@ -406,40 +413,45 @@ impl Run<'_> {
         let args = self.args;
         let (prefix, table, selection) = (self.processing.prefix, self.processing.table, self.processing.selection);
         let report_odd_keys = selection.namespaces.is_empty() && selection.resources.is_none();
-        // Reading every key once is a random walk over the file: on every core.
+        // Reading every key once is a random walk over the file: on every core, each run of
+        // keys read into the cache together.
+        let pick = |index: usize, history: &KeyHistory<'_>| -> Pick {
+            if history.is_deleted() {
+                if !args.include_deleted {
+                    return Pick::Nothing;
+                }
+                if history.last_put.is_none() {
+                    return Pick::DeletedWithoutContent;
+                }
+            }
+            let Ok(raw_key) = std::str::from_utf8(history.key) else {
+                if !report_odd_keys {
+                    return Pick::Nothing;
+                }
+                return Pick::NotObject(format!("{}: not UTF-8", String::from_utf8_lossy(history.key)));
+            };
+            match parse_key_ref(history.key, prefix, table) {
+                Ok(key) if selection.takes_key(raw_key, &key) => {
+                    if let Some(skip) = self.processing.skip_by_key(&key) {
+                        return Pick::Skipped(skip, storage_name(&key));
+                    }
+                    let rank = key.info.map_or(LAST_RANK, |i| apply_rank(&i.group, &i.kind));
+                    match u32::try_from(index) {
+                        Ok(index) => Pick::Candidate(Candidate { index, rank }),
+                        Err(_) => Pick::TooMany,
+                    }
+                }
+                Ok(_) => Pick::Nothing,
+                Err(e) if report_odd_keys => Pick::NotObject(format!("{raw_key}: {e}")),
+                Err(_) => Pick::Nothing,
+            }
+        };
         let picks: Vec<Pick> = items
-            .par_iter()
+            .par_chunks(KEYS_READ_AHEAD)
             .enumerate()
-            .map(|(index, history)| {
-                if history.is_deleted() {
-                    if !args.include_deleted {
-                        return Pick::Nothing;
-                    }
-                    if history.last_put.is_none() {
-                        return Pick::DeletedWithoutContent;
-                    }
-                }
-                let Ok(raw_key) = std::str::from_utf8(history.key) else {
-                    if !report_odd_keys {
-                        return Pick::Nothing;
-                    }
-                    return Pick::NotObject(format!("{}: not UTF-8", String::from_utf8_lossy(history.key)));
-                };
-                match parse_key_ref(history.key, prefix, table) {
-                    Ok(key) if selection.takes_key(raw_key, &key) => {
-                        if let Some(skip) = self.processing.skip_by_key(&key) {
-                            return Pick::Skipped(skip, storage_name(&key));
-                        }
-                        let rank = key.info.map_or(LAST_RANK, |i| apply_rank(&i.group, &i.kind));
-                        match u32::try_from(index) {
-                            Ok(index) => Pick::Candidate(Candidate { index, rank }),
-                            Err(_) => Pick::TooMany,
-                        }
-                    }
-                    Ok(_) => Pick::Nothing,
-                    Err(e) if report_odd_keys => Pick::NotObject(format!("{raw_key}: {e}")),
-                    Err(_) => Pick::Nothing,
-                }
+            .flat_map_iter(|(c, chunk)| {
+                read_ahead(chunk.iter().map(|h| h.key), usize::MAX);
+                chunk.iter().enumerate().map(move |(j, history)| pick(c * KEYS_READ_AHEAD + j, history))
             })
             .collect();
         let mut candidates: Vec<Candidate> = Vec::new();
@@ -502,6 +514,7 @@ impl Run<'_> {
         let chunks: Vec<&[Candidate]> = candidates.chunks(CHUNK).collect();
         let (processing, out_dir) = (self.processing, self.out_dir);
         let work = |i: usize| -> Vec<Outcome> {
+            read_ahead(chunks[i].iter().map(|c| items[c.index as usize].content().raw), RECORD_READ_AHEAD_BYTES);
             chunks[i]
                 .iter()
                 .enumerate()

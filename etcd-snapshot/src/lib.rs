@@ -22,6 +22,7 @@ pub mod bbolt;
 mod crop;
 mod error;
 pub mod mvcc;
+mod read_ahead;
 mod source;
 mod status;
 
@@ -31,5 +32,6 @@ pub use mvcc::{
     with_prefix, Compaction, KeyHistory, KeyRange, KeySample, KvHash, LeafPasses, Record, RecordRef, Revision,
     RevisionKey, RevisionSample, Salvage, Scan, Store, PASS_RECORDS,
 };
+pub use read_ahead::read_ahead;
 pub use source::{Snapshot, SourceKind, TrailerCheck};
 pub use status::{BucketStatus, DbStatus};

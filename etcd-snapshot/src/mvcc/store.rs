@@ -35,6 +35,15 @@ impl<'a> KeyHistory<'a> {
     pub fn is_deleted(&self) -> bool {
         self.last.is_tombstone()
     }
+
+    /// The record holding the key's content: the newest entry, or for a deleted key the
+    /// newest put where one is retained (otherwise the tombstone, which has none).
+    pub fn content(&self) -> RecordRef<'a> {
+        match (self.is_deleted(), self.last_put) {
+            (true, Some(put)) => put,
+            _ => self.last,
+        }
+    }
 }
 
 /// The part of a key-sorted list (as [`Store::key_histories`] returns it) whose keys start
