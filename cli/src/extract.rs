@@ -201,7 +201,8 @@ enum Pick {
     Nothing,
 }
 
-/// Keys read into the cache together when choosing the candidates (see `read_ahead`).
+/// Keys (or records) read into the cache together when choosing the candidates and
+/// finding the Services with a selector (see `read_ahead`).
 const KEYS_READ_AHEAD: usize = 16;
 
 /// How much of each record of a chunk is read into the cache before the chunk's work: most
@@ -708,16 +709,19 @@ fn services_with_selector(
 ) -> HashSet<(String, String)> {
     let services = with_prefix(sorted, services_prefix(prefix).as_bytes());
     let options = DecodeOptions { leave_out: LeaveOut::dropped_by_cleaning(), ..DecodeOptions::default() };
+    let selector_owner = |h: &KeyHistory<'_>| {
+        // An encrypted Service that cannot be decrypted counts as having no selector: its
+        // Endpoints are then written, not skipped.
+        let value = plaintext(keys, h.key, h.last.record().kv.value).ok()?;
+        decoder.selector_owner(&value).unwrap_or_else(|| {
+            decoder.decode(&value, &options).ok().and_then(|d| k8s_decode::clean::selector_owner(&d.object))
+        })
+    };
     services
-        .par_iter()
-        .filter(|h| !h.is_deleted())
-        .filter_map(|h| {
-            // An encrypted Service that cannot be decrypted counts as having no selector:
-            // its Endpoints are then written, not skipped.
-            let value = plaintext(keys, h.key, h.last.record().kv.value).ok()?;
-            decoder.selector_owner(&value).unwrap_or_else(|| {
-                decoder.decode(&value, &options).ok().and_then(|d| k8s_decode::clean::selector_owner(&d.object))
-            })
+        .par_chunks(KEYS_READ_AHEAD)
+        .flat_map_iter(|run| {
+            read_ahead(run.iter().map(|h| h.last.raw), RECORD_READ_AHEAD_BYTES);
+            run.iter().filter(|h| !h.is_deleted()).filter_map(selector_owner)
         })
         .collect()
 }
