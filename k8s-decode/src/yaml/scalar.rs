@@ -131,8 +131,12 @@ impl Traits {
 /// answer for any UTF-8 text, since every indicator is ASCII.
 fn opens_another_construct(b: &[u8]) -> bool {
     let Some(&first) = b.first() else { return false };
-    b"#,[]{}&*!|>'\"%@`".contains(&first)
-        || (b"-?:".contains(&first) && b.get(1).is_none_or(|&c| c == b' '))
+    // `matches!` rather than a search of a list of indicators: this runs on every string
+    // written, and `<[u8]>::contains` calls the standard library's memchr.
+    matches!(
+        first,
+        b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`'
+    ) || (matches!(first, b'-' | b'?' | b':') && b.get(1).is_none_or(|&c| c == b' '))
         || b.starts_with(b"---")
         || b.starts_with(b"...")
 }
@@ -567,6 +571,17 @@ mod tests {
                 general.literal_body(s, indent);
                 assert_eq!((fast.text, fast.column), (general.text, general.column), "{s:?}");
             }
+        }
+    }
+
+    /// The indicators are YAML 1.2's (c-indicator), each followed by a letter, and no
+    /// other byte is one.
+    #[test]
+    fn indicators_are_the_specs() {
+        for b in 0..=u8::MAX {
+            let indicator = b"-?:,[]{}#&*!|>'\"%@`".contains(&b);
+            let opens = opens_another_construct(&[b, b'x']) || opens_another_construct(&[b]);
+            assert_eq!(opens, indicator, "{:?}", char::from(b));
         }
     }
 
