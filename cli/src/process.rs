@@ -109,7 +109,9 @@ impl Processing<'_> {
                         return Outcome::Skipped(skip, resource);
                     }
                     direct_asked = true;
-                    if let Ok(yaml) = self.decoder.clean_yaml_direct(value, self.clean_options.keep_owner_references) {
+                    if let Ok(yaml) =
+                        self.decoder.clean_yaml_direct_peeked(peeked, self.clean_options.keep_owner_references)
+                    {
                         return Outcome::Keep(Box::new(Item {
                             resource,
                             moved_from: None,

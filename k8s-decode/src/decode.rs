@@ -169,6 +169,27 @@ impl Decoder {
         crate::render::DirectYaml::render(self.schema, self.release, value, keep_owner_references)
     }
 
+    /// [`clean_yaml_direct`](Self::clean_yaml_direct) of the value this decoder's
+    /// [`peek_for_skips`](Self::peek_for_skips) peeked at, without reading its envelope and
+    /// looking up its kind again.
+    #[doc(hidden)]
+    pub fn clean_yaml_direct_peeked(
+        &self,
+        peeked: &crate::SkipsPeek<'_>,
+        keep_owner_references: bool,
+    ) -> Result<String, &'static str> {
+        let (value, kind, message, raw) = peeked.for_direct_yaml();
+        crate::render::DirectYaml::render_object(
+            self.schema,
+            self.release,
+            value,
+            kind,
+            message,
+            raw,
+            keep_owner_references,
+        )
+    }
+
     /// Decode a value's `kind`, `apiVersion` and `metadata` only, enough to decide whether
     /// the rest is wanted; [`Decoder::decode_rest`] then decodes the rest without decoding
     /// the metadata again. Of `leave_out`, what concerns the metadata applies

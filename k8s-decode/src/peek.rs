@@ -139,6 +139,9 @@ impl Decoder {
         let mut peeked = SkipsPeek {
             kind: utf8(envelope.kind)?,
             api_version: utf8(envelope.api_version)?,
+            value,
+            message,
+            raw: envelope.raw,
             metadata: None,
             controlled: false,
         };
@@ -336,6 +339,12 @@ pub struct SkipsPeek<'v> {
     /// Valid UTF-8: the schema named a message for them.
     kind: &'v str,
     api_version: &'v str,
+    /// The value peeked at, the message its object is rendered as (`None`: a kind the
+    /// schema does not know) and the object's bytes: what the direct path reads next
+    /// ([`Decoder::clean_yaml_direct_peeked`]).
+    value: &'v [u8],
+    message: Option<u32>,
+    raw: &'v [u8],
     /// `None` when the object has no metadata.
     metadata: Option<PeekedMetadata<'v>>,
     controlled: bool,
@@ -350,6 +359,14 @@ struct PeekedMetadata<'v> {
     labels: [Option<&'v [u8]>; crate::clean::SKIP_LABELS.len()],
     /// The value of each of [`SKIP_ANNOTATIONS`](crate::clean::SKIP_ANNOTATIONS) present.
     annotations: [Option<&'v [u8]>; crate::clean::SKIP_ANNOTATIONS.len()],
+}
+
+impl<'v> SkipsPeek<'v> {
+    /// The value, its (apiVersion, kind), the message its object is rendered as and the
+    /// object's bytes.
+    pub(crate) fn for_direct_yaml(&self) -> (&'v [u8], (&'v str, &'v str), Option<u32>, &'v [u8]) {
+        (self.value, (self.api_version, self.kind), self.message, self.raw)
+    }
 }
 
 impl SkipFacts for SkipsPeek<'_> {

@@ -22,6 +22,10 @@ fn direct_yaml_is_the_tree_paths_yaml() {
     snapshot_values::for_each_value(&paths, &[16, 24, 30], |path, decoder, kv| {
         let Ok(mut decoded) = decoder.decode(kv.value, &options) else { return };
         let direct = decoder.clean_yaml_direct(kv.value, clean_options.keep_owner_references);
+        if let Some(peeked) = decoder.peek_for_skips(kv.value) {
+            let after_peek = decoder.clean_yaml_direct_peeked(&peeked, clean_options.keep_owner_references);
+            assert_eq!(after_peek, direct, "{}: {}", path.display(), String::from_utf8_lossy(kv.key));
+        }
         let counts = by_kind.entry(decoded.kind.clone()).or_default();
         let direct = match direct {
             Ok(direct) => direct,

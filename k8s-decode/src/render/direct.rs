@@ -126,16 +126,31 @@ impl<'a> DirectYaml<'a> {
         let envelope = crate::peek::Envelope::of(value).ok_or("not a plain protobuf envelope")?;
         let api_version = std::str::from_utf8(envelope.api_version).map_err(|_| "apiVersion")?;
         let kind = std::str::from_utf8(envelope.kind).map_err(|_| "kind")?;
+        let message = schema.message_for_gvk(api_version, kind);
+        Self::render_object(schema, release, value, (api_version, kind), message, envelope.raw, keep_owner_references)
+    }
+
+    /// [`render`](Self::render) past the envelope: `raw` is the object's bytes and `message`
+    /// what the schema names for (apiVersion, kind).
+    pub(crate) fn render_object(
+        schema: &'static crate::schema::Schema,
+        release: usize,
+        value: &'a [u8],
+        (api_version, kind): (&'a str, &'a str),
+        message: Option<u32>,
+        raw: &'a [u8],
+        keep_owner_references: bool,
+    ) -> std::result::Result<String, &'static str> {
         if has_own_rules(api_version, kind) {
             return Err("a kind with cleaning rules of its own");
         }
         if api_version.is_empty() || kind.is_empty() {
             return Err("no kind or apiVersion");
         }
-        let msg = schema.message_for_gvk(api_version, kind).ok_or("kind not in the schema")?;
+        let msg = message.ok_or("kind not in the schema")?;
         let mut r = Renderer::new(schema, release, value);
         if (api_version, kind) == ("v1", "Secret")
-            && crate::peek::token_secret(schema, &r.views[msg as usize], envelope.raw) != Some(false)
+            && crate::peek::token_secret(schema, &r.views[msg as usize], raw) != Some(false)
         {
             return Err("a token Secret");
         }
@@ -151,7 +166,7 @@ impl<'a> DirectYaml<'a> {
             keep_owner_references,
             service: (api_version, kind) == ("v1", "Service"),
         };
-        w.mapping(msg, envelope.raw, Place::Root, 0, 0, Some((api_version, kind))).map_err(|e| e.0)?;
+        w.mapping(msg, raw, Place::Root, 0, 0, Some((api_version, kind))).map_err(|e| e.0)?;
         if !w.r.warnings.is_empty() {
             return Err("a warning");
         }

@@ -81,6 +81,12 @@ pub fn decode_every_way(decoder: &Decoder, value: &[u8], context: &str) -> Steps
                 decoder.skip_needs_content(first.object(), value),
                 "{context}: whether the skips need more than the metadata"
             );
+            // The direct path after the peek is the direct path.
+            assert_eq!(
+                decoder.clean_yaml_direct_peeked(&for_skips, false),
+                decoder.clean_yaml_direct(value, false),
+                "{context}: the direct path after the peek"
+            );
         }
         let two_steps = decoder.decode_rest(first, &cleaning);
         match (&two_steps, &one_step) {
