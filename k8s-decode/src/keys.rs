@@ -74,6 +74,14 @@ pub fn normalize_prefix(etcd_prefix: &str) -> String {
 /// [`normalize_prefix`], borrowing a prefix that is normalised already (callers usually
 /// pass one): parsing asks for it once per key.
 fn normalized_prefix(etcd_prefix: &str) -> Cow<'_, str> {
+    // The usual case (`/registry/`) told from its ends, before trimming: this runs for every
+    // key parsed.
+    let b = etcd_prefix.as_bytes();
+    if let [b'/', second, .., before_last, b'/'] = b {
+        if *second != b'/' && *before_last != b'/' {
+            return Cow::Borrowed(etcd_prefix);
+        }
+    }
     let trimmed = etcd_prefix.trim_matches('/');
     if trimmed.is_empty() {
         return if etcd_prefix == "/" { Cow::Borrowed(etcd_prefix) } else { Cow::Borrowed("/") };
@@ -220,6 +228,22 @@ mod tests {
 
     fn parts(k: &ObjectKey) -> (&str, &str, &str, Option<&str>, &str) {
         (&k.storage, &k.group, &k.resource, k.namespace.as_deref(), &k.name)
+    }
+
+    /// One slash at each end, whatever the prefix given; borrowed when it has them already.
+    #[test]
+    fn prefixes_are_normalised() {
+        for p in
+            ["", "/", "//", "a", "/a", "a/", "/a/", "//a//", "/registry", "/registry/", "registry/", "/r/s/", "//r/s"]
+        {
+            let trimmed = p.trim_matches('/');
+            let expected = if trimmed.is_empty() { "/".to_string() } else { format!("/{trimmed}/") };
+            let normalized = normalized_prefix(p);
+            assert_eq!(normalized, expected, "{p:?}");
+            if p == expected {
+                assert!(matches!(normalized, Cow::Borrowed(_)), "{p:?}");
+            }
+        }
     }
 
     #[test]
