@@ -181,8 +181,17 @@ pub fn parse_key_ref<'a>(
     etcd_prefix: &str,
     table: &'a ResourceTable,
 ) -> Result<ObjectKeyRef<'a>, KeyError> {
+    parse_key_str(std::str::from_utf8(key).map_err(|_| KeyError::NotUtf8)?, etcd_prefix, table)
+}
+
+/// [`parse_key_ref`] of a key known to be UTF-8 (validated once, not twice, by a caller
+/// that needs the text too).
+pub fn parse_key_str<'a>(
+    key: &'a str,
+    etcd_prefix: &str,
+    table: &'a ResourceTable,
+) -> Result<ObjectKeyRef<'a>, KeyError> {
     let prefix = normalized_prefix(etcd_prefix);
-    let key = std::str::from_utf8(key).map_err(|_| KeyError::NotUtf8)?;
     let rest = key.strip_prefix(&*prefix).ok_or_else(|| KeyError::OutsidePrefix(prefix.to_string()))?;
     // `found` is the resource when the location alone names it (the common case), so that
     // it is not looked up a second time below.
