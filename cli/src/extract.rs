@@ -572,7 +572,7 @@ impl<'r> Run<'r> {
         let (processing, out_dir) = (self.processing, self.out_dir);
         let work = |i: usize| -> Vec<Outcome> {
             read_ahead(chunks[i].iter().map(|c| items[c.index as usize].content().raw), RECORD_READ_AHEAD_BYTES);
-            chunks[i]
+            let outcomes = chunks[i]
                 .iter()
                 .enumerate()
                 .map(|(j, c)| {
@@ -585,10 +585,13 @@ impl<'r> Run<'r> {
                             item.rendered = Vec::new();
                         }
                     }
-                    progress.inc(1);
                     outcome
                 })
-                .collect()
+                .collect();
+            // One update per chunk: the bar is shared by every worker, and an update per
+            // object moved its counter's cache line between cores.
+            progress.inc(chunks[i].len() as u64);
+            outcomes
         };
         let (summary, written) = (&mut self.summary, &mut self.written);
         pipeline::ordered(chunks.len(), threads, threads * CHUNKS_AHEAD_PER_THREAD, work, |outcomes| {

@@ -203,6 +203,7 @@ impl<'a> Renderer<'a> {
     /// Read the fields of a message onto `self.scratch` (from the returned base on, sorted by
     /// their place in JSON key order); fields the schema does not know, or with the wrong
     /// wire type, come back apart.
+    #[inline]
     fn scan_fields(&mut self, msg: u32, buf: &'a [u8]) -> Result<(usize, Vec<WireField<'a>>), DecodeError> {
         let schema = self.schema;
         let view = &self.views[msg as usize];

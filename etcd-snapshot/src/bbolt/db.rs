@@ -59,6 +59,7 @@ impl<'a> Db<'a> {
 
     /// Read logical page `id` with its overflow pages, checking that it lies inside the
     /// database and that its header names it.
+    #[inline]
     pub fn page(&self, id: PageId) -> Result<Page<'a>, FormatError> {
         if id >= self.page_limit {
             return Err(FormatError::PageOutOfRange { page: id, limit: self.page_limit });

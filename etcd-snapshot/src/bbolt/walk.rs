@@ -151,6 +151,7 @@ impl<'a> Entries<'a> {
 impl<'a> Iterator for Entries<'a> {
     type Item = Result<LeafEntry<'a>, FormatError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(root) = self.pending_root.take() {
             if let Err(e) = self.start(root) {

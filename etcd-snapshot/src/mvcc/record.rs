@@ -36,6 +36,7 @@ pub struct KeyValueRef<'a> {
 
 impl<'a> KeyValueRef<'a> {
     /// Decode, borrowing the byte fields. Unknown fields are skipped as proto3 requires.
+    #[inline]
     pub fn decode(buf: &'a [u8]) -> Result<KeyValueRef<'a>, prost::DecodeError> {
         match Self::decode_common(buf) {
             Some(kv) => Ok(kv),
@@ -47,6 +48,7 @@ impl<'a> KeyValueRef<'a> {
     /// varints), decoded inline: every scan decodes every record, and prost's general
     /// varint reader was a tenth of reading the key space. `None` for anything else,
     /// which [`decode_any`](Self::decode_any) then decodes or rejects.
+    #[inline]
     fn decode_common(buf: &'a [u8]) -> Option<KeyValueRef<'a>> {
         let mut kv = KeyValueRef::default();
         let mut pos = 0;

@@ -310,6 +310,7 @@ pub(crate) fn decode_record_upto<'a>(entry: &LeafEntry<'a>, newest: i64) -> Resu
     Ok(record)
 }
 
+#[inline]
 pub(crate) fn decode_record<'a>(entry: &LeafEntry<'a>) -> Result<Record<'a>, MvccError> {
     let revision_key = parse_revision_key(entry)?;
     let kv = KeyValueRef::decode(entry.value).map_err(|e| MvccError::BadKeyValue {
