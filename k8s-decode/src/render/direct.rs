@@ -26,7 +26,9 @@ use crate::special::Special;
 use crate::wire::{Fields, WireValue};
 use crate::yaml::implicit::reads_as_other_type;
 use crate::yaml::number::write_number;
-use crate::yaml::scalar::{key_style, letters_key_style, printable_ascii_style, string_style, Out, Style};
+use crate::yaml::scalar::{
+    key_style, letters_key_style, letters_only, printable_ascii_style, string_style, KeyKind, Out, Style,
+};
 use crate::yaml::sort::{key_less, merge_sort};
 use crate::yaml::{as_kubectl_reads, emit_value, Place};
 
@@ -59,7 +61,20 @@ impl From<crate::yaml::YamlError> for GiveUp {
 #[derive(Clone, Copy)]
 struct Pending<'a> {
     key: &'static str,
+    key_kind: KeyKind,
     item: Item<'a>,
+}
+
+impl<'a> Pending<'a> {
+    /// A schema field's key.
+    fn field(field: &'static Field, item: Item<'a>) -> Self {
+        Pending { key: field.json, key_kind: field.key_kind, item }
+    }
+
+    /// A key the renderer places itself (`kind`, `apiVersion`).
+    fn placed(key: &'static str, item: Item<'a>) -> Self {
+        Pending { key, key_kind: KeyKind::of(key), item }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -106,12 +121,6 @@ fn has_own_rules(api_version: &str, kind: &str) -> bool {
         RuleKind::of_kind(group_of_api_version(api_version), kind),
         RuleKind::Other | RuleKind::Service | RuleKind::Secret
     )
-}
-
-/// Whether a key is ASCII letters only, as most field names are: its style is quick to
-/// tell, and its natural order is byte order.
-fn letters_only(key: &str) -> bool {
-    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
 impl<'a> DirectYaml<'a> {
@@ -244,8 +253,8 @@ impl<'a> DirectYaml<'a> {
             let field = &schema.fields[fi as usize];
             if let (Some((api_version, kind)), 0, true) = (top, field.num, field.inline) {
                 if field.elem == Elem::Message(schema.well_known.type_meta) {
-                    self.pending.push(Pending { key: "kind", item: Item::Text(kind) });
-                    self.pending.push(Pending { key: "apiVersion", item: Item::Text(api_version) });
+                    self.pending.push(Pending::placed("kind", Item::Text(kind)));
+                    self.pending.push(Pending::placed("apiVersion", Item::Text(api_version)));
                     continue;
                 }
             }
@@ -319,7 +328,7 @@ impl<'a> DirectYaml<'a> {
                         let v = v?;
                         if !(template_metadata && field.json == "creationTimestamp" && v.is_null()) {
                             self.values.push(v);
-                            self.pending.push(Pending { key: field.json, item: Item::Made(self.values.len() - 1) });
+                            self.pending.push(Pending::field(field, Item::Made(self.values.len() - 1)));
                         }
                         continue;
                     }
@@ -327,7 +336,7 @@ impl<'a> DirectYaml<'a> {
                 if template_metadata && field.json == "creationTimestamp" && field.zero == Zero::Null {
                     continue;
                 }
-                self.pending.push(Pending { key: field.json, item: Item::Absent(field) });
+                self.pending.push(Pending::field(field, Item::Absent(field)));
                 continue;
             }
             self.gather_present(field, start, k, depth, template_metadata)?;
@@ -351,7 +360,7 @@ impl<'a> DirectYaml<'a> {
                 if range.is_empty() && field.omit == Omit::Empty {
                     return Ok(());
                 }
-                self.pending.push(Pending { key: field.json, item: Item::Map(field, range.start, range.end) });
+                self.pending.push(Pending::field(field, Item::Map(field, range.start, range.end)));
             }
             Shape::Repeated => {
                 let empty_packed = (start..end).any(|i| {
@@ -361,7 +370,7 @@ impl<'a> DirectYaml<'a> {
                 if empty_packed {
                     return Err(GiveUp("an empty packed field"));
                 }
-                self.pending.push(Pending { key: field.json, item: Item::Present(field, start, end) });
+                self.pending.push(Pending::field(field, Item::Present(field, start, end)));
             }
             Shape::Single => {
                 // Custom-JSON values are made now: whether they are null or empty decides
@@ -383,7 +392,7 @@ impl<'a> DirectYaml<'a> {
                             return Ok(());
                         }
                         self.values.push(v);
-                        self.pending.push(Pending { key: field.json, item: Item::Made(self.values.len() - 1) });
+                        self.pending.push(Pending::field(field, Item::Made(self.values.len() - 1)));
                         return Ok(());
                     }
                 }
@@ -397,7 +406,7 @@ impl<'a> DirectYaml<'a> {
                 if omit {
                     return Ok(());
                 }
-                self.pending.push(Pending { key: field.json, item: Item::Present(field, start, end) });
+                self.pending.push(Pending::field(field, Item::Present(field, start, end)));
             }
         }
         Ok(())
@@ -485,7 +494,7 @@ impl<'a> DirectYaml<'a> {
 
     fn sort_pending(&mut self, pbase: usize) -> Result<()> {
         let items = &mut self.pending[pbase..];
-        if items.iter().all(|p| letters_only(p.key)) {
+        if items.iter().all(|p| p.key_kind.letters()) {
             items.sort_unstable_by(|a, b| a.key.cmp(b.key));
         } else {
             merge_sort(items, &mut self.sort_scratch, &|a: &Pending<'_>, b: &Pending<'_>| key_less(a.key, b.key));
@@ -510,7 +519,7 @@ impl<'a> DirectYaml<'a> {
             } else {
                 self.out.line(indent);
             }
-            self.key(p.key, indent)?;
+            self.key(p.key, p.key_kind, indent)?;
             self.r.path.push(Seg::Key(p.key));
             let r = self.item(p.item, indent, depth);
             self.r.path.pop();
@@ -520,8 +529,13 @@ impl<'a> DirectYaml<'a> {
     }
 
     /// A key at column `indent`.
-    fn key(&mut self, key: &str, indent: usize) -> Result<()> {
-        let (style, simple) = if letters_only(key) { letters_key_style(key) } else { key_style(key) };
+    fn key(&mut self, key: &str, kind: KeyKind, indent: usize) -> Result<()> {
+        if kind == KeyKind::PlainLetters {
+            self.out.put_ascii(key);
+            self.out.put_ascii(":");
+            return Ok(());
+        }
+        let (style, simple) = if kind.letters() { letters_key_style(key) } else { key_style(key) };
         if !simple {
             return Err(GiveUp("a key too long for its line"));
         }
@@ -567,7 +581,7 @@ impl<'a> DirectYaml<'a> {
                 for i in start..end {
                     let e = self.entries[i];
                     self.out.line(child);
-                    self.key(e.key, child)?;
+                    self.key(e.key, KeyKind::of(e.key), child)?;
                     self.r.path.push(Seg::MapKey(e.key.as_bytes()));
                     let r = match e.value {
                         Some(v) => self.elem(field.elem, v, Place::KeyValue, child + 2, depth),
@@ -632,6 +646,7 @@ impl<'a> DirectYaml<'a> {
     }
 
     /// One element value at `place`; `indent` as [`Emitter::node`](crate::yaml) takes it.
+    #[inline]
     fn elem(&mut self, elem: Elem, v: WireValue<'a>, place: Place, indent: usize, depth: u32) -> Result<()> {
         match (elem, v) {
             (Elem::String, WireValue::Bytes(b)) => {

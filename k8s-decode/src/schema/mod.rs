@@ -17,6 +17,7 @@ use foldhash::fast::RandomState;
 
 use crate::special::{self, Special};
 use crate::version::KubeVersion;
+use crate::yaml::scalar::KeyKind;
 
 /// The committed, generated schema text.
 pub const SCHEMA_TEXT: &str = include_str!("../../schema/k8s-api.schema");
@@ -75,6 +76,8 @@ pub(crate) struct Field {
     pub elem: Elem,
     pub shape: Shape,
     pub zero: Zero,
+    /// What the YAML writer needs to know of `json` as a key.
+    pub key_kind: KeyKind,
 }
 
 #[derive(Debug, Clone)]
@@ -216,6 +219,7 @@ impl Schema {
                         elem,
                         shape,
                         zero,
+                        key_kind: KeyKind::of(cols[2]),
                     });
                     msg.fields.end = fields.len() as u32;
                 }

@@ -129,6 +129,7 @@ impl Traits {
 /// Whether plain text opening with these bytes would open another construct: an indicator
 /// character, `-`, `?` or `:` followed by a space or nothing, or a document marker. Bytes
 /// answer for any UTF-8 text, since every indicator is ASCII.
+#[inline]
 fn opens_another_construct(b: &[u8]) -> bool {
     let Some(&first) = b.first() else { return false };
     // `matches!` rather than a search of a list of indicators: this runs on every string
@@ -154,6 +155,7 @@ fn marks_value_or_comment(b: &[u8]) -> bool {
 /// other string. Same rules as [`Traits`]: such a string has no break and
 /// nothing special, so it is double-quoted if it reads as another type,
 /// plain if plain is allowed, single-quoted otherwise.
+#[inline]
 pub(crate) fn printable_ascii_style(s: &str) -> Option<Style> {
     let b = s.as_bytes();
     let (&first, &last) = (b.first()?, b.last()?);
@@ -175,6 +177,7 @@ pub(crate) fn string_style(s: &str) -> Style {
 }
 
 /// [`string_style`] for any string, without the fast path.
+#[inline]
 fn any_string_style(s: &str) -> Style {
     let traits = Traits::of(s);
     if traits.newline {
@@ -198,6 +201,42 @@ pub(crate) fn key_style(s: &str) -> (Style, bool) {
     match printable_ascii_style(s) {
         Some(style) => (style, s.len() <= MAX_SIMPLE_KEY_BYTES),
         None => (any_string_style(s), is_simple_key(s)),
+    }
+}
+
+/// Whether a key is ASCII letters only, as most field names are: its style is quick to
+/// tell, and its natural order is byte order.
+pub(crate) fn letters_only(key: &str) -> bool {
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+/// What a key's text tells its writer, worked out once for each of the schema's field
+/// names: those are written on every object, a hundred or so each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyKind {
+    /// ASCII letters only, and plain on the `key: value` line: written as it is.
+    PlainLetters,
+    /// ASCII letters only (so in byte order), but quoted (`y`, `on` …) or too long for the
+    /// key line.
+    Letters,
+    /// Anything else.
+    Other,
+}
+
+impl KeyKind {
+    pub(crate) fn of(key: &str) -> KeyKind {
+        if !letters_only(key) {
+            KeyKind::Other
+        } else if letters_key_style(key) == (Style::Plain, true) {
+            KeyKind::PlainLetters
+        } else {
+            KeyKind::Letters
+        }
+    }
+
+    /// Whether the key is ASCII letters only.
+    pub(crate) fn letters(self) -> bool {
+        self != KeyKind::Other
     }
 }
 
@@ -555,6 +594,26 @@ mod tests {
             assert_eq!(letters_key_style(other_type), (Style::Double, true), "{other_type}");
         }
         assert_eq!(letters_key_style("name"), (Style::Plain, true));
+    }
+
+    #[test]
+    fn key_kinds_follow_the_styles() {
+        assert_eq!(KeyKind::of("containerPort"), KeyKind::PlainLetters);
+        assert_eq!(KeyKind::of("kind"), KeyKind::PlainLetters);
+        for quoted in ["y", "No", "on", "null"] {
+            assert_eq!(KeyKind::of(quoted), KeyKind::Letters, "{quoted}");
+        }
+        assert_eq!(KeyKind::of(&"k".repeat(129)), KeyKind::Letters);
+        for other in ["", "x-y", "a1", "é", "$ref"] {
+            assert_eq!(KeyKind::of(other), KeyKind::Other, "{other:?}");
+        }
+        // Every kind agrees with the general style and key order rules.
+        let alphabet = ["a", "n", "o", "y", "N", "O", "Y", "-", "1"];
+        for s in strings_over(&alphabet, 3).iter().filter(|s| !s.is_empty()) {
+            let kind = KeyKind::of(s);
+            assert_eq!(kind == KeyKind::PlainLetters, letters_only(s) && key_style(s) == (Style::Plain, true), "{s:?}");
+            assert_eq!(kind.letters(), letters_only(s), "{s:?}");
+        }
     }
 
     /// The ASCII literal body is the general one, on every string of up to five characters
