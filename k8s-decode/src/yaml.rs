@@ -39,7 +39,7 @@ pub(crate) mod sort;
 use std::borrow::Cow;
 
 use scalar::{key_style, letters_key_style, printable_ascii_style, string_style, Out, Style};
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 /// Deepest nesting we render. go-yaml has no limit, but recursion here uses
 /// the stack; Kubernetes objects (even CRD schemas) stay far below this.
@@ -74,8 +74,13 @@ pub fn to_yaml_string(value: &Value) -> Result<String, YamlError> {
 /// knows about how long the YAML will be (twice the stored value is plenty) saves the
 /// copies of a growing buffer: a 1 MB ConfigMap's was copied nine times.
 pub fn to_yaml_string_sized(value: &Value, expected_len: usize) -> Result<String, YamlError> {
+    tree_to_yaml_string(value, expected_len)
+}
+
+/// [`to_yaml_string_sized`] of any tree the emitter writes.
+pub(crate) fn tree_to_yaml_string<T: YamlTree>(tree: &T, expected_len: usize) -> Result<String, YamlError> {
     let mut emitter = Emitter { out: Out::with_capacity(expected_len), entries: Vec::new(), scratch: Vec::new() };
-    emitter.node(value, Place::Root, 0, 0)?;
+    emitter.node(tree, Place::Root, 0, 0)?;
     let mut out = emitter.out;
     if out.column > 0 {
         out.newline();
@@ -107,18 +112,67 @@ pub fn write_yaml<W: std::io::Write>(value: &Value, mut out: W) -> Result<(), Ya
     Ok(())
 }
 
+/// A tree the emitter writes: serde_json's `Value`, or the borrowed tree of a value stored
+/// as JSON (`render::json_direct`).
+pub(crate) trait YamlTree: Sized {
+    /// A mapping's entries, in their order in the tree.
+    type Entries<'t>: ExactSizeIterator<Item = (&'t str, &'t Self)>
+    where
+        Self: 't;
+
+    fn view(&self) -> View<'_, Self>;
+}
+
+/// One node of a [`YamlTree`].
+pub(crate) enum View<'t, T: YamlTree + 't> {
+    Null,
+    Bool(bool),
+    Number(&'t Number),
+    String(&'t str),
+    Array(&'t [T]),
+    Object(T::Entries<'t>),
+}
+
+impl YamlTree for Value {
+    type Entries<'t> = std::iter::Map<serde_json::map::Iter<'t>, fn((&'t String, &'t Value)) -> (&'t str, &'t Value)>;
+
+    fn view<'s>(&'s self) -> View<'s, Self> {
+        match self {
+            Value::Null => View::Null,
+            Value::Bool(b) => View::Bool(*b),
+            Value::Number(n) => View::Number(n),
+            Value::String(s) => View::String(s),
+            Value::Array(items) => View::Array(items),
+            Value::Object(map) => {
+                View::Object(map.iter().map(value_entry as fn((&'s String, &'s Value)) -> (&'s str, &'s Value)))
+            }
+        }
+    }
+}
+
+fn value_entry<'t>((key, value): (&'t String, &'t Value)) -> (&'t str, &'t Value) {
+    (key, value)
+}
+
 /// A mapping entry as found in the JSON.
-#[derive(Clone, Copy)]
-struct Entry<'a> {
+struct Entry<'a, T> {
     key: &'a str,
-    value: &'a Value,
+    value: &'a T,
     /// The key has a NEL, so kubectl reads it differently (rare).
     nel: bool,
     /// The key is ASCII letters only (most field names): its style is quick to tell.
     letters: bool,
 }
 
-impl Entry<'_> {
+impl<T> Clone for Entry<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Entry<'_, T> {}
+
+impl<T> Entry<'_, T> {
     /// The key as kubectl reads it.
     fn read_key(&self) -> Cow<'_, str> {
         if self.nel {
@@ -130,7 +184,7 @@ impl Entry<'_> {
 }
 
 /// Key order of the entries, on the keys as kubectl reads them.
-fn entry_less(a: &Entry<'_>, b: &Entry<'_>) -> bool {
+fn entry_less<T>(a: &Entry<'_, T>, b: &Entry<'_, T>) -> bool {
     if !a.nel && !b.nel {
         return sort::key_less(a.key, b.key);
     }
@@ -138,13 +192,13 @@ fn entry_less(a: &Entry<'_>, b: &Entry<'_>) -> bool {
 }
 
 /// The output and scratch space reused across all mappings of a document.
-struct Emitter<'a> {
+struct Emitter<'a, T> {
     out: Out,
     /// Entries of the mappings being written, outermost first: each mapping
     /// pushes its entries, sorts them in place and pops them when done.
-    entries: Vec<Entry<'a>>,
+    entries: Vec<Entry<'a, T>>,
     /// Working space of the merge sort.
-    scratch: Vec<Entry<'a>>,
+    scratch: Vec<Entry<'a, T>>,
 }
 
 /// Where a node starts.
@@ -159,31 +213,31 @@ pub(crate) enum Place {
     Inline,
 }
 
-impl<'a> Emitter<'a> {
+impl<'a, T: YamlTree> Emitter<'a, T> {
     /// Write `value` whose block content belongs at column `indent`: the
     /// column of a mapping's keys or a sequence's dashes, or for a scalar the
     /// column of its continuation lines and literal-block body.
-    fn node(&mut self, value: &'a Value, place: Place, indent: usize, depth: usize) -> Result<(), YamlError> {
+    fn node(&mut self, value: &'a T, place: Place, indent: usize, depth: usize) -> Result<(), YamlError> {
         if depth > MAX_DEPTH {
             return Err(YamlError::TooDeep { limit: MAX_DEPTH });
         }
         // Scalars and empty collections follow `key:` / `-` / `:` after a space.
         let lead = if place == Place::Root { "" } else { " " };
         let out = &mut self.out;
-        match value {
-            Value::Object(map) if map.is_empty() => {
+        match value.view() {
+            View::Object(map) if map.len() == 0 => {
                 out.put_ascii(lead);
                 out.put_ascii("{}");
             }
-            Value::Array(items) if items.is_empty() => {
+            View::Array([]) => {
                 out.put_ascii(lead);
                 out.put_ascii("[]");
             }
-            Value::Object(map) => {
+            View::Object(map) => {
                 let start = self.entries.len();
                 // Field names (most keys) are letters only; their natural order is byte order.
                 let mut letters_only = true;
-                self.entries.extend(map.iter().map(|(k, v)| {
+                self.entries.extend(map.map(|(k, v)| {
                     let letters = k.bytes().all(|b| b.is_ascii_alphabetic());
                     letters_only &= letters;
                     Entry { key: k, value: v, nel: !letters && k.contains('\u{85}'), letters: letters && !k.is_empty() }
@@ -208,7 +262,7 @@ impl<'a> Emitter<'a> {
                 }
                 self.entries.truncate(start);
             }
-            Value::Array(items) => {
+            View::Array(items) => {
                 for (n, item) in items.iter().enumerate() {
                     if n == 0 && place == Place::Inline {
                         self.out.put_ascii(" ");
@@ -219,7 +273,7 @@ impl<'a> Emitter<'a> {
                     self.node(item, Place::Inline, indent + 2, depth + 1)?;
                 }
             }
-            Value::String(s) => {
+            View::String(s) => {
                 out.put_ascii(lead);
                 // Continuation lines of a root scalar are indented too.
                 let continuation = if place == Place::Root { 2 } else { indent };
@@ -231,15 +285,15 @@ impl<'a> Emitter<'a> {
                     out.scalar(&s, string_style(&s), continuation, true);
                 }
             }
-            Value::Null => {
+            View::Null => {
                 out.put_ascii(lead);
                 out.put_ascii("null");
             }
-            Value::Bool(b) => {
+            View::Bool(b) => {
                 out.put_ascii(lead);
-                out.put_ascii(if *b { "true" } else { "false" });
+                out.put_ascii(if b { "true" } else { "false" });
             }
-            Value::Number(n) => {
+            View::Number(n) => {
                 out.put_ascii(lead);
                 number::write_number(out, n);
             }
@@ -253,7 +307,7 @@ impl<'a> Emitter<'a> {
         &mut self,
         key: &str,
         (style, simple): (Style, bool),
-        value: &'a Value,
+        value: &'a T,
         indent: usize,
         depth: usize,
     ) -> Result<(), YamlError> {
@@ -262,7 +316,7 @@ impl<'a> Emitter<'a> {
             self.out.put_ascii(":");
             // A sequence under a simple key keeps the key's column; a mapping
             // is indented below it.
-            let child = if matches!(value, Value::Array(_)) { indent } else { indent + 2 };
+            let child = if matches!(value.view(), View::Array(_)) { indent } else { indent + 2 };
             return self.node(value, Place::KeyValue, child, depth + 1);
         }
         self.out.put_ascii("? ");
