@@ -5,13 +5,14 @@
 use anyhow::{bail, Result};
 use etcd_snapshot::KeyHistory;
 use k8s_decode::clean::{
-    clean, is_controlled, reads_managed_fields, skip_by_kind, skip_reason, CleanOptions, Skip, SkipContext, SkipFacts,
+    clean, is_controlled, reads_managed_fields, skip_by_kind, skip_needs_content, skip_reason, CleanOptions, Skip,
+    SkipContext, SkipFacts,
 };
 use k8s_decode::encryption::EncryptionKeys;
 use k8s_decode::keys::{parse_key_ref, ObjectKeyRef};
 use k8s_decode::namespace_map::NamespaceMap;
 use k8s_decode::resources::{ResourceInfo, ResourceTable};
-use k8s_decode::{DecodeError, DecodeOptions, Decoder, LeaveOut};
+use k8s_decode::{DecodeError, DecodeOptions, Decoder, JsonObject, LeaveOut};
 use serde_json::{json, Value};
 
 use super::select::Selection;
@@ -88,6 +89,26 @@ impl Processing<'_> {
         let mut decided = false;
         // Whether the direct path was asked already (it answers the same again).
         let mut direct_asked = false;
+        // An object stored as JSON (custom resources, mostly) that the direct path may
+        // write: its skips and its YAML come from a tree borrowed from the value, not from
+        // serde_json's. Where that gives up, the tree path below decides, and parses again.
+        if direct && self.selection.labels.is_none() {
+            if let Some(json) = JsonObject::parse(value) {
+                if self.skipping {
+                    if json.controlled() {
+                        return Outcome::Skipped(Skip::Owned, resource);
+                    }
+                    if !skip_needs_content(&json) {
+                        if let Some(skip) = self.skip_reason(&json, info, named) {
+                            return Outcome::Skipped(skip, resource);
+                        }
+                    }
+                }
+                if let Ok(yaml) = json.clean_yaml(self.clean_options.keep_owner_references) {
+                    return Outcome::Keep(Box::new(Item { resource, moved_from: None, rendered: yaml.into_bytes() }));
+                }
+            }
+        }
         if self.skipping {
             // An object the direct path below may write: its skips are decided on what the
             // bytes tell of its metadata, without building the metadata's tree. One walk of

@@ -25,7 +25,7 @@ pub(crate) fn parse(value: &[u8], leave_out: LeaveOut) -> serde_json::Result<Val
 
 /// Where in the object a map is, which decides what of it is left out.
 #[derive(Clone, Copy)]
-enum Level {
+pub(crate) enum Level {
     Top(LeaveOut),
     Metadata(LeaveOut),
     Annotations,
@@ -34,7 +34,7 @@ enum Level {
 impl Level {
     /// The level below `key` of a map at this level, or `None` where the value is parsed as
     /// usual; `Err(())`: left out.
-    fn below(self, key: &str) -> Result<Option<Level>, ()> {
+    pub(crate) fn below(self, key: &str) -> Result<Option<Level>, ()> {
         match self {
             Level::Top(l) if key == "status" && l.status => Err(()),
             Level::Top(l) if key == "metadata" => Ok(Some(Level::Metadata(l))),

@@ -29,6 +29,7 @@ pub mod encode;
 pub mod encryption;
 mod error;
 mod json;
+mod json_direct;
 mod json_read;
 pub mod keys;
 mod member;
@@ -46,6 +47,7 @@ pub use decode::{DecodeOptions, Decoded, Decoder, Encoding, LeaveOut, MetadataFi
 pub use detect::{detect_from_nodes, detect_kube_version, DetectedVersion};
 pub use error::{DecodeError, Warning, WarningKind};
 pub use json::{to_go_json, to_go_json_pretty, to_kubectl_json, to_kubectl_json_pretty};
+pub use json_direct::JsonObject;
 pub use peek::SkipsPeek;
 pub use render::{MAX_DEPTH, UNKNOWN_FIELDS_KEY};
 pub use version::{KubeVersion, ParseVersionError};

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use k8s_decode::clean::{clean, CleanOptions};
-use k8s_decode::{DecodeOptions, LeaveOut};
+use k8s_decode::clean::{clean, skip_needs_content, skip_reason, CleanOptions, SkipContext, SkipFacts};
+use k8s_decode::{DecodeOptions, JsonObject, LeaveOut};
 
 #[path = "support/snapshot_values.rs"]
 mod snapshot_values;
@@ -49,4 +49,39 @@ fn direct_yaml_is_the_tree_paths_yaml() {
     }
     let direct: usize = by_kind.values().map(|c| c.0).sum();
     assert!(direct > 1000, "{direct} values written directly");
+}
+
+/// The same for values stored as JSON (custom resources, mostly), written from the tree
+/// borrowed from the value (`JsonObject::clean_yaml`); and their skips, decided on that
+/// tree, are the decoded object's.
+#[test]
+fn json_direct_yaml_is_the_tree_paths_yaml() {
+    let options = DecodeOptions { leave_out: LeaveOut::dropped_by_cleaning(), ..Default::default() };
+    let selector = |_: &str, _: &str| true;
+    let context = SkipContext { internal: false, service_has_selector: Some(&selector) };
+    let (mut direct, mut tree) = (0, 0);
+    let mut paths = snapshot_values::snapshots("json_direct_yaml");
+    paths.extend(std::env::var_os("DIRECT_YAML_SNAPSHOT").map(Into::into));
+    snapshot_values::for_each_value(&paths, &[16, 30], |path, decoder, kv| {
+        let Some(json) = JsonObject::parse(kv.value) else { return };
+        let at = || format!("{}: {}", path.display(), String::from_utf8_lossy(kv.key));
+        let decoded = decoder.decode(kv.value, &options).unwrap_or_else(|e| panic!("{}: {e}", at()));
+        assert_eq!(json.controlled(), decoded.object.controlled(), "{}", at());
+        if !skip_needs_content(&json) {
+            assert_eq!(skip_reason(&json, &context), skip_reason(&decoded.object, &context), "{}", at());
+        }
+        for keep_owner_references in [false, true] {
+            let clean_options = CleanOptions { keep_owner_references, ..Default::default() };
+            let Ok(yaml) = json.clone().clean_yaml(keep_owner_references) else {
+                tree += 1;
+                continue;
+            };
+            direct += 1;
+            let mut object = decoded.object.clone();
+            clean(&mut object, &clean_options);
+            assert_eq!(yaml, k8s_decode::yaml::to_yaml_string(&object).unwrap(), "{}", at());
+        }
+    });
+    println!("JSON values written directly {direct}, left to the tree path {tree}");
+    assert!(direct > 0, "{direct} JSON values written directly");
 }

@@ -11,7 +11,7 @@
 use k8s_decode::clean::{clean, is_controlled, skip_reason, CleanOptions, SkipContext, SkipFacts};
 use k8s_decode::encode::Encoder;
 use k8s_decode::yaml::YamlError;
-use k8s_decode::{detect_kube_version, DecodeOptions, Decoder, Encoding, LeaveOut};
+use k8s_decode::{detect_kube_version, DecodeOptions, Decoder, Encoding, JsonObject, LeaveOut};
 use serde_json::Value;
 
 /// What one value came to.
@@ -106,6 +106,26 @@ pub fn decode_every_way(decoder: &Decoder, value: &[u8], context: &str) -> Steps
         let tree = k8s_decode::yaml::to_yaml_string(&tree).unwrap_or_else(|e| panic!("{context}: {e}"));
         assert_eq!(direct, tree, "{context}: YAML straight from the wire against the tree's");
         steps.direct = true;
+    }
+    // The same for a value stored as JSON, written from the tree borrowed from it; its
+    // skips, decided on that tree, are the decoded object's.
+    if let Some(json) = JsonObject::parse(value) {
+        let whole = match &one_step {
+            Ok(d) => &d.object,
+            Err(e) => panic!("{context}: parsed as a JSON object, but the decode fails: {e}"),
+        };
+        assert_eq!(json.controlled(), whole.controlled(), "{context}: owner flag of the JSON tree");
+        if !k8s_decode::clean::skip_needs_content(&json) {
+            let context_of = SkipContext { internal: false, service_has_selector: None };
+            assert_eq!(skip_reason(&json, &context_of), skip_reason(whole, &context_of), "{context}: JSON skips");
+        }
+        if let Ok(direct) = json.clean_yaml(false) {
+            let mut tree = whole.clone();
+            clean(&mut tree, &CleanOptions::default());
+            let tree = k8s_decode::yaml::to_yaml_string(&tree).unwrap_or_else(|e| panic!("{context}: {e}"));
+            assert_eq!(direct, tree, "{context}: YAML from the JSON tree against the tree's");
+            steps.direct = true;
+        }
     }
     // What `encode` writes for a decoded object reads back as an object that `encode`
     // writes the same: one round may normalise (a present but empty `deletionTimestamp`
