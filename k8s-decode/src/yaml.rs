@@ -113,7 +113,7 @@ pub fn write_yaml<W: std::io::Write>(value: &Value, mut out: W) -> Result<(), Ya
 }
 
 /// A tree the emitter writes: serde_json's `Value`, or the borrowed tree of a value stored
-/// as JSON (`render::json_direct`).
+/// as JSON (`crate::json_direct`).
 pub(crate) trait YamlTree: Sized {
     /// A mapping's entries, in their order in the tree.
     type Entries<'t>: ExactSizeIterator<Item = (&'t str, &'t Self)>
