@@ -46,9 +46,12 @@
 //! | `cluster-defaults` | what every cluster creates itself: namespaces `default`, `kube-system`, `kube-public`, `kube-node-lease`; ConfigMaps `kube-root-ca.crt`; ServiceAccounts `default` without imagePullSecrets; Service/Endpoints/EndpointSlice `default/kubernetes`; objects labelled `kubernetes.io/bootstrapping=rbac-defaults`; APIServices labelled `kube-aggregator.kubernetes.io/automanaged`; APF objects annotated `apf.kubernetes.io/autoupdate-spec: "true"`; PriorityClasses `system-cluster-critical`, `system-node-critical` | `create` would fail with AlreadyExists |
 //! | `apiserver-internal` | `/registry/ranges/*` (RangeAllocation), `/registry/masterleases/*` | API-server bookkeeping no API endpoint serves |
 
+mod every_object;
 mod skip_facts;
 
 use crate::member::member;
+pub(crate) use every_object::{clean_every_object, CleanTree};
+use every_object::{every_object_rule, remove_all, remove_annotations};
 use serde_json::{Map, Value};
 pub(crate) use skip_facts::group_and_kind;
 pub use skip_facts::SkipFacts;
@@ -194,32 +197,6 @@ fn map_at<'v>(v: &'v mut Value, path: &[&str]) -> Option<&'v mut Map<String, Val
     path.iter().try_fold(v, |v, k| v.get_mut(k)).and_then(Value::as_object_mut)
 }
 
-/// Remove `keys` from a map; true if any was there.
-fn remove_all(map: &mut Map<String, Value>, keys: &[&str]) -> bool {
-    // Most objects come without them (the decode left them out), and comparing the few keys
-    // a map holds is cheaper than hashing every key asked for (SipHash, in serde_json's
-    // maps): the metadata rule alone asked ten times per object.
-    if !map.keys().any(|k| keys.contains(&k.as_str())) {
-        return false;
-    }
-    let mut any = false;
-    for k in keys {
-        any |= map.shift_remove(*k).is_some();
-    }
-    any
-}
-
-/// Remove an annotation; drop the annotations map when that empties it.
-fn remove_annotations(obj: &mut Value, keys: &[&str]) -> bool {
-    let Some(meta) = map_at(obj, &["metadata"]) else { return false };
-    let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) else { return false };
-    let removed = remove_all(annotations, keys);
-    if annotations.is_empty() {
-        meta.shift_remove("annotations");
-    }
-    removed
-}
-
 /// The kinds some rules apply to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RuleKind {
@@ -261,18 +238,13 @@ pub fn clean(obj: &mut Value, options: &CleanOptions) -> Vec<&'static str> {
     // Node-port explicitness is read from fields the metadata rules remove: decide first.
     let explicit_ports = (kind == RuleKind::Service).then(|| explicit_node_ports(obj));
     for rule in RULES {
-        let changed = match rule.id {
-            "metadata" => map_at(obj, &["metadata"]).is_some_and(|m| {
-                // `|`, not `||`: both are removed.
-                remove_all(m, ASSIGNED_METADATA) | remove_all(m, &["managedFields"])
-            }),
-            "last-applied" => remove_annotations(obj, &[LAST_APPLIED]),
-            "owner-references" => {
-                !options.keep_owner_references
-                    && map_at(obj, &["metadata"]).is_some_and(|m| remove_all(m, &["ownerReferences"]))
+        if let Some(changed) = every_object_rule(obj, rule.id, options) {
+            if changed {
+                applied.push(rule.id);
             }
-            "template-metadata" => clean_templates(obj),
-            "status" => obj.as_object_mut().is_some_and(|o| remove_all(o, &["status"])),
+            continue;
+        }
+        let changed = match rule.id {
             "service-cluster-ip" => kind == RuleKind::Service && clean_cluster_ip(obj),
             "service-node-ports" => {
                 !options.keep_node_ports
@@ -303,33 +275,6 @@ pub fn clean(obj: &mut Value, options: &CleanOptions) -> Vec<&'static str> {
         }
     }
     applied
-}
-
-/// `creationTimestamp: null` in nested templates' metadata, and template claims' status.
-fn clean_templates(obj: &mut Value) -> bool {
-    fn null_timestamp(meta: Option<&mut Value>) -> bool {
-        meta.and_then(Value::as_object_mut).is_some_and(|m| {
-            m.get("creationTimestamp").is_some_and(Value::is_null) && m.shift_remove("creationTimestamp").is_some()
-        })
-    }
-    let Some(spec) = obj.get_mut("spec") else { return false };
-    let mut changed = false;
-    if let Some(template) = spec.get_mut("template") {
-        changed |= null_timestamp(template.get_mut("metadata"));
-    }
-    if let Some(job_template) = spec.get_mut("jobTemplate") {
-        changed |= null_timestamp(job_template.get_mut("metadata"));
-        if let Some(t) = job_template.get_mut("spec").and_then(|s| s.get_mut("template")) {
-            changed |= null_timestamp(t.get_mut("metadata"));
-        }
-    }
-    if let Some(claims) = spec.get_mut("volumeClaimTemplates").and_then(Value::as_array_mut) {
-        for claim in claims {
-            changed |= null_timestamp(claim.get_mut("metadata"));
-            changed |= claim.as_object_mut().is_some_and(|c| c.shift_remove("status").is_some());
-        }
-    }
-    changed
 }
 
 fn clean_cluster_ip(obj: &mut Value) -> bool {
@@ -729,7 +674,7 @@ mod tests {
         let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
         ids.dedup();
         assert_eq!(ids.len(), RULES.len());
-        let source = include_str!("clean.rs");
+        let source = [include_str!("clean.rs"), include_str!("clean/every_object.rs")].concat();
         for r in RULES {
             assert!(source.contains(&format!("\"{}\" =>", r.id)), "{}", r.id);
             assert!(source.contains(&format!("//! | `{}` |", r.id)), "{} missing from the docs", r.id);

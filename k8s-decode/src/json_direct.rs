@@ -6,10 +6,11 @@
 //! benchmark snapshot, that tree was a tenth of `extract -A`'s instructions. The YAML sorts
 //! keys anyway, so a map here is the list of its members, and a string without escapes is
 //! borrowed from the stored bytes. The tree path ([`crate::Decoder::decode`] with
-//! [`LeaveOut::dropped_by_cleaning`], then [`crate::clean::clean`]) stays the reference:
-//! where it would do anything beyond the metadata, `status` and template rules (kinds with
-//! rules of their own, a key given twice, bytes that do not parse), this gives up and the
-//! caller takes that path.
+//! [`LeaveOut::dropped_by_cleaning`], then [`crate::clean::clean`]) stays the reference.
+//! The rules every object gets (metadata, last-applied, owner references, templates,
+//! `status`) clean this tree with the same code as a `Value` ([`CleanTree`]); where the
+//! tree path would do anything beyond them (kinds with rules of their own, a key given
+//! twice, bytes that do not parse), this gives up and the caller takes that path.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -17,7 +18,9 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
-use crate::clean::{group_of_api_version, skip_needs_content, RuleKind, SkipFacts, ASSIGNED_METADATA, LAST_APPLIED};
+use crate::clean::{
+    clean_every_object, group_of_api_version, skip_needs_content, CleanOptions, CleanTree, RuleKind, SkipFacts,
+};
 use crate::decode::LeaveOut;
 use crate::json_read::Level;
 use crate::yaml::{tree_to_yaml_string, View, YamlTree};
@@ -43,13 +46,6 @@ impl<'v> Node<'v> {
         }
     }
 
-    fn get_mut(&mut self, key: &str) -> Option<&mut Node<'v>> {
-        match self {
-            Node::Object(members) => members.iter_mut().find_map(|(k, v)| (k == key).then_some(v)),
-            _ => None,
-        }
-    }
-
     fn at(&self, path: &[&str]) -> Option<&Node<'v>> {
         path.iter().try_fold(self, |node, key| node.get(key))
     }
@@ -60,17 +56,42 @@ impl<'v> Node<'v> {
             _ => None,
         }
     }
+}
 
-    /// Remove the member `key` of an object; whether it was there.
-    fn remove(&mut self, key: &str) -> bool {
+impl CleanTree for Node<'_> {
+    fn member(&self, key: &str) -> Option<&Self> {
+        self.get(key)
+    }
+
+    fn member_mut(&mut self, key: &str) -> Option<&mut Self> {
         match self {
-            Node::Object(members) => match members.iter().position(|(k, _)| k == key) {
-                Some(i) => {
-                    members.remove(i);
-                    true
-                }
-                None => false,
-            },
+            Node::Object(members) => members.iter_mut().find_map(|(k, v)| (k == key).then_some(v)),
+            _ => None,
+        }
+    }
+
+    fn is_null(&self) -> bool {
+        matches!(self, Node::Null)
+    }
+
+    fn is_empty_object(&self) -> bool {
+        matches!(self, Node::Object(members) if members.is_empty())
+    }
+
+    fn items_mut(&mut self) -> &mut [Self] {
+        match self {
+            Node::Array(items) => items,
+            _ => &mut [],
+        }
+    }
+
+    fn remove_members(&mut self, keys: &[&str]) -> bool {
+        match self {
+            Node::Object(members) => {
+                let before = members.len();
+                members.retain(|(k, _)| !keys.contains(&k.as_ref()));
+                members.len() != before
+            }
             _ => false,
         }
     }
@@ -130,7 +151,7 @@ impl<'v> JsonObject<'v> {
         if kind != RuleKind::Other || skip_needs_content(&self) {
             return Err("a kind with rules of its own");
         }
-        clean(&mut self.root, keep_owner_references);
+        clean_every_object(&mut self.root, &CleanOptions { keep_owner_references, ..CleanOptions::default() });
         tree_to_yaml_string(&self.root, 4096).map_err(|_| "too deep")
     }
 }
@@ -170,56 +191,6 @@ impl SkipFacts for JsonObject<'_> {
     /// Not kept: [`JsonObject::clean_yaml`] gives up on the kinds whose skips read it.
     fn content(&self, _key: &str) -> Option<&Value> {
         None
-    }
-}
-
-/// The rules of [`crate::clean::clean`] that apply to a kind without rules of its own:
-/// `metadata`, `last-applied`, `owner-references`, `template-metadata` and `status`.
-fn clean(object: &mut Node<'_>, keep_owner_references: bool) {
-    if let Some(metadata @ Node::Object(_)) = object.get_mut("metadata") {
-        for key in ASSIGNED_METADATA.iter().chain(&["managedFields"]) {
-            metadata.remove(key);
-        }
-        if let Some(annotations @ Node::Object(_)) = metadata.get_mut("annotations") {
-            annotations.remove(LAST_APPLIED);
-            // The tree path drops an annotations map it finds empty, removal or not.
-            if matches!(annotations, Node::Object(members) if members.is_empty()) {
-                metadata.remove("annotations");
-            }
-        }
-        if !keep_owner_references {
-            metadata.remove("ownerReferences");
-        }
-    }
-    clean_templates(object);
-    object.remove("status");
-}
-
-/// `creationTimestamp: null` in nested templates' metadata, and template claims' status,
-/// as `clean_templates` in [`crate::clean`] removes them.
-fn clean_templates(object: &mut Node<'_>) {
-    fn null_timestamp(metadata: Option<&mut Node<'_>>) {
-        if let Some(metadata) = metadata {
-            if metadata.get("creationTimestamp") == Some(&Node::Null) {
-                metadata.remove("creationTimestamp");
-            }
-        }
-    }
-    let Some(spec) = object.get_mut("spec") else { return };
-    if let Some(template) = spec.get_mut("template") {
-        null_timestamp(template.get_mut("metadata"));
-    }
-    if let Some(job_template) = spec.get_mut("jobTemplate") {
-        null_timestamp(job_template.get_mut("metadata"));
-        if let Some(template) = job_template.get_mut("spec").and_then(|s| s.get_mut("template")) {
-            null_timestamp(template.get_mut("metadata"));
-        }
-    }
-    if let Some(Node::Array(claims)) = spec.get_mut("volumeClaimTemplates") {
-        for claim in claims {
-            null_timestamp(claim.get_mut("metadata"));
-            claim.remove("status");
-        }
     }
 }
 

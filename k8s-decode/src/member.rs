@@ -22,6 +22,16 @@ pub(crate) fn member<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
     }
 }
 
+/// [`member`] for changing it: `value.get_mut(key)` for a string key.
+pub(crate) fn member_mut<'v>(value: &'v mut Value, key: &str) -> Option<&'v mut Value> {
+    let map = value.as_object_mut()?;
+    if map.len() <= SCAN_AT_MOST {
+        map.iter_mut().find_map(|(k, v)| (k == key).then_some(v))
+    } else {
+        map.get_mut(key)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,6 +44,8 @@ mod tests {
         for v in [&small, &large, &json!([1, 2]), &json!("metadata"), &json!(null)] {
             for key in ["a", "metadata", "", "k0", "k39", "k40", "missing"] {
                 assert_eq!(member(v, key), v.get(key), "{key} in {v}");
+                let (mut a, mut b) = (v.clone(), v.clone());
+                assert_eq!(member_mut(&mut a, key), b.get_mut(key), "{key} in {v}");
             }
         }
     }
