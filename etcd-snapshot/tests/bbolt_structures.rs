@@ -120,3 +120,56 @@ fn walks_from_a_key_equal_the_whole_walk_cut_there() {
         assert!(check(&db.root_bucket(), name) > 1000, "{name}");
     }
 }
+
+/// The leaf pages of a bucket's tree in key order, as its walk meets them.
+fn leaf_pages(bucket: &Bucket<'_>) -> Vec<u64> {
+    let mut pages: Vec<u64> = bucket.entries().map(|entry| entry.unwrap().page).collect();
+    pages.dedup();
+    pages
+}
+
+/// Every bucket below `bucket` that has pages of its own (not inline), and `bucket`.
+fn paged_buckets<'a>(bucket: Bucket<'a>, out: &mut Vec<Bucket<'a>>) {
+    for entry in bucket.entries().map(Result::unwrap).filter(|e| e.is_bucket()) {
+        paged_buckets(bucket.bucket(entry.key).unwrap().unwrap(), out);
+    }
+    if matches!(bucket.root(), etcd_snapshot::bbolt::BucketRoot::Page(_)) {
+        out.push(bucket);
+    }
+}
+
+/// A sample of a bucket's leaves is every n-th of the leaf pages its walk meets, and counts
+/// them all: in the nested buckets here, and in the `key` bucket of every etcd snapshot in
+/// `fixtures/`.
+#[test]
+fn sampled_leaves_are_every_nth_leaf_page() {
+    let mut files: Vec<std::path::PathBuf> = FILES.iter().map(|name| dir().join(format!("{name}.db"))).collect();
+    files.extend(testdata::project_snapshot_dirs().into_iter().map(|d| d.join("snapshot.db")));
+    let mut checked = 0;
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        let db = Db::new(&bytes).unwrap();
+        let mut buckets = Vec::new();
+        paged_buckets(db.root_bucket(), &mut buckets);
+        for bucket in buckets {
+            let leaves = leaf_pages(&bucket);
+            for count in [1, 2, 3, 5, 8, 100, 4096] {
+                let sample = bucket.sample_leaves(count);
+                assert_eq!(sample.leaf_pages, leaves.len() as u64, "{}", file.display());
+                let sampled: Vec<u64> = sample
+                    .sampled
+                    .iter()
+                    .map(|root| match root {
+                        etcd_snapshot::bbolt::BucketRoot::Page(id) => *id,
+                        etcd_snapshot::bbolt::BucketRoot::Inline { .. } => panic!("an inline root sampled"),
+                    })
+                    .collect();
+                let every = leaves.len().div_ceil(count).max(1);
+                let expected: Vec<u64> = leaves.iter().copied().step_by(every).collect();
+                assert_eq!(sampled, expected, "{}, {count} leaves", file.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50);
+}

@@ -158,27 +158,34 @@ impl<'a> Bucket<'a> {
         let BucketRoot::Page(root) = self.root else {
             return LeafSample { leaf_pages: 1, sampled: vec![self.root] };
         };
+        let is_branch = |id: PageId| self.db.tree_page(id).is_ok_and(|page| page.kind == PageKind::Branch);
         let mut level = vec![root];
         for _ in 0..MAX_TREE_DEPTH {
-            let first_is_branch =
-                level.first().is_some_and(|&id| self.db.tree_page(id).is_ok_and(|page| page.kind == PageKind::Branch));
-            if !first_is_branch {
+            if !level.first().is_some_and(|&id| is_branch(id)) {
                 break;
             }
-            let mut next = Vec::new();
-            for &id in &level {
-                let Ok(page) = self.db.tree_page(id) else { continue };
-                if page.kind != PageKind::Branch {
-                    continue;
-                }
-                next.extend((0..usize::from(page.count)).filter_map(|i| page.branch_element(i).ok()).map(|e| e.child));
-                // A tree has fewer pages than the file: more means a hostile branch cycle,
-                // which would otherwise double the level at every step.
-                if next.len() as u64 > self.db.page_limit() {
-                    return LeafSample { leaf_pages: 1, sampled: vec![self.root] };
-                }
+            let children = || {
+                level
+                    .iter()
+                    .filter_map(|&id| self.db.tree_page(id).ok().filter(|page| page.kind == PageKind::Branch))
+                    .flat_map(|page| (0..usize::from(page.count)).filter_map(move |i| page.branch_element(i).ok()))
+                    .map(|element| element.child)
+            };
+            let count_below = children().count();
+            // A tree has fewer pages than the file: more means a hostile branch cycle.
+            if count_below as u64 > self.db.page_limit() {
+                return LeafSample { leaf_pages: 1, sampled: vec![self.root] };
             }
-            level = next;
+            if children().next().is_some_and(is_branch) {
+                level = children().collect();
+                continue;
+            }
+            // The leaf level: sampled without being listed. It is most of the tree's pages:
+            // on 2 GiB, a list of 167k page ids, grown by doubling, to keep 4096 of them
+            // (`ls` planned its passes in 10.3 ms with the list, 9.0 without).
+            let every = count_below.div_ceil(count.max(1)).max(1);
+            let sampled = children().step_by(every).map(BucketRoot::Page).collect();
+            return LeafSample { leaf_pages: count_below as u64, sampled };
         }
         let leaf_pages = level.len() as u64;
         let every = level.len().div_ceil(count.max(1)).max(1);
