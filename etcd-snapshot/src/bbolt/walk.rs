@@ -56,6 +56,10 @@ impl VisitedPages {
     }
 }
 
+/// Bytes read ahead at the start of each child of a branch page: its header, its first
+/// elements and, in a leaf, the start of its first key and value.
+const CHILD_HEAD_BYTES: usize = 128;
+
 struct Frame<'a> {
     page: Page<'a>,
     next: usize,
@@ -131,8 +135,35 @@ impl<'a> Entries<'a> {
         }
         let page = self.db.tree_page(id)?;
         let next = self.seek_start(&page);
+        if page.kind == PageKind::Branch {
+            self.read_ahead_children(&page, next);
+        }
         self.stack.push(Frame { page, next });
         Ok(())
+    }
+
+    /// Read the first lines of the children the walk will descend into from `page`, from
+    /// element `from` on, into the cache together.
+    ///
+    /// The leaves of a large bucket are scattered over the file: going from one to the next
+    /// is a TLB and cache miss, which the processor cannot start before it has read the
+    /// parent's next element and finished the work on the leaf before. Touching all the
+    /// children of a branch page first, in a loop that does nothing else, puts those misses
+    /// in flight together. On the 2 GiB benchmark snapshot (medians of alternating runs on
+    /// 2 cores), `ls` took 2–5% less time with this (212 → 201 ms, 226 → 223 ms in a slower
+    /// spell) and `extract -A -o /dev/null` 4% less (632 → 608 ms).
+    fn read_ahead_children(&self, page: &Page<'a>, from: usize) {
+        let data = self.db.data();
+        let page_size = self.db.page_size();
+        let heads = (from..usize::from(page.count))
+            .filter_map(|i| page.branch_element(i).ok())
+            .map(|element| element.child)
+            .filter(|&child| child < self.db.page_limit() && !self.skip.as_ref().is_some_and(|skip| skip(child)))
+            .filter_map(|child| {
+                let start = usize::try_from(child).ok()?.checked_mul(page_size)?;
+                data.get(start..start.checked_add(CHILD_HEAD_BYTES)?)
+            });
+        crate::read_ahead::read_ahead(heads, CHILD_HEAD_BYTES);
     }
 
     fn start(&mut self, root: BucketRoot<'a>) -> Result<(), FormatError> {
