@@ -150,8 +150,8 @@ impl<'a> Entries<'a> {
     /// parent's next element and finished the work on the leaf before. Touching all the
     /// children of a branch page first, in a loop that does nothing else, puts those misses
     /// in flight together. On the 2 GiB benchmark snapshot (medians of alternating runs on
-    /// 2 cores), `ls` took 2–5% less time with this (212 → 201 ms, 226 → 223 ms in a slower
-    /// spell) and `extract -A -o /dev/null` 4% less (632 → 608 ms).
+    /// 2 cores), `ls` took 1–5% less time with this (212 → 201 ms; 226 → 223 and 225 → 218
+    /// ms in a slower spell) and `extract -A -o /dev/null` 4% less (632 → 608 ms).
     fn read_ahead_children(&self, page: &Page<'a>, from: usize) {
         let data = self.db.data();
         let page_size = self.db.page_size();
