@@ -107,7 +107,7 @@ where
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
-                if older[i].last.record().kv.value != newer[j].last.record().kv.value {
+                if older[i].last.value() != newer[j].last.value() {
                     found.push(KeyChange {
                         kind: Change::Update,
                         key: older[i].key,

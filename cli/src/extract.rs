@@ -776,7 +776,7 @@ fn services_with_selector(
     let selector_owner = |h: &KeyHistory<'_>| {
         // An encrypted Service that cannot be decrypted counts as having no selector: its
         // Endpoints are then written, not skipped.
-        let value = plaintext(keys, h.key, h.last.record().kv.value).ok()?;
+        let value = plaintext(keys, h.key, h.last.value()).ok()?;
         decoder.selector_owner(&value).unwrap_or_else(|| {
             decoder.decode(&value, &options).ok().and_then(|d| k8s_decode::clean::selector_owner(&d.object))
         })

@@ -3,7 +3,7 @@
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use base64::Engine;
 use etcd_snapshot::{Record, Salvage};
 use serde_json::{json, Value};
@@ -65,7 +65,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
             salvage.history(key)
         } else {
             let newest = salvage.key_histories(key, args.revision);
-            newest.into_iter().filter(|h| h.key == key && !h.is_deleted()).map(|h| h.last.record()).collect()
+            let newest = newest.into_iter().filter(|h| h.key == key && !h.is_deleted());
+            newest
+                .map(|h| h.last.record())
+                .collect::<Result<_, _>>()
+                .with_context(|| snapshot.path().display().to_string())?
         };
         if records.is_empty() {
             bail!("{}: {} not found in any leaf page", snapshot.path().display(), target.describe(&key_text));

@@ -68,6 +68,10 @@ impl Processing<'_> {
             (true, Some(put)) => (put.record(), Some(history.last.revision_key.revision.main)),
             _ => (history.last.record(), None),
         };
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => return Outcome::Undecodable(raw_key(), e.to_string()),
+        };
         let info = key.info;
         let resource = storage_name(&key);
         let named = || self.named(&key);

@@ -135,7 +135,7 @@ pub fn sorted_evidence<'a>(sorted: &[KeyHistory<'a>], etcd_prefix: &str) -> Vec<
     let mut values = Vec::new();
     for prefix in evidence_prefixes(etcd_prefix) {
         let found = with_prefix(sorted, prefix.as_bytes());
-        values.extend(found.iter().filter(|h| !h.is_deleted()).map(|h| (h.key, h.last.record().kv.value)));
+        values.extend(found.iter().filter(|h| !h.is_deleted()).map(|h| (h.key, h.last.value())));
     }
     values
 }
@@ -145,7 +145,7 @@ pub fn salvage_evidence<'a>(salvage: &Salvage<'a>, etcd_prefix: &str) -> Vec<(&'
     let mut values = Vec::new();
     for prefix in evidence_prefixes(etcd_prefix) {
         let newest = salvage.key_histories(prefix.as_bytes(), None);
-        values.extend(newest.iter().filter_map(|h| Some((h.key, h.last_put?.record().kv.value))));
+        values.extend(newest.iter().filter_map(|h| Some((h.key, h.last_put?.value()))));
     }
     values
 }
@@ -236,7 +236,7 @@ pub fn resource_table(
         .par_iter()
         .filter(|history| !history.is_deleted())
         .map(|history| {
-            let value = plaintext(keys, history.key, history.last.record().kv.value).ok()?;
+            let value = plaintext(keys, history.key, history.last.value()).ok()?;
             // A malformed CRD only means its resources are not resolvable by name.
             ResourceInfo::from_crd_json(&value).or_else(|| {
                 let decoded = decoder.decode(&value, &DecodeOptions::default()).ok()?;

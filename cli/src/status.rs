@@ -102,7 +102,7 @@ fn contents(snapshot: &Snapshot) -> Result<Contents<'_>> {
     let errors = scan_in_passes(&store, b"", None, etcd_snapshot::PASS_RECORDS, |histories| {
         for live in histories.iter().filter(|h| !h.is_deleted()) {
             live_keys += 1;
-            if let Some(with) = EncryptedWith::read(live.last.record().kv.value) {
+            if let Some(with) = EncryptedWith::read(live.last.value()) {
                 *encrypted.entry(encryption_label(&with)).or_default() += 1;
             }
         }

@@ -155,7 +155,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 usage.deleted += 1;
                 continue;
             }
-            let size = history.last.record().kv.value.len() as u64;
+            let size = history.last.value().len() as u64;
             usage.objects += 1;
             usage.size += size;
             // A min-heap of the largest so far: a key is copied only when it enters.

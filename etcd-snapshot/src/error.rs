@@ -66,6 +66,10 @@ pub enum MvccError {
     BadRevisionKey { page: PageId, key_hex: String },
     #[error("page {page}: value of revision {revision} is not a valid mvccpb.KeyValue: {reason}")]
     BadKeyValue { page: PageId, revision: crate::mvcc::Revision, reason: String },
+    /// The end of a record a scan kept (after its value, where a scan does not read) is
+    /// damaged: found when the record is read whole.
+    #[error("revision {revision}: the end of its mvccpb.KeyValue is damaged: {reason}")]
+    BadRecord { revision: crate::mvcc::Revision, reason: String },
     /// etcd writes a put's `mod_revision` as the main revision of its bucket key: when the
     /// two differ, one of them is damaged, and the record is not used (a damaged revision
     /// would place it out of order, and cut short the scans that stop at a revision).

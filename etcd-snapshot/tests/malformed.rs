@@ -351,3 +351,45 @@ fn bbolt_file_without_key_bucket_is_not_an_etcd_database() {
     bytes[at..at + 3].copy_from_slice(b"kez");
     assert_eq!(Store::open(Db::new(&bytes).unwrap()).unwrap_err(), MvccError::NoKeyBucket);
 }
+
+/// Scans read each record up to its value (see `KeyValueRef::decode_head`); the lease after
+/// it is read when the record is read whole. Damage there leaves the key listed, since its
+/// key, revisions and value are whole, and is reported, naming the revision, where the
+/// record is read: by `RecordRef::record`, by `Store::live`, and by the record iterator.
+#[test]
+fn damage_after_the_value_is_reported_where_the_record_is_read() {
+    let base = image();
+    let store = Store::open(Db::new(&base).unwrap()).unwrap();
+    let before = store.key_histories(b"", None).unwrap();
+    assert!(before.errors.is_empty());
+    // A live key whose record ends with a lease (an Event's).
+    let leased = before.items.iter().find(|h| !h.is_deleted() && h.last.record().unwrap().kv.lease != 0).unwrap();
+    let (key, revision, value) = (leased.key.to_vec(), leased.last.revision_key.revision, leased.last.value().to_vec());
+    // The lease varint's last byte is the record's last: a continuation bit cuts it short.
+    let raw = leased.last.raw;
+    let at = raw.as_ptr() as usize - base.as_ptr() as usize + raw.len() - 1;
+    let mut bytes = base.clone();
+    bytes[at] |= 0x80;
+
+    let store = Store::open(Db::new(&bytes).unwrap()).unwrap();
+    let after = store.key_histories(b"", None).unwrap();
+    assert!(after.errors.is_empty(), "{:?}", after.errors);
+    let keys = |scan: &etcd_snapshot::mvcc::Scan<etcd_snapshot::mvcc::KeyHistory<'_>>| {
+        scan.items.iter().map(|h| h.key.to_vec()).collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&after), keys(&before));
+    let damaged = after.items.iter().find(|h| h.key == key.as_slice()).unwrap();
+    assert_eq!(damaged.last.value(), value.as_slice());
+    assert!(
+        matches!(damaged.last.record(), Err(MvccError::BadRecord { revision: r, .. }) if r == revision),
+        "{:?}",
+        damaged.last.record()
+    );
+    let live = store.live(b"", None).unwrap();
+    assert!(live.errors.iter().any(|e| matches!(e, MvccError::BadRecord { revision: r, .. } if *r == revision)));
+    assert_eq!(live.items.len(), live_key_count(&base) - 1);
+    assert!(!live.items.iter().any(|r| r.kv.key == key.as_slice()));
+    let full_reads =
+        store.records().filter(|r| matches!(r, Err(MvccError::BadKeyValue { revision: r, .. }) if *r == revision));
+    assert_eq!(full_reads.count(), 1);
+}

@@ -15,8 +15,8 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::record::ScannedRecord;
 use super::store::KeyHistory;
-use super::Record;
 
 /// Histories per chunk (about 400 KB).
 const HISTORY_CHUNK: usize = 1 << 12;
@@ -125,12 +125,16 @@ type KeyIndex = hashbrown::HashTable<(u64, u32)>;
 
 /// The newest entry ≤ `at` of every key starting with `prefix`, from records in revision
 /// order (records past `at` end the fold), sorted by key.
-pub(crate) fn newest_per_key<'a>(records: impl Iterator<Item = Record<'a>>, prefix: &[u8], at: i64) -> SortedRun<'a> {
+pub(crate) fn newest_per_key<'a>(
+    records: impl Iterator<Item = ScannedRecord<'a>>,
+    prefix: &[u8],
+    at: i64,
+) -> SortedRun<'a> {
     fold_newest(records, prefix, at).into_sorted()
 }
 
 /// [`newest_per_key`] before the sort: in order of first appearance.
-fn fold_newest<'a>(records: impl Iterator<Item = Record<'a>>, prefix: &[u8], at: i64) -> NewestPerKey<'a> {
+fn fold_newest<'a>(records: impl Iterator<Item = ScannedRecord<'a>>, prefix: &[u8], at: i64) -> NewestPerKey<'a> {
     // foldhash: several times faster than SipHash on this hot path, and etcd keys are not
     // hash-flooding input worth SipHash's cost; its seed is still random per process.
     let hasher = foldhash::fast::RandomState::default();
@@ -140,7 +144,7 @@ fn fold_newest<'a>(records: impl Iterator<Item = Record<'a>>, prefix: &[u8], at:
         if record.revision_key.revision.main > at {
             break;
         }
-        let key = record.kv.key;
+        let key = record.key;
         if !key.starts_with(prefix) {
             continue;
         }
@@ -417,7 +421,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::mvcc::{KeyValueRef, Revision, RevisionKey};
+    use crate::mvcc::{KeyValueRef, Record, Revision, RevisionKey};
 
     /// Deterministic pseudo-random numbers (xorshift).
     struct Numbers(u64);
@@ -480,7 +484,10 @@ mod tests {
 
     fn merged_from_runs<'a>(records: &[Record<'a>], cuts: &[usize], prefix: &[u8], at: i64) -> Vec<KeyHistory<'a>> {
         let bounds: Vec<usize> = std::iter::once(0).chain(cuts.iter().copied()).chain([records.len()]).collect();
-        let runs = bounds.windows(2).map(|w| newest_per_key(records[w[0]..w[1]].iter().copied(), prefix, at)).collect();
+        let runs = bounds
+            .windows(2)
+            .map(|w| newest_per_key(records[w[0]..w[1]].iter().map(|&r| r.into()), prefix, at))
+            .collect();
         merge_runs(runs)
     }
 
@@ -507,7 +514,7 @@ mod tests {
             }
         }
         // The pool of 4 cuts this many keys into ranges.
-        let runs: Vec<SortedRun<'_>> = vec![newest_per_key(records.iter().copied(), b"", last)];
+        let runs: Vec<SortedRun<'_>> = vec![newest_per_key(records.iter().map(|&r| r.into()), b"", last)];
         assert!(range_bounds(&runs, 32).len() > 16);
     }
 

@@ -13,7 +13,7 @@ use crate::bbolt::PageId;
 use crate::error::MvccError;
 
 use super::newest::newest_per_key;
-use super::store::{decode_record_upto, merge_run_scans, KeyHistory, Scan, Store};
+use super::store::{merge_run_scans, scan_record_upto, KeyHistory, Scan, Store};
 
 /// A page not read yet: every pass reads it.
 const UNKNOWN: u16 = 0;
@@ -156,10 +156,10 @@ impl<'a> Store<'a> {
             };
             let records = entries.filter_map(|entry| {
                 let entry = entry.map_err(|e| errors.push(e.into())).ok()?;
-                let record = decode_record_upto(&entry, newest).map_err(|e| errors.push(e)).ok()?;
-                let key_pass = if record.kv.key.starts_with(prefix) { pass_of(record.kv.key) } else { None };
+                let record = scan_record_upto(&entry, newest).map_err(|e| errors.push(e)).ok()?;
+                let key_pass = if record.key.starts_with(prefix) { pass_of(record.key) } else { None };
                 note.add(entry.page, key_pass);
-                keep(record.kv.key, key_pass).then_some(record)
+                keep(record.key, key_pass).then_some(record)
             });
             let run = newest_per_key(records, prefix, at);
             // Pages after a cut at `at` stay unknown: later passes read them.

@@ -116,7 +116,7 @@ impl<'a> Salvage<'a> {
     /// Newest recovered entry ≤ `at` (default: all) of each key starting with `prefix`,
     /// sorted by key.
     pub fn key_histories(&self, prefix: &[u8], at: Option<i64>) -> Vec<KeyHistory<'a>> {
-        merge_runs(vec![newest_per_key(self.records.iter().copied(), prefix, at.unwrap_or(i64::MAX))])
+        merge_runs(vec![newest_per_key(self.records.iter().map(|&r| r.into()), prefix, at.unwrap_or(i64::MAX))])
     }
 
     /// Every recovered entry of one key, in revision order.

@@ -7,6 +7,7 @@ use crate::bbolt::{Bucket, Db, Entries, LeafEntry};
 use crate::error::{hex_prefix, MvccError};
 
 use super::newest::{merge_runs, newest_per_key, SortedRun};
+use super::record::ScannedRecord;
 use super::{KeyValueRef, Record, RecordRef, Revision, RevisionKey, StoreMeta};
 
 /// The etcd store inside a bbolt image.
@@ -193,9 +194,13 @@ impl<'a> Store<'a> {
         keep: impl Fn(&[u8]) -> bool + Sync,
     ) -> Result<Scan<KeyHistory<'a>>, MvccError> {
         let (at, damage) = self.check_revision(at)?;
-        let per_run = self.par_runs(|run, errors| {
-            let records = run.filter_map(|r| r.map_err(|e| errors.push(e)).ok()).filter(|r| keep(r.kv.key));
-            newest_per_key(records, prefix, at)
+        let newest = self.newest_possible();
+        let per_run = self.par_entry_runs(|entries, errors| {
+            let records = entries.filter_map(|entry| {
+                let entry = entry.map_err(|e| errors.push(e.into())).ok()?;
+                scan_record_upto(&entry, newest).map_err(|e| errors.push(e)).ok()
+            });
+            newest_per_key(records.filter(|r| keep(r.key)), prefix, at)
         });
         Ok(merge_run_scans(per_run, damage))
     }
@@ -232,8 +237,14 @@ impl<'a> Store<'a> {
     /// Keys that exist at `at` (default: current revision), sorted, with their records.
     pub fn live(&self, prefix: &[u8], at: Option<i64>) -> Result<Scan<LiveKey<'a>>, MvccError> {
         let scan = self.key_histories(prefix, at)?;
-        let items = scan.items.into_iter().filter(|h| !h.is_deleted()).map(|h| h.last.record()).collect();
-        Ok(Scan { items, errors: scan.errors })
+        let mut errors = scan.errors;
+        let items = scan
+            .items
+            .into_iter()
+            .filter(|h| !h.is_deleted())
+            .filter_map(|h| h.last.record().map_err(|e| errors.push(e)).ok())
+            .collect();
+        Ok(Scan { items, errors })
     }
 
     /// Keys whose newest entry ≤ `at` is a tombstone: deleted objects, with their last
@@ -303,26 +314,52 @@ impl<'a> Iterator for Records<'a> {
 /// end the scans that stop at the first entry past a revision.
 pub(crate) fn decode_record_upto<'a>(entry: &LeafEntry<'a>, newest: i64) -> Result<Record<'a>, MvccError> {
     let record = decode_record(entry)?;
-    let revision = record.revision_key.revision;
-    if revision.main > newest {
-        return Err(MvccError::OutOfOrder { page: entry.page, revision, last: newest });
-    }
+    check_order(entry, record.revision_key.revision, newest)?;
     Ok(record)
+}
+
+/// [`decode_record_upto`] as scans read records: the `KeyValue` only up to the end of its
+/// value (see [`KeyValueRef::decode_head`]), with the same checks.
+#[inline]
+pub(crate) fn scan_record_upto<'a>(entry: &LeafEntry<'a>, newest: i64) -> Result<ScannedRecord<'a>, MvccError> {
+    let revision_key = parse_revision_key(entry)?;
+    let kv = match KeyValueRef::decode_head(entry.value) {
+        Some((kv, _)) => kv,
+        None => KeyValueRef::decode_any(entry.value).map_err(|e| bad_key_value(entry, revision_key, e))?,
+    };
+    check_mod_revision(entry, revision_key, kv.mod_revision)?;
+    check_order(entry, revision_key.revision, newest)?;
+    Ok(ScannedRecord { revision_key, key: kv.key, raw: entry.value })
 }
 
 #[inline]
 pub(crate) fn decode_record<'a>(entry: &LeafEntry<'a>) -> Result<Record<'a>, MvccError> {
     let revision_key = parse_revision_key(entry)?;
-    let kv = KeyValueRef::decode(entry.value).map_err(|e| MvccError::BadKeyValue {
-        page: entry.page,
-        revision: revision_key.revision,
-        reason: e.to_string(),
-    })?;
-    let revision = revision_key.revision;
-    if !revision_key.tombstone && kv.mod_revision != revision.main {
-        return Err(MvccError::RevisionMismatch { page: entry.page, revision, mod_revision: kv.mod_revision });
-    }
+    let kv = KeyValueRef::decode(entry.value).map_err(|e| bad_key_value(entry, revision_key, e))?;
+    check_mod_revision(entry, revision_key, kv.mod_revision)?;
     Ok(Record { revision_key, kv, raw: entry.value })
+}
+
+fn bad_key_value(entry: &LeafEntry<'_>, revision_key: RevisionKey, e: prost::DecodeError) -> MvccError {
+    MvccError::BadKeyValue { page: entry.page, revision: revision_key.revision, reason: e.to_string() }
+}
+
+/// etcd writes a put's `mod_revision` as the main revision of its bucket key.
+#[inline]
+fn check_mod_revision(entry: &LeafEntry<'_>, revision_key: RevisionKey, mod_revision: i64) -> Result<(), MvccError> {
+    let revision = revision_key.revision;
+    if !revision_key.tombstone && mod_revision != revision.main {
+        return Err(MvccError::RevisionMismatch { page: entry.page, revision, mod_revision });
+    }
+    Ok(())
+}
+
+#[inline]
+fn check_order(entry: &LeafEntry<'_>, revision: Revision, newest: i64) -> Result<(), MvccError> {
+    if revision.main > newest {
+        return Err(MvccError::OutOfOrder { page: entry.page, revision, last: newest });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
