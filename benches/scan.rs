@@ -1,5 +1,5 @@
-//! Full scans of the `key` bucket: raw record decoding and the live-state view, on one
-//! thread and on all cores. Throughput is reported per byte of `key` bucket entries and per
+//! Full scans of the `key` bucket: raw record decoding, the live-state view and the key
+//! states `ls` lists, on one thread and on all cores. Throughput is reported per byte of `key` bucket entries and per
 //! record.
 //!
 //! `cargo bench -p etcd-snapshot --bench scan` runs on the largest snapshot in `fixtures/`;
@@ -53,6 +53,10 @@ fn scan(c: &mut Criterion) {
             });
             group.bench_function(BenchmarkId::new("live_keys", format!("{n}_threads")), |b| {
                 b.iter(|| pool.install(|| store.live(b"", None).unwrap().items.len()))
+            });
+            // What `ls` keeps: whether each key exists, without its records.
+            group.bench_function(BenchmarkId::new("key_states", format!("{n}_threads")), |b| {
+                b.iter(|| pool.install(|| store.key_states(b"", None).unwrap().items.len()))
             });
         }
         group.finish();

@@ -4,7 +4,7 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use etcd_snapshot::{KeyHistory, Salvage};
+use etcd_snapshot::{KeyHistory, KeyState, Salvage};
 use rayon::prelude::*;
 
 use crate::output::{report_scan_errors, scan_in_passes, SalvageReport, SnapshotPrefixArgs};
@@ -57,9 +57,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let store = snapshot.store()?;
-    let errors = scan_in_passes(&store, prefix, args.revision, args.pass_records, |histories| {
-        write_histories(&mut out, &histories, args.deleted, args.long)
-    })?;
+    let (at, passes) = (args.revision, args.pass_records);
+    // Without `-l` a key's records are not read: the scan keeps whether it exists alone.
+    let errors = if args.long {
+        scan_in_passes(&store, prefix, at, passes, |histories: Vec<KeyHistory<'_>>| {
+            write_histories(&mut out, &histories, args.deleted, args.long)
+        })?
+    } else {
+        scan_in_passes(&store, prefix, at, passes, |states: Vec<KeyState<'_>>| {
+            write_lines(&mut out, &states, |text, state| {
+                if state.deleted == args.deleted {
+                    text.extend_from_slice(state.key);
+                    text.push(b'\n');
+                }
+            })
+        })?
+    };
     out.flush()?;
     Ok(report_scan_errors(&snapshot, &errors))
 }
@@ -67,21 +80,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
 /// Keys written per batch: formatted in parallel, then written in order.
 const WRITE_BATCH: usize = 1 << 16;
 
-/// Keys of the histories that are (or are not) deleted, one per line. The keys sit in the
-/// mapping in revision order, so reading them in key order is a cache miss each: formatting
-/// batches on every core shares those misses (a tenth of `ls` on 2 GiB when done on one).
+/// Keys of the histories that are (or are not) deleted, one per line.
 fn write_histories(out: &mut impl Write, histories: &[KeyHistory<'_>], deleted: bool, long: bool) -> Result<()> {
-    for batch in histories.chunks(WRITE_BATCH) {
+    write_lines(out, histories, |text, history| {
+        if history.is_deleted() == deleted {
+            if long {
+                write_long_fields(text, history);
+            }
+            text.extend_from_slice(history.key);
+            text.push(b'\n');
+        }
+    })
+}
+
+/// What `line` writes of each item, in order. The keys sit in the mapping in revision order,
+/// so reading them in key order is a cache miss each: formatting batches on every core
+/// shares those misses (a tenth of `ls` on 2 GiB when done on one).
+fn write_lines<T: Sync>(out: &mut impl Write, items: &[T], line: impl Fn(&mut Vec<u8>, &T) + Sync) -> Result<()> {
+    for batch in items.chunks(WRITE_BATCH) {
         let parts: Vec<Vec<u8>> = batch
             .par_chunks(WRITE_BATCH / 16)
             .map(|part| {
                 let mut text = Vec::with_capacity(part.len() * 64);
-                for history in part.iter().filter(|h| h.is_deleted() == deleted) {
-                    if long {
-                        write_long_fields(&mut text, history);
-                    }
-                    text.extend_from_slice(history.key);
-                    text.push(b'\n');
+                for item in part {
+                    line(&mut text, item);
                 }
                 text
             })

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use etcd_snapshot::bbolt::{Db, PageUsage};
-use etcd_snapshot::{KeyHistory, KeyRange, LeafPasses, MvccError, Record, Snapshot, Store};
+use etcd_snapshot::mvcc::Scan;
+use etcd_snapshot::{KeyHistory, KeyRange, KeyState, LeafPasses, MvccError, Record, Snapshot, Store};
 
 /// Positional snapshot path shared by every command.
 #[derive(Debug, clap::Args)]
@@ -109,20 +110,68 @@ impl SalvageReport {
     }
 }
 
-/// The key histories starting with `prefix` at `at`, handed to `each` one key range at a
+/// What a scan keeps of each key: its history ([`KeyHistory`]), or only whether it exists
+/// ([`KeyState`]), for a listing of keys.
+pub trait Kept<'a>: Sized {
+    fn scan(store: &Store<'a>, prefix: &[u8], at: Option<i64>) -> Result<Scan<Self>, MvccError>;
+    fn scan_pass(
+        store: &Store<'a>,
+        prefix: &[u8],
+        at: Option<i64>,
+        pass: usize,
+        pass_of: &(dyn Fn(&[u8]) -> Option<usize> + Sync),
+        leaves: &LeafPasses,
+    ) -> Result<Scan<Self>, MvccError>;
+}
+
+impl<'a> Kept<'a> for KeyHistory<'a> {
+    fn scan(store: &Store<'a>, prefix: &[u8], at: Option<i64>) -> Result<Scan<Self>, MvccError> {
+        store.key_histories(prefix, at)
+    }
+
+    fn scan_pass(
+        store: &Store<'a>,
+        prefix: &[u8],
+        at: Option<i64>,
+        pass: usize,
+        pass_of: &(dyn Fn(&[u8]) -> Option<usize> + Sync),
+        leaves: &LeafPasses,
+    ) -> Result<Scan<Self>, MvccError> {
+        store.key_histories_pass(prefix, at, pass, pass_of, leaves)
+    }
+}
+
+impl<'a> Kept<'a> for KeyState<'a> {
+    fn scan(store: &Store<'a>, prefix: &[u8], at: Option<i64>) -> Result<Scan<Self>, MvccError> {
+        store.key_states(prefix, at)
+    }
+
+    fn scan_pass(
+        store: &Store<'a>,
+        prefix: &[u8],
+        at: Option<i64>,
+        pass: usize,
+        pass_of: &(dyn Fn(&[u8]) -> Option<usize> + Sync),
+        leaves: &LeafPasses,
+    ) -> Result<Scan<Self>, MvccError> {
+        store.key_states_pass(prefix, at, pass, pass_of, leaves)
+    }
+}
+
+/// The key histories (or states) starting with `prefix` at `at`, handed to `each` one key range at a
 /// time: a snapshot too large for one pass of `max_records` records is read once per range,
 /// and the ranges come in key order, so memory is bounded by one pass. Returns the damage
 /// the first pass met (it reads every page; later passes read fewer).
-pub fn scan_in_passes<'a>(
+pub fn scan_in_passes<'a, T: Kept<'a>>(
     store: &Store<'a>,
     prefix: &[u8],
     at: Option<i64>,
     max_records: usize,
-    mut each: impl FnMut(Vec<KeyHistory<'a>>) -> Result<()>,
+    mut each: impl FnMut(Vec<T>) -> Result<()>,
 ) -> Result<Vec<MvccError>> {
     let ranges = store.plan_ranges(prefix, |_| true, max_records);
     if let [_] = ranges.as_slice() {
-        let scan = store.key_histories(prefix, at)?;
+        let scan = T::scan(store, prefix, at)?;
         each(scan.items)?;
         return Ok(scan.errors);
     }
@@ -135,13 +184,13 @@ pub fn scan_in_passes<'a>(
 /// that later passes read only the leaves holding keys of theirs. Returns the damage the
 /// first pass met: it reads every page, so it meets all of it, and reporting it once is
 /// enough.
-pub fn run_passes<'a>(
+pub fn run_passes<'a, T: Kept<'a>>(
     store: &Store<'a>,
     prefix: &[u8],
     at: Option<i64>,
     passes: usize,
     pass_of: impl Fn(&[u8]) -> Option<usize> + Sync,
-    each: impl FnMut(Vec<KeyHistory<'a>>) -> Result<()>,
+    each: impl FnMut(Vec<T>) -> Result<()>,
 ) -> Result<Vec<MvccError>> {
     run_noted_passes(store, prefix, at, passes, pass_of, &LeafPasses::new(store), each)
 }
@@ -150,20 +199,20 @@ pub fn run_passes<'a>(
 /// with the same `pass_of` ([`Store::key_histories_noting`]), even the first pass reads
 /// only its own leaves, and that scan met all the damage (the passes' is returned
 /// nonetheless, as the first pass met it).
-pub fn run_noted_passes<'a>(
+pub fn run_noted_passes<'a, T: Kept<'a>>(
     store: &Store<'a>,
     prefix: &[u8],
     at: Option<i64>,
     passes: usize,
     pass_of: impl Fn(&[u8]) -> Option<usize> + Sync,
     leaves: &LeafPasses,
-    mut each: impl FnMut(Vec<KeyHistory<'a>>) -> Result<()>,
+    mut each: impl FnMut(Vec<T>) -> Result<()>,
 ) -> Result<Vec<MvccError>> {
     let mut errors = None;
     for pass in 0..passes {
         // What the previous pass held goes back to the system before this one allocates.
         crate::alloc::release_freed_memory();
-        let scan = store.key_histories_pass(prefix, at, pass, &pass_of, leaves)?;
+        let scan = T::scan_pass(store, prefix, at, pass, &pass_of, leaves)?;
         // And what the scan held besides its result (its runs, the merge) before `each`
         // allocates for its own work.
         crate::alloc::release_freed_memory();

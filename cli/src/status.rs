@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use etcd_snapshot::bbolt::{Db, PageUsage};
-use etcd_snapshot::{DbStatus, MvccError, Snapshot, SourceKind, Store, TrailerCheck};
+use etcd_snapshot::{DbStatus, KeyHistory, MvccError, Snapshot, SourceKind, Store, TrailerCheck};
 use k8s_decode::encryption::EncryptedWith;
 use serde_json::{json, Value};
 
@@ -99,7 +99,7 @@ fn contents(snapshot: &Snapshot) -> Result<Contents<'_>> {
     // restore of this snapshot needs.
     let mut live_keys = 0;
     let mut encrypted: BTreeMap<String, u64> = BTreeMap::new();
-    let errors = scan_in_passes(&store, b"", None, etcd_snapshot::PASS_RECORDS, |histories| {
+    let errors = scan_in_passes(&store, b"", None, etcd_snapshot::PASS_RECORDS, |histories: Vec<KeyHistory<'_>>| {
         for live in histories.iter().filter(|h| !h.is_deleted()) {
             live_keys += 1;
             if let Some(with) = EncryptedWith::read(live.last.value()) {

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use etcd_snapshot::bbolt::PageUsage;
+use etcd_snapshot::KeyHistory;
 use k8s_decode::keys::{normalize_prefix, parse_key_ref};
 use k8s_decode::resources::ResourceTable;
 use serde_json::{json, Value};
@@ -147,29 +148,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     // The newest entry of every key, in passes of bounded memory: live and deleted keys.
     let mut largest: BinaryHeap<Reverse<(u64, Vec<u8>)>> = BinaryHeap::new();
-    let pass_errors = scan_in_passes(&store, b"", None, etcd_snapshot::PASS_RECORDS, |histories| {
-        for history in &histories {
-            let Some(row) = rows.row_of(history.key) else { continue };
-            let usage = usage.entry(row).or_default();
-            if history.is_deleted() {
-                usage.deleted += 1;
-                continue;
-            }
-            let size = history.last.value().len() as u64;
-            usage.objects += 1;
-            usage.size += size;
-            // A min-heap of the largest so far: a key is copied only when it enters.
-            let enters =
-                largest.len() < args.largest || largest.peek().is_some_and(|Reverse((least, _))| size > *least);
-            if enters {
-                largest.push(Reverse((size, history.key.to_vec())));
-                if largest.len() > args.largest {
-                    largest.pop();
+    let pass_errors =
+        scan_in_passes(&store, b"", None, etcd_snapshot::PASS_RECORDS, |histories: Vec<KeyHistory<'_>>| {
+            for history in &histories {
+                let Some(row) = rows.row_of(history.key) else { continue };
+                let usage = usage.entry(row).or_default();
+                if history.is_deleted() {
+                    usage.deleted += 1;
+                    continue;
+                }
+                let size = history.last.value().len() as u64;
+                usage.objects += 1;
+                usage.size += size;
+                // A min-heap of the largest so far: a key is copied only when it enters.
+                let enters =
+                    largest.len() < args.largest || largest.peek().is_some_and(|Reverse((least, _))| size > *least);
+                if enters {
+                    largest.push(Reverse((size, history.key.to_vec())));
+                    if largest.len() > args.largest {
+                        largest.pop();
+                    }
                 }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        })?;
     // The first pass met all the damage the record scan met, and reports it the same way.
     if errors.is_empty() {
         errors = pass_errors;

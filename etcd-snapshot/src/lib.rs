@@ -29,8 +29,8 @@ mod status;
 pub use crop::{crop, crop_at, CropError, CropSummary};
 pub use error::{Error, FormatError, MetaError, MvccError};
 pub use mvcc::{
-    with_prefix, Compaction, KeyHistory, KeyRange, KeySample, KvHash, LeafPasses, Record, RecordRef, Revision,
-    RevisionKey, RevisionSample, Salvage, Scan, Store, PASS_RECORDS,
+    with_prefix, Compaction, KeyHistory, KeyRange, KeySample, KeyState, KvHash, LeafPasses, Record, RecordRef,
+    Revision, RevisionKey, RevisionSample, Salvage, Scan, Store, PASS_RECORDS,
 };
 pub use read_ahead::read_ahead;
 pub use source::{Snapshot, SourceKind, TrailerCheck};

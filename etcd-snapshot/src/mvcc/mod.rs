@@ -22,4 +22,4 @@ pub use record::{KeyValue, KeyValueRef, Record, RecordRef};
 pub use revision::{Revision, RevisionKey};
 pub use salvage::{RevisionSample, Salvage};
 pub(crate) use store::decode_record;
-pub use store::{with_prefix, KeyHistory, LiveKey, Records, Scan, Store};
+pub use store::{with_prefix, KeyHistory, KeyState, LiveKey, Records, Scan, Store};

@@ -11,12 +11,13 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::hash::BuildHasher;
+use std::marker::PhantomData;
 use std::ops::Range;
 
 use rayon::prelude::*;
 
 use super::record::ScannedRecord;
-use super::store::KeyHistory;
+use super::store::{KeyHistory, KeyState};
 
 /// Histories per chunk (about 400 KB).
 const HISTORY_CHUNK: usize = 1 << 12;
@@ -91,30 +92,97 @@ impl KeyCopies {
     }
 }
 
+/// What a scan keeps of each key, folded from its records in revision order: its newest
+/// entry and newest put ([`KeyHistory`]), or only whether it exists ([`KeyState`]), which a
+/// listing of keys needs, in a quarter of the memory.
+pub(crate) trait Folded<'a>: Copy + Send + Sync {
+    /// What a key's first record in a run makes.
+    fn first(record: ScannedRecord<'a>) -> Self;
+    /// A later record of the same key.
+    fn update(&mut self, record: ScannedRecord<'a>);
+    fn key(&self) -> &'a [u8];
+    /// Whether this holds a put: the merge takes a key's newest put from the latest run
+    /// that has one.
+    fn has_put(&self) -> bool;
+    /// A key's entry from the latest run that has it (`newest`) and the latest with a put.
+    fn merged(newest: &Self, newest_put: Option<&Self>) -> Self;
+}
+
+impl<'a> Folded<'a> for KeyHistory<'a> {
+    fn first(record: ScannedRecord<'a>) -> Self {
+        let last_put = (!record.is_tombstone()).then(|| record.into());
+        KeyHistory { key: record.key, last: record.into(), last_put }
+    }
+
+    fn update(&mut self, record: ScannedRecord<'a>) {
+        self.last = record.into();
+        if !record.is_tombstone() {
+            self.last_put = Some(record.into());
+        }
+    }
+
+    fn key(&self) -> &'a [u8] {
+        self.key
+    }
+
+    fn has_put(&self) -> bool {
+        self.last_put.is_some()
+    }
+
+    fn merged(newest: &Self, newest_put: Option<&Self>) -> Self {
+        KeyHistory { key: newest.key, last: newest.last, last_put: newest_put.and_then(|h| h.last_put) }
+    }
+}
+
+impl<'a> Folded<'a> for KeyState<'a> {
+    fn first(record: ScannedRecord<'a>) -> Self {
+        KeyState { key: record.key, deleted: record.is_tombstone() }
+    }
+
+    fn update(&mut self, record: ScannedRecord<'a>) {
+        self.deleted = record.is_tombstone();
+    }
+
+    fn key(&self) -> &'a [u8] {
+        self.key
+    }
+
+    fn has_put(&self) -> bool {
+        !self.deleted
+    }
+
+    fn merged(newest: &Self, _: Option<&Self>) -> Self {
+        *newest
+    }
+}
+
 /// The newest entry of each key of one run of records, in order of first appearance, with
 /// copies of the keys.
 ///
 /// The copies are made while the key is in cache (just hashed). Lookups and the sort then
 /// compare keys in a few MB of consecutive memory instead of paying a cache and TLB miss per
 /// comparison in a multi-GB mapping.
-pub(crate) struct NewestPerKey<'a> {
-    histories: Chunked<KeyHistory<'a>>,
+pub(crate) struct NewestPerKey<'a, T> {
+    histories: Chunked<T>,
+    /// The records' lifetime, which `T: Folded<'a>` borrows from.
+    records: PhantomData<&'a ()>,
     /// Where the copy of `histories[i].key` is.
     copy_at: Chunked<(u32, u32)>,
     copies: KeyCopies,
 }
 
-impl<'a> NewestPerKey<'a> {
+impl<'a, T: Folded<'a>> NewestPerKey<'a, T> {
     fn new() -> Self {
         NewestPerKey {
             histories: Chunked::new(HISTORY_CHUNK),
+            records: PhantomData,
             copy_at: Chunked::new(HISTORY_CHUNK),
             copies: KeyCopies::default(),
         }
     }
 
     fn key_copy(&self, index: usize) -> &[u8] {
-        self.copies.get(*self.copy_at.get(index), self.histories.get(index).key.len())
+        self.copies.get(*self.copy_at.get(index), self.histories.get(index).key().len())
     }
 }
 
@@ -125,21 +193,25 @@ type KeyIndex = hashbrown::HashTable<(u64, u32)>;
 
 /// The newest entry ≤ `at` of every key starting with `prefix`, from records in revision
 /// order (records past `at` end the fold), sorted by key.
-pub(crate) fn newest_per_key<'a>(
+pub(crate) fn newest_per_key<'a, T: Folded<'a>>(
     records: impl Iterator<Item = ScannedRecord<'a>>,
     prefix: &[u8],
     at: i64,
-) -> SortedRun<'a> {
+) -> SortedRun<'a, T> {
     fold_newest(records, prefix, at).into_sorted()
 }
 
 /// [`newest_per_key`] before the sort: in order of first appearance.
-fn fold_newest<'a>(records: impl Iterator<Item = ScannedRecord<'a>>, prefix: &[u8], at: i64) -> NewestPerKey<'a> {
+fn fold_newest<'a, T: Folded<'a>>(
+    records: impl Iterator<Item = ScannedRecord<'a>>,
+    prefix: &[u8],
+    at: i64,
+) -> NewestPerKey<'a, T> {
     // foldhash: several times faster than SipHash on this hot path, and etcd keys are not
     // hash-flooding input worth SipHash's cost; its seed is still random per process.
     let hasher = foldhash::fast::RandomState::default();
     let mut index = KeyIndex::with_capacity(INITIAL_INDEX_SLOTS);
-    let mut newest = NewestPerKey::new();
+    let mut newest = NewestPerKey::<T>::new();
     for record in records {
         if record.revision_key.revision.main > at {
             break;
@@ -150,32 +222,26 @@ fn fold_newest<'a>(records: impl Iterator<Item = ScannedRecord<'a>>, prefix: &[u
         }
         let hash = hasher.hash_one(key);
         let found = index.find(hash, |&(h, i)| h == hash && newest.key_copy(i as usize) == key);
-        let slot = match found {
-            Some(&(_, i)) => i as usize,
+        match found {
+            Some(&(_, i)) => newest.histories.get_mut(i as usize).update(record),
             None => {
                 let at = newest.copies.push(key);
                 newest.copy_at.push(at);
-                let i = newest.histories.push(KeyHistory { key, last: record.into(), last_put: None });
+                let i = newest.histories.push(T::first(record));
                 let i32 = u32::try_from(i).expect("fewer than 4 billion keys in a run");
                 index.insert_unique(hash, (hash, i32), |&(h, _)| h);
-                i
             }
-        };
-        let history = newest.histories.get_mut(slot);
-        history.last = record.into();
-        if !record.is_tombstone() {
-            history.last_put = Some(record.into());
         }
     }
     newest
 }
 
-impl<'a> NewestPerKey<'a> {
+impl<'a, T: Folded<'a>> NewestPerKey<'a, T> {
     /// Sort the run by key, where it was made: its keys are a few MB of copies in this
     /// worker's cache, and the runs of a scan are sorted in parallel with each other and
     /// with the scan of later runs. The sorted run is laid out in key order, so that the
     /// merge reads each run front to back.
-    fn into_sorted(mut self) -> SortedRun<'a> {
+    fn into_sorted(mut self) -> SortedRun<'a, T> {
         // (copy chunk, copy start, key length, index): what a comparison reads, in one place.
         let mut order: Vec<(u32, u32, u32, u32)> = self
             .histories
@@ -184,7 +250,7 @@ impl<'a> NewestPerKey<'a> {
             .enumerate()
             // Lossless: bbolt stores a value's size (and so its key's) in 32 bits, and the fold
             // numbered the histories in u32.
-            .map(|(index, (history, &(chunk, start)))| (chunk, start, history.key.len() as u32, index as u32))
+            .map(|(index, (history, &(chunk, start)))| (chunk, start, history.key().len() as u32, index as u32))
             .collect();
         let copies = &self.copies;
         let key = |&(chunk, start, len, _): &(u32, u32, u32, u32)| copies.get((chunk, start), len as usize);
@@ -222,13 +288,14 @@ impl<'a> NewestPerKey<'a> {
         for entry in &mut order {
             (entry.0, entry.1) = sorted_copies.push(self.copies.get((entry.0, entry.1), entry.2 as usize));
         }
-        SortedRun { histories: self.histories, copies: sorted_copies, keys_at: order }
+        SortedRun { histories: self.histories, records: PhantomData, copies: sorted_copies, keys_at: order }
     }
 }
 
 /// The newest entry of each key of one run, in key order.
-pub(crate) struct SortedRun<'a> {
-    histories: Chunked<KeyHistory<'a>>,
+pub(crate) struct SortedRun<'a, T> {
+    histories: Chunked<T>,
+    records: PhantomData<&'a ()>,
     /// Copies of the keys, in key order.
     copies: KeyCopies,
     /// Where each key's copy is (chunk, start, length); the last field, the history's place
@@ -236,7 +303,7 @@ pub(crate) struct SortedRun<'a> {
     keys_at: Vec<(u32, u32, u32, u32)>,
 }
 
-impl<'a> SortedRun<'a> {
+impl<'a, T: Folded<'a>> SortedRun<'a, T> {
     fn len(&self) -> usize {
         self.keys_at.len()
     }
@@ -248,7 +315,7 @@ impl<'a> SortedRun<'a> {
     }
 
     /// The history at `position` in key order.
-    fn history(&self, position: usize) -> &KeyHistory<'a> {
+    fn history(&self, position: usize) -> &T {
         self.histories.get(position)
     }
 
@@ -279,7 +346,7 @@ const SAMPLES_PER_RUN: usize = 64;
 /// newest entry from the latest run, and its newest put from the latest run that has one.
 /// The key space is cut into ranges at keys sampled from the runs, and the ranges are
 /// merged in parallel.
-pub(crate) fn merge_runs(runs: Vec<SortedRun<'_>>) -> Vec<KeyHistory<'_>> {
+pub(crate) fn merge_runs<'a, T: Folded<'a>>(runs: Vec<SortedRun<'a, T>>) -> Vec<T> {
     let parts: Vec<Vec<Merged>> = {
         let bounds = range_bounds(&runs, rayon::current_num_threads() * MERGE_PARTS_PER_THREAD);
         let ranges: Vec<KeyRangeBounds<'_>> =
@@ -305,11 +372,11 @@ pub(crate) fn merge_runs(runs: Vec<SortedRun<'_>>) -> Vec<KeyHistory<'_>> {
             let part = starts.partition_point(|&start| start <= i) - 1;
             let merged = parts[part][i - starts[part]];
             let newest = runs[merged.newest.0 as usize].history(merged.newest.1 as usize);
-            let last_put = match merged.newest_put {
+            let newest_put = match merged.newest_put {
                 NO_PUT => None,
-                (run, position) => runs[run as usize].history(position as usize).last_put,
+                (run, position) => Some(runs[run as usize].history(position as usize)),
             };
-            KeyHistory { key: newest.key, last: newest.last, last_put }
+            T::merged(newest, newest_put)
         })
         .collect()
 }
@@ -327,7 +394,7 @@ struct Merged {
 const NO_PUT: (u32, u32) = (u32::MAX, u32::MAX);
 
 /// Up to `parts - 1` distinct keys, sorted, that cut the runs' keys into about equal ranges.
-fn range_bounds<'r>(runs: &'r [SortedRun<'_>], parts: usize) -> Vec<&'r [u8]> {
+fn range_bounds<'r, 'a, T: Folded<'a>>(runs: &'r [SortedRun<'a, T>], parts: usize) -> Vec<&'r [u8]> {
     let total: usize = runs.iter().map(SortedRun::len).sum();
     if parts < 2 || total < parts * SAMPLES_PER_RUN {
         return Vec::new();
@@ -375,7 +442,7 @@ impl PartialEq for Head<'_> {
 impl Eq for Head<'_> {}
 
 /// Where the merged history of each key in `range` comes from, in key order.
-fn merge_range(runs: &[SortedRun<'_>], range: KeyRangeBounds<'_>) -> Vec<Merged> {
+fn merge_range<'a, T: Folded<'a>>(runs: &[SortedRun<'a, T>], range: KeyRangeBounds<'_>) -> Vec<Merged> {
     let mut heads = BinaryHeap::with_capacity(runs.len());
     let mut count = 0;
     for (run, sorted) in runs.iter().enumerate() {
@@ -392,7 +459,7 @@ fn merge_range(runs: &[SortedRun<'_>], range: KeyRangeBounds<'_>) -> Vec<Merged>
         // Runs and positions fit in u32: a run holds fewer than 4 billion keys, and there
         // are a few runs per thread.
         let at = (head.run as u32, head.position as u32);
-        let has_put = run.history(head.position).last_put.is_some();
+        let has_put = run.history(head.position).has_put();
         match merged.last_mut() {
             // The same key from a later run.
             Some(merged) if last_key == Some(head.key) => {
@@ -482,7 +549,7 @@ mod tests {
         newest.into_values().collect()
     }
 
-    fn merged_from_runs<'a>(records: &[Record<'a>], cuts: &[usize], prefix: &[u8], at: i64) -> Vec<KeyHistory<'a>> {
+    fn merged_from_runs<'a, T: Folded<'a>>(records: &[Record<'a>], cuts: &[usize], prefix: &[u8], at: i64) -> Vec<T> {
         let bounds: Vec<usize> = std::iter::once(0).chain(cuts.iter().copied()).chain([records.len()]).collect();
         let runs = bounds
             .windows(2)
@@ -491,10 +558,16 @@ mod tests {
         merge_runs(runs)
     }
 
+    /// Whether each key exists, as the histories tell.
+    fn states<'a>(histories: &[KeyHistory<'a>]) -> Vec<KeyState<'a>> {
+        histories.iter().map(|h| KeyState { key: h.key, deleted: h.is_deleted() }).collect()
+    }
+
     /// Runs folded and sorted apart, then merged by key range, give what one fold of all
     /// records gives: a key in several runs takes its newest entry from the latest, and its
     /// newest put from the latest that has one. Enough keys that the merge cuts them into
-    /// ranges, on pools of one and of several threads (one range, and many).
+    /// ranges, on pools of one and of several threads (one range, and many). Folding only
+    /// whether each key exists gives the same keys, each deleted as its history tells.
     #[test]
     fn merged_runs_equal_one_fold_of_every_record() {
         let keys = keys(3000);
@@ -507,14 +580,17 @@ mod tests {
             for (prefix, at) in
                 [(&b""[..], last), (b"/registry/pods", last), (b"/registry/", last / 2), (b"/none", last)]
             {
-                let merged = pool.install(|| merged_from_runs(&records, &cuts, prefix, at));
+                let merged: Vec<KeyHistory<'_>> = pool.install(|| merged_from_runs(&records, &cuts, prefix, at));
                 let expected = folded_in_one_pass(&records, prefix, at);
                 assert_eq!(merged.len(), expected.len(), "{threads} threads, {prefix:?} at {at}");
                 assert!(merged == expected, "{threads} threads, {prefix:?} at {at}");
+                let merged_states: Vec<KeyState<'_>> = pool.install(|| merged_from_runs(&records, &cuts, prefix, at));
+                assert!(merged_states == states(&expected), "{threads} threads, {prefix:?} at {at}");
             }
         }
         // The pool of 4 cuts this many keys into ranges.
-        let runs: Vec<SortedRun<'_>> = vec![newest_per_key(records.iter().map(|&r| r.into()), b"", last)];
+        let runs: Vec<SortedRun<'_, KeyHistory<'_>>> =
+            vec![newest_per_key(records.iter().map(|&r| r.into()), b"", last)];
         assert!(range_bounds(&runs, 32).len() > 16);
     }
 
@@ -533,9 +609,12 @@ mod tests {
         let last = records.last().unwrap().revision_key.revision.main;
         let cuts: Vec<usize> = (1..40).map(|i| i * 150).collect();
         let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
-        let merged = pool.install(|| merged_from_runs(&records, &cuts, b"", last));
-        assert!(merged == folded_in_one_pass(&records, b"", last));
-        assert!(merge_runs(Vec::new()).is_empty());
-        assert!(merged_from_runs(&records[..0], &[0, 0], b"", last).is_empty());
+        let merged: Vec<KeyHistory<'_>> = pool.install(|| merged_from_runs(&records, &cuts, b"", last));
+        let expected = folded_in_one_pass(&records, b"", last);
+        assert!(merged == expected);
+        let merged_states: Vec<KeyState<'_>> = pool.install(|| merged_from_runs(&records, &cuts, b"", last));
+        assert!(merged_states == states(&expected));
+        assert!(merge_runs::<KeyHistory<'_>>(Vec::new()).is_empty());
+        assert!(merged_from_runs::<KeyState<'_>>(&records[..0], &[0, 0], b"", last).is_empty());
     }
 }

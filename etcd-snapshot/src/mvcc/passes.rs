@@ -12,8 +12,8 @@ use std::sync::Arc;
 use crate::bbolt::PageId;
 use crate::error::MvccError;
 
-use super::newest::newest_per_key;
-use super::store::{merge_run_scans, scan_record_upto, KeyHistory, Scan, Store};
+use super::newest::{newest_per_key, Folded};
+use super::store::{merge_run_scans, scan_record_upto, KeyHistory, KeyState, Scan, Store};
 
 /// A page not read yet: every pass reads it.
 const UNKNOWN: u16 = 0;
@@ -114,6 +114,19 @@ impl<'a> Store<'a> {
         self.scan_noting(prefix, at, Some(pass), &pass_of, |_: &[u8], key_pass| key_pass == Some(pass), leaves)
     }
 
+    /// [`key_histories_pass`](Store::key_histories_pass) with only the keys and whether
+    /// each is deleted (see [`Store::key_states`]).
+    pub fn key_states_pass(
+        &self,
+        prefix: &[u8],
+        at: Option<i64>,
+        pass: usize,
+        pass_of: impl Fn(&[u8]) -> Option<usize> + Sync,
+        leaves: &LeafPasses,
+    ) -> Result<Scan<KeyState<'a>>, MvccError> {
+        self.scan_noting(prefix, at, Some(pass), &pass_of, |_: &[u8], key_pass| key_pass == Some(pass), leaves)
+    }
+
     /// [`key_histories_where`](Store::key_histories_where) of the keys `keep` accepts,
     /// which also notes in `leaves`, as a first pass does, which passes (by `pass_of`)
     /// each leaf page holds keys of. A scan that must read everything before the passes
@@ -134,7 +147,7 @@ impl<'a> Store<'a> {
     /// The scan of the two above: every leaf page, or with `only_pass` those `leaves` does
     /// not know to hold none of its keys, noted by `pass_of`; the records `keep` accepts,
     /// given their key and pass.
-    fn scan_noting(
+    fn scan_noting<T: Folded<'a>>(
         &self,
         prefix: &[u8],
         at: Option<i64>,
@@ -142,7 +155,7 @@ impl<'a> Store<'a> {
         pass_of: &(impl Fn(&[u8]) -> Option<usize> + Sync),
         keep: impl Fn(&[u8], Option<usize>) -> bool + Sync,
         leaves: &LeafPasses,
-    ) -> Result<Scan<KeyHistory<'a>>, MvccError> {
+    ) -> Result<Scan<T>, MvccError> {
         let (at, damage) = self.check_revision(at)?;
         let newest = self.newest_possible();
         let per_run = self.par_entry_runs(|entries, errors| {

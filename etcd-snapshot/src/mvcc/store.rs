@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use crate::bbolt::{Bucket, Db, Entries, LeafEntry};
 use crate::error::{hex_prefix, MvccError};
 
-use super::newest::{merge_runs, newest_per_key, SortedRun};
+use super::newest::{merge_runs, newest_per_key, Folded, SortedRun};
 use super::record::ScannedRecord;
 use super::{KeyValueRef, Record, RecordRef, Revision, RevisionKey, StoreMeta};
 
@@ -45,6 +45,16 @@ impl<'a> KeyHistory<'a> {
             _ => self.last,
         }
     }
+}
+
+/// A user key at the revision asked for, and whether its newest entry is a deletion: what a
+/// listing of keys needs, in a quarter of a [`KeyHistory`]'s memory
+/// ([`Store::key_states`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyState<'a> {
+    pub key: &'a [u8],
+    /// The newest entry is a tombstone: the key does not exist at the revision.
+    pub deleted: bool,
 }
 
 /// The part of a key-sorted list (as [`Store::key_histories`] returns it) whose keys start
@@ -193,6 +203,24 @@ impl<'a> Store<'a> {
         at: Option<i64>,
         keep: impl Fn(&[u8]) -> bool + Sync,
     ) -> Result<Scan<KeyHistory<'a>>, MvccError> {
+        self.fold_where(prefix, at, keep)
+    }
+
+    /// [`key_histories`](Self::key_histories) with only the keys and whether each is
+    /// deleted, as `etcdctl get --keys-only` lists them: in a quarter of the memory, and
+    /// with less work (`ls` on the 2 GiB benchmark snapshot: about a tenth less).
+    pub fn key_states(&self, prefix: &[u8], at: Option<i64>) -> Result<Scan<KeyState<'a>>, MvccError> {
+        self.fold_where(prefix, at, |_| true)
+    }
+
+    /// The newest entry ≤ `at` of each key under `prefix` that `keep` accepts, as `T` keeps
+    /// it, sorted by key.
+    fn fold_where<T: Folded<'a>>(
+        &self,
+        prefix: &[u8],
+        at: Option<i64>,
+        keep: impl Fn(&[u8]) -> bool + Sync,
+    ) -> Result<Scan<T>, MvccError> {
         let (at, damage) = self.check_revision(at)?;
         let newest = self.newest_possible();
         let per_run = self.par_entry_runs(|entries, errors| {
@@ -271,10 +299,10 @@ impl<'a> Store<'a> {
 
 /// The runs of one scan (in revision order, each with the errors it met) merged into one
 /// sorted scan, after the damage met before scanning.
-pub(crate) fn merge_run_scans<'a>(
-    per_run: Vec<(SortedRun<'a>, Vec<MvccError>)>,
+pub(crate) fn merge_run_scans<'a, T: Folded<'a>>(
+    per_run: Vec<(SortedRun<'a, T>, Vec<MvccError>)>,
     damage: Option<MvccError>,
-) -> Scan<KeyHistory<'a>> {
+) -> Scan<T> {
     let mut errors: Vec<MvccError> = damage.into_iter().collect();
     let mut runs = Vec::with_capacity(per_run.len());
     for (run, errs) in per_run {

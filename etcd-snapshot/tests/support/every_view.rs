@@ -7,7 +7,7 @@
 use std::io::Cursor;
 
 use etcd_snapshot::bbolt::Db;
-use etcd_snapshot::mvcc::{KeyHistory, KeyRange, LeafPasses, Salvage, Scan, Store};
+use etcd_snapshot::mvcc::{KeyHistory, KeyRange, KeyState, LeafPasses, Salvage, Scan, Store};
 use etcd_snapshot::{DbStatus, MvccError};
 
 /// Scan with every view and return (live keys, errors); must not panic or hang.
@@ -56,6 +56,16 @@ pub fn scan_everything(bytes: &[u8]) -> (usize, Vec<MvccError>) {
     let _ = store.key_histories_where(b"", None, |key| ranges[0].contains(key));
     if let Ok(whole) = &whole {
         check_passes(&store, &ranges, whole);
+        // Keeping only whether each key exists gives the same keys, deleted as their
+        // histories tell, and meets the same damage.
+        let states = store.key_states(b"", None).expect("a scan of states runs if one of histories does");
+        assert!(
+            states.items == states_of(&whole.items),
+            "{} states, {} histories",
+            states.items.len(),
+            whole.items.len()
+        );
+        assert_eq!(states.errors, whole.errors);
     }
     // The hash is all or nothing, and the same in one pass or in passes of 100 records.
     for at in [None, Some(store.compact_revision() + 1)] {
@@ -103,12 +113,20 @@ fn check_crop(cropped: &[u8], expected: Option<Vec<Vec<u8>>>) {
 /// The passes `ls` and `extract` make over key ranges (the later ones reading only the leaf
 /// pages the first found keys of theirs on) give, one after another, what one scan gives.
 fn check_passes(store: &Store<'_>, ranges: &[KeyRange], whole: &Scan<KeyHistory<'_>>) {
-    let leaves = LeafPasses::new(store);
+    let (leaves, state_leaves) = (LeafPasses::new(store), LeafPasses::new(store));
     let pass_of = |key: &[u8]| Some(KeyRange::index_of(ranges, key));
-    let mut passes = Vec::new();
+    let (mut passes, mut state_passes) = (Vec::new(), Vec::new());
     for pass in 0..ranges.len() {
         let scan = store.key_histories_pass(b"", None, pass, pass_of, &leaves).expect("a pass runs if the scan does");
         passes.extend(scan.items);
+        let scan = store.key_states_pass(b"", None, pass, pass_of, &state_leaves).expect("so does one of states");
+        state_passes.extend(scan.items);
     }
     assert!(passes == whole.items, "passes give {} keys, one scan {}", passes.len(), whole.items.len());
+    assert!(state_passes == states_of(&whole.items), "passes of states give {} keys", state_passes.len());
+}
+
+/// Whether each key exists, as its history tells.
+fn states_of<'a>(histories: &[KeyHistory<'a>]) -> Vec<KeyState<'a>> {
+    histories.iter().map(|h| KeyState { key: h.key, deleted: h.is_deleted() }).collect()
 }
