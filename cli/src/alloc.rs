@@ -25,6 +25,19 @@ const HUGE_PAGE: usize = 2 << 20;
 /// 165 → 234 MB, over the 200 MB bound. Dense blocks cost no more memory on huge pages.
 struct LargeBlocksOnHugePages;
 
+/// The alignment mimalloc gives every block of at least that size (`MI_MAX_ALIGN_SIZE`).
+const PLAIN_ALIGN: usize = 16;
+
+/// Whether a block of `size` bytes aligned to `align` can come from `mi_malloc`, which
+/// aligns every block of 16 bytes or more to 16, and smaller ones to their size class (as
+/// the standard library's system allocator reasons). The `mimalloc` crate asks for every
+/// block with `mi_malloc_aligned`, whose general path takes about twice the instructions
+/// for blocks over 1 KiB: 1–5% of writing an object's YAML (callgrind, 2 GiB benchmark
+/// snapshot, by kind; benches/README.md, round 31).
+fn plainly_aligned(align: usize, size: usize) -> bool {
+    align <= PLAIN_ALIGN && align <= size
+}
+
 /// The whole huge pages inside `len` bytes at `addr`, as (start, len).
 fn huge_pages_within(addr: usize, len: usize) -> Option<(usize, usize)> {
     if len < LARGE_BLOCK {
@@ -62,13 +75,21 @@ fn advise(_block: *mut u8, _len: usize, _huge: bool) {}
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for LargeBlocksOnHugePages {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let block = unsafe { MiMalloc.alloc(layout) };
+        let block = if plainly_aligned(layout.align(), layout.size()) {
+            unsafe { libmimalloc_sys::mi_malloc(layout.size()).cast() }
+        } else {
+            unsafe { MiMalloc.alloc(layout) }
+        };
         advise(block, layout.size(), true);
         block
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let block = unsafe { MiMalloc.alloc_zeroed(layout) };
+        let block = if plainly_aligned(layout.align(), layout.size()) {
+            unsafe { libmimalloc_sys::mi_zalloc(layout.size()).cast() }
+        } else {
+            unsafe { MiMalloc.alloc_zeroed(layout) }
+        };
         advise(block, layout.size(), true);
         block
     }
@@ -80,7 +101,11 @@ unsafe impl GlobalAlloc for LargeBlocksOnHugePages {
 
     unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         advise(block, layout.size(), false);
-        let moved = unsafe { MiMalloc.realloc(block, layout, new_size) };
+        let moved = if plainly_aligned(layout.align(), new_size) {
+            unsafe { libmimalloc_sys::mi_realloc(block.cast(), new_size).cast() }
+        } else {
+            unsafe { MiMalloc.realloc(block, layout, new_size) }
+        };
         advise(moved, new_size, true);
         moved
     }
@@ -159,6 +184,38 @@ mod tests {
         assert_eq!(huge_pages_within(3 * MB, 5 * MB), Some((4 * MB, 4 * MB)));
         // A range past the top of the address space is not advised, rather than wrapped.
         assert_eq!(huge_pages_within(usize::MAX - 5 * MB, 6 * MB), None);
+    }
+
+    /// Every block comes back aligned as asked, from `mi_malloc` or the aligned path,
+    /// zeroed where asked, and keeps its contents and alignment when it grows or shrinks.
+    #[test]
+    fn blocks_are_aligned_as_asked() {
+        for align in [1, 2, 4, 8, 16, 32, 64, 4096] {
+            for size in [1, 3, 8, 15, 16, 17, 100, 1024, 1500, 40_000, 5 << 20] {
+                let layout = Layout::from_size_align(size, align).unwrap();
+                // SAFETY: a layout of non-zero size; every block is freed with its layout.
+                #[allow(unsafe_code)]
+                unsafe {
+                    let zeroed = std::alloc::alloc_zeroed(layout);
+                    assert!(!zeroed.is_null() && (zeroed as usize).is_multiple_of(align), "{size} {align}");
+                    assert!(std::slice::from_raw_parts(zeroed, size).iter().all(|&b| b == 0));
+                    std::alloc::dealloc(zeroed, layout);
+                    for new_size in [size / 2 + 1, size * 3] {
+                        let block = std::alloc::alloc(layout);
+                        assert!(!block.is_null() && (block as usize).is_multiple_of(align), "{size} {align}");
+                        block.write_bytes(0xa5, size);
+                        let moved = std::alloc::realloc(block, layout, new_size);
+                        assert!(
+                            !moved.is_null() && (moved as usize).is_multiple_of(align),
+                            "{size} → {new_size} {align}"
+                        );
+                        let kept = size.min(new_size);
+                        assert!(std::slice::from_raw_parts(moved, kept).iter().all(|&b| b == 0xa5));
+                        std::alloc::dealloc(moved, Layout::from_size_align(new_size, align).unwrap());
+                    }
+                }
+            }
+        }
     }
 
     /// It returns, whether called from a pool's worker (as `extract` does, inside its
