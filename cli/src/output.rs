@@ -124,39 +124,30 @@ pub trait Kept<'a>: Sized {
     ) -> Result<Scan<Self>, MvccError>;
 }
 
-impl<'a> Kept<'a> for KeyHistory<'a> {
-    fn scan(store: &Store<'a>, prefix: &[u8], at: Option<i64>) -> Result<Scan<Self>, MvccError> {
-        store.key_histories(prefix, at)
-    }
+/// A [`Kept`] kind, scanned by the store's scans of it in one pass and in passes.
+macro_rules! kept {
+    ($kind:ident, $scan:ident, $scan_pass:ident) => {
+        impl<'a> Kept<'a> for $kind<'a> {
+            fn scan(store: &Store<'a>, prefix: &[u8], at: Option<i64>) -> Result<Scan<Self>, MvccError> {
+                store.$scan(prefix, at)
+            }
 
-    fn scan_pass(
-        store: &Store<'a>,
-        prefix: &[u8],
-        at: Option<i64>,
-        pass: usize,
-        pass_of: &(dyn Fn(&[u8]) -> Option<usize> + Sync),
-        leaves: &LeafPasses,
-    ) -> Result<Scan<Self>, MvccError> {
-        store.key_histories_pass(prefix, at, pass, pass_of, leaves)
-    }
+            fn scan_pass(
+                store: &Store<'a>,
+                prefix: &[u8],
+                at: Option<i64>,
+                pass: usize,
+                pass_of: &(dyn Fn(&[u8]) -> Option<usize> + Sync),
+                leaves: &LeafPasses,
+            ) -> Result<Scan<Self>, MvccError> {
+                store.$scan_pass(prefix, at, pass, pass_of, leaves)
+            }
+        }
+    };
 }
 
-impl<'a> Kept<'a> for KeyState<'a> {
-    fn scan(store: &Store<'a>, prefix: &[u8], at: Option<i64>) -> Result<Scan<Self>, MvccError> {
-        store.key_states(prefix, at)
-    }
-
-    fn scan_pass(
-        store: &Store<'a>,
-        prefix: &[u8],
-        at: Option<i64>,
-        pass: usize,
-        pass_of: &(dyn Fn(&[u8]) -> Option<usize> + Sync),
-        leaves: &LeafPasses,
-    ) -> Result<Scan<Self>, MvccError> {
-        store.key_states_pass(prefix, at, pass, pass_of, leaves)
-    }
-}
+kept!(KeyHistory, key_histories, key_histories_pass);
+kept!(KeyState, key_states, key_states_pass);
 
 /// The key histories (or states) starting with `prefix` at `at`, handed to `each` one key range at a
 /// time: a snapshot too large for one pass of `max_records` records is read once per range,

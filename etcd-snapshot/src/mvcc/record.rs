@@ -51,40 +51,24 @@ impl<'a> KeyValueRef<'a> {
     /// which [`decode_any`](Self::decode_any) then decodes or rejects.
     #[inline]
     fn decode_common(buf: &'a [u8]) -> Option<KeyValueRef<'a>> {
-        let mut kv = KeyValueRef::default();
-        let mut pos = 0;
-        while let Some(&tag) = buf.get(pos) {
-            pos += 1;
-            match tag {
-                0x0a | 0x2a => {
-                    let len = usize::try_from(varint(buf, &mut pos)?).ok()?;
-                    let end = pos.checked_add(len)?;
-                    let bytes = buf.get(pos..end)?;
-                    pos = end;
-                    if tag == 0x0a {
-                        kv.key = bytes;
-                    } else {
-                        kv.value = bytes;
-                    }
-                }
-                0x10 => kv.create_revision = varint(buf, &mut pos)? as i64,
-                0x18 => kv.mod_revision = varint(buf, &mut pos)? as i64,
-                0x20 => kv.version = varint(buf, &mut pos)? as i64,
-                0x30 => kv.lease = varint(buf, &mut pos)? as i64,
-                _ => return None,
-            }
-        }
-        Some(kv)
+        Self::decode_inline(buf, false).map(|(kv, _)| kv)
     }
 
-    /// What every scan reads of a record: the fields etcd writes up to and including the
-    /// value (key, revisions, version, value), in etcd's layout, and the bytes after the
-    /// value unread, with `lease` left 0. etcd writes only the lease there, at the far end of
-    /// the value: reading it was a cache miss per record (the lease-bearing Events are most
-    /// of a cluster's records), 3% of `ls` on the 2 GiB benchmark snapshot. `None` for
-    /// another layout, which [`decode_any`](Self::decode_any) then decodes whole.
+    /// What every scan reads of a record: [`decode_common`](Self::decode_common) up to and
+    /// including the value (key, revisions, version, value), and the bytes after the value
+    /// unread. etcd writes only the lease there, at the far end of the value: reading it
+    /// was a cache miss per record (the lease-bearing Events are most of a cluster's
+    /// records), 3% of `ls` on the 2 GiB benchmark snapshot. `None` for another layout,
+    /// which [`decode_any`](Self::decode_any) then decodes whole.
     #[inline]
     pub(crate) fn decode_head(buf: &'a [u8]) -> Option<(KeyValueRef<'a>, &'a [u8])> {
+        Self::decode_inline(buf, true)
+    }
+
+    /// etcd's layout decoded inline to the end, or up to the value (`stop_at_value`): the
+    /// record, and the bytes not read.
+    #[inline(always)]
+    fn decode_inline(buf: &'a [u8], stop_at_value: bool) -> Option<(KeyValueRef<'a>, &'a [u8])> {
         let mut kv = KeyValueRef::default();
         let mut pos = 0;
         while let Some(&tag) = buf.get(pos) {
@@ -99,7 +83,9 @@ impl<'a> KeyValueRef<'a> {
                         kv.key = bytes;
                     } else {
                         kv.value = bytes;
-                        return Some((kv, &buf[end..]));
+                        if stop_at_value {
+                            break;
+                        }
                     }
                 }
                 0x10 => kv.create_revision = varint(buf, &mut pos)? as i64,
@@ -109,7 +95,7 @@ impl<'a> KeyValueRef<'a> {
                 _ => return None,
             }
         }
-        Some((kv, &[]))
+        Some((kv, &buf[pos..]))
     }
 
     /// The fields after a [`decode_head`](Self::decode_head)'s value: the lease; unknown
