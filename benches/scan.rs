@@ -1,6 +1,6 @@
 //! Full scans of the `key` bucket: raw record decoding, the live-state view and the key
-//! states `ls` lists, on one thread and on all cores. Throughput is reported per byte of `key` bucket entries and per
-//! record.
+//! states `ls` lists, on one thread and on all cores. Throughput is reported per byte of
+//! `key` bucket entries and per record.
 //!
 //! `cargo bench -p etcd-snapshot --bench scan` runs on the largest snapshot in `fixtures/`;
 //! set `ETCDSNAP_BENCH_SNAPSHOT=/path/to/snapshot.db` to measure another one (e.g. one made

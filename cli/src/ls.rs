@@ -119,10 +119,10 @@ fn write_lines<T: Sync>(out: &mut impl Write, items: &[T], line: impl Fn(&mut Ve
 fn write_long_fields(text: &mut Vec<u8>, history: &KeyHistory<'_>) {
     let revision = history.last.revision_key.revision.main;
     let put = if history.is_deleted() { history.last_put } else { Some(history.last) };
-    let (version, size) = match put.map(|p| (p.record(), p.value().len())) {
-        Some((Ok(put), size)) => (put.kv.version.to_string(), size.to_string()),
+    let (version, size) = match put.map(|p| (p, p.record())) {
+        Some((_, Ok(put))) => (put.kv.version.to_string(), put.kv.value.len().to_string()),
         // The record's end is damaged (`get` tells how); its value is whole.
-        Some((Err(_), size)) => ("?".to_string(), size.to_string()),
+        Some((put, Err(_))) => ("?".to_string(), put.value().len().to_string()),
         None => ("-".to_string(), "-".to_string()),
     };
     // Writing to a Vec cannot fail.

@@ -65,6 +65,16 @@ impl<'a> KeyValueRef<'a> {
         Self::decode_inline(buf, true)
     }
 
+    /// What a scan reads of a record: [`decode_head`](Self::decode_head)'s head, or the
+    /// whole record for another layout.
+    #[inline]
+    pub(crate) fn decode_scan(buf: &'a [u8]) -> Result<KeyValueRef<'a>, prost::DecodeError> {
+        match Self::decode_head(buf) {
+            Some((head, _)) => Ok(head),
+            None => Self::decode_any(buf),
+        }
+    }
+
     /// etcd's layout decoded inline to the end, or up to the value (`stop_at_value`): the
     /// record, and the bytes not read.
     #[inline(always)]
@@ -225,10 +235,7 @@ impl<'a> RecordRef<'a> {
     /// The record's value, which the scan that made this read already; empty for bytes
     /// that are no `KeyValue` (a `RecordRef` made by hand).
     pub fn value(&self) -> &'a [u8] {
-        match KeyValueRef::decode_head(self.raw) {
-            Some((kv, _)) => kv.value,
-            None => KeyValueRef::decode_any(self.raw).map(|kv| kv.value).unwrap_or_default(),
-        }
+        KeyValueRef::decode_scan(self.raw).map(|kv| kv.value).unwrap_or_default()
     }
 }
 
